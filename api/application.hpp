@@ -1,0 +1,51 @@
+#pragma once
+
+// The running server: the actor system, the front actor with its routes, and
+// the HTTP listener, assembled from one set of options. `billow serve` runs
+// one; tests start one on a free port.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+
+#include "actors/runtime.hpp"
+#include "api/http_server.hpp"
+
+namespace billow::api {
+
+/// Everything `billow serve` can be told.
+struct application_options {
+  http_options http;
+  actors::runtime_options runtime;
+  /// Where Billow keeps its data (the event log).
+  std::filesystem::path data_dir = "data";
+};
+
+class application {
+public:
+  explicit application(application_options opts);
+  ~application();
+
+  application(const application&) = delete;
+  application& operator=(const application&) = delete;
+
+  /// Opens the data directory, starts the actors and listens.
+  std::error_code start();
+
+  /// The bound HTTP port.
+  uint16_t port() const noexcept;
+
+  /// Begins a graceful shutdown (also what SIGINT/SIGTERM do when the HTTP
+  /// options say so).
+  void shutdown();
+
+  /// Blocks until the HTTP server has drained, then stops the actors.
+  void wait();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace billow::api

@@ -1,0 +1,36 @@
+#pragma once
+
+// The front actor: where every HTTP request arrives as a message.
+//
+//   session (Beast strand) --exchange_ptr--> front actor --route handler-->
+//       reply now, or request(...).then(...) another actor and reply later
+//   exchange::reply --post--> session strand --> write the response
+//
+// The front actor never blocks: handlers that need state ask the owning actor
+// and answer from the response handler.
+
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+#include "api/http_types.hpp"
+#include "api/router.hpp"
+
+// In-process handle: an exchange carries a callback to its connection.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(billow::api::exchange_ptr)
+
+namespace billow::api {
+
+/// Spawns the front actor serving `routes`. Unknown paths answer 404, known
+/// paths under another method 405 with `Allow`, and a handler that throws 500;
+/// each as problem+json.
+caf::actor spawn_front(caf::actor_system& sys,
+                       std::shared_ptr<const route_table> routes);
+
+/// Answers `ex` by the routes, on the calling actor (exposed for tests).
+void dispatch(caf::event_based_actor* self, const route_table& routes,
+              const exchange_ptr& ex);
+
+} // namespace billow::api

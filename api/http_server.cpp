@@ -1,0 +1,456 @@
+#include "api/http_server.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/metrics.hpp"
+#include "api/problem.hpp"
+
+namespace billow::api {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+class session;
+
+} // namespace
+
+/// State shared by the listener, the sessions and the public handle.
+struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
+  http_options opts;
+  dispatch_fn dispatch;
+  std::shared_ptr<http_metrics> metrics;
+  net::io_context ioc;
+  tcp::acceptor acceptor{net::make_strand(ioc)};
+  std::optional<net::signal_set> signals;
+  std::vector<std::thread> threads;
+  std::atomic<bool> draining{false};
+  uint16_t bound_port = 0;
+
+  std::mutex sessions_mtx;
+  std::unordered_map<session*, std::weak_ptr<session>> sessions;
+
+  std::mutex stop_mtx;
+  std::condition_variable stop_cv;
+  bool stopped = false;
+  std::thread watchdog;
+
+  impl(http_options o, dispatch_fn d, std::shared_ptr<http_metrics> m)
+    : opts(std::move(o)), dispatch(std::move(d)), metrics(std::move(m)),
+      ioc(static_cast<int>(std::max<std::size_t>(1, opts.io_threads))) {
+  }
+
+  void do_accept();
+  void begin_shutdown();
+};
+
+namespace {
+
+/// Turns Beast's request into Billow's; false when the target is not a valid
+/// origin-form URL.
+bool convert(http::request<http::string_body>&& in, http_request& out,
+             std::string& error) {
+  out.method = std::string{in.method_string()};
+  out.target = std::string{in.target()};
+  auto url = boost::urls::parse_origin_form(out.target);
+  if (!url) {
+    error = "the request target is not a valid path: " + url.error().message();
+    return false;
+  }
+  out.path = url->path();
+  for (auto param : url->params())
+    out.query.emplace_back(param.key, param.value);
+  for (const auto& field : in)
+    out.headers.emplace_back(std::string{field.name_string()},
+                             std::string{field.value()});
+  out.body = std::move(in.body());
+  return true;
+}
+
+/// One connection: reads requests, hands them to the dispatcher, writes the
+/// replies in order. Every handler runs on the connection's strand.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, std::shared_ptr<http_server::impl> server)
+    : stream_(std::move(socket)), server_(std::move(server)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    server_->metrics->connection_opened();
+  }
+
+  ~session() {
+    server_->metrics->connection_closed();
+    std::lock_guard guard{server_->sessions_mtx};
+    server_->sessions.erase(this);
+  }
+
+  void run() {
+    {
+      std::lock_guard guard{server_->sessions_mtx};
+      server_->sessions.emplace(this, weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this()] { self->wait_for_request(); });
+  }
+
+  /// Called (from any thread) when the server shuts down.
+  void drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->draining_ = true;
+      // Idle connections go at once; a request in progress is finished.
+      if (self->phase_ == phase::idle)
+        self->stream_.cancel();
+    });
+  }
+
+private:
+  enum class phase { idle, reading, processing, writing, closing };
+
+  void wait_for_request() {
+    if (draining_)
+      return close();
+    if (buffer_.size() > 0) // a pipelined request is already here
+      return read_header();
+    phase_ = phase::idle;
+    stream_.expires_after(server_->opts.idle_timeout);
+    stream_.async_read_some(
+      buffer_.prepare(4096),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        if (ec)
+          return self->close(); // idle timeout, peer closed, or drained
+        self->buffer_.commit(n);
+        self->read_header();
+      });
+  }
+
+  void read_header() {
+    phase_ = phase::reading;
+    parser_.emplace();
+    parser_->body_limit(server_->opts.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(server_->opts.header_limit));
+    stream_.expires_after(server_->opts.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec)
+      return on_read_error(ec);
+    if (parser_->is_done())
+      return on_request();
+    stream_.expires_after(server_->opts.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec)
+                         return self->on_read_error(ec);
+                       self->on_request();
+                     });
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted
+        || ec == beast::error::timeout || ec == net::error::connection_reset)
+      return close();
+    started_ = steady::now();
+    method_ = parser_ ? std::string{parser_->get().method_string()} : "";
+    if (ec == http::error::body_limit) {
+      return reject(problem_response(
+        413, "The request body is larger than the limit of "
+               + std::to_string(server_->opts.body_limit) + " bytes."));
+    }
+    if (ec == http::error::header_limit) {
+      return reject(problem_response(
+        431, "The request headers are larger than the limit of "
+               + std::to_string(server_->opts.header_limit) + " bytes."));
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      // Every other parser error: the bytes are not valid HTTP/1.1.
+      return reject(problem_response(400, "Malformed HTTP request: " + ec.message()
+                                            + "."));
+    }
+    close(); // a socket error: nobody to answer
+  }
+
+  /// Answers a request that could not be read and closes the connection.
+  void reject(http_response resp) {
+    resp.close = true;
+    resp.route = "malformed";
+    version_ = 11;
+    keep_alive_ = false;
+    write(std::move(resp));
+  }
+
+  void on_request() {
+    phase_ = phase::processing;
+    started_ = steady::now();
+    auto req = parser_->release();
+    parser_.reset();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    head_ = req.method() == http::verb::head;
+    http_request converted;
+    converted.remote = remote_;
+    std::string error;
+    if (!convert(std::move(req), converted, error)) {
+      method_ = converted.method;
+      auto resp = problem_response(400, error);
+      resp.route = "malformed";
+      return write(std::move(resp));
+    }
+    method_ = converted.method;
+    // The reply may come from any thread: post it back onto our strand. The
+    // work guard keeps the I/O loop running while an actor works on it.
+    auto ex = std::make_shared<exchange>(
+      std::move(converted),
+      [self = shared_from_this(),
+       guard = net::make_work_guard(stream_.get_executor())](http_response resp) {
+        net::post(self->stream_.get_executor(),
+                  [self, resp = std::move(resp)]() mutable {
+                    self->write(std::move(resp));
+                  });
+      });
+    server_->dispatch(std::move(ex));
+  }
+
+  void write(http_response resp) {
+    if (phase_ == phase::closing)
+      return;
+    phase_ = phase::writing;
+    route_ = resp.route.empty() ? "unknown" : resp.route;
+    status_ = resp.status;
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(resp.status), version_);
+    res->set(http::field::server, "billow");
+    res->set(http::field::content_type, resp.content_type);
+    for (auto& [name, value] : resp.headers)
+      res->set(name, value);
+    res->keep_alive(keep_alive_ && !resp.close && !draining_);
+    if (head_) {
+      res->content_length(resp.body.size());
+    } else {
+      res->body() = std::move(resp.body);
+      res->prepare_payload();
+    }
+    stream_.expires_after(server_->opts.write_timeout);
+    // A response to HEAD has no body whatever its Content-Length says.
+    auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
+    auto on_written = [self = shared_from_this(), res, sr](beast::error_code ec,
+                                                           std::size_t) {
+      self->server_->metrics->observe(self->method_, self->route_, self->status_,
+                                      steady::now() - self->started_);
+      if (ec)
+        return self->close();
+      if (!res->keep_alive())
+        return self->linger_close();
+      self->wait_for_request();
+    };
+    if (head_)
+      http::async_write_header(stream_, *sr, std::move(on_written));
+    else
+      http::async_write(stream_, *sr, std::move(on_written));
+  }
+
+  /// Closes after a response that ends the connection: send FIN, then read
+  /// and discard what the client still sends (an unread body would turn our
+  /// close into a reset that can destroy the response in flight).
+  void linger_close() {
+    phase_ = phase::closing;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+      return close();
+    stream_.expires_after(std::chrono::seconds(2));
+    discard();
+  }
+
+  void discard() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        std::size_t) {
+                              if (ec)
+                                return self->close();
+                              self->discard();
+                            });
+  }
+
+  void close() {
+    phase_ = phase::closing;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http_server::impl> server_;
+  std::string remote_;
+  phase phase_ = phase::idle;
+  bool draining_ = false;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  unsigned version_ = 11;
+  // For metrics: what the current request was and when it was read.
+  std::string method_;
+  std::string route_;
+  unsigned status_ = 0;
+  steady::time_point started_;
+};
+
+} // namespace
+
+void http_server::impl::do_accept() {
+  acceptor.async_accept(
+    net::make_strand(ioc),
+    [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec != net::error::operation_aborted)
+          spdlog::warn("accept failed: {}", ec.message());
+        if (!self->acceptor.is_open())
+          return;
+      } else {
+        std::make_shared<session>(std::move(socket), self)->run();
+      }
+      if (!self->draining)
+        self->do_accept();
+    });
+}
+
+void http_server::impl::begin_shutdown() {
+  if (draining.exchange(true))
+    return;
+  spdlog::info("http: shutting down, finishing in-flight requests");
+  net::post(acceptor.get_executor(), [self = shared_from_this()] {
+    beast::error_code ec;
+    self->acceptor.close(ec);
+  });
+  if (signals) {
+    net::post(ioc, [self = shared_from_this()] {
+      beast::error_code ec;
+      // Clearing restores the default handlers: a second Ctrl-C stops at once.
+      self->signals->clear(ec);
+      self->signals->cancel(ec);
+    });
+  }
+  std::vector<std::shared_ptr<session>> live;
+  {
+    std::lock_guard guard{sessions_mtx};
+    for (auto& [ptr, weak] : sessions)
+      if (auto s = weak.lock())
+        live.push_back(std::move(s));
+  }
+  for (auto& s : live)
+    s->drain();
+  // The watchdog stops the loop if connections outlive the grace period.
+  watchdog = std::thread{[self = shared_from_this()] {
+    std::unique_lock guard{self->stop_mtx};
+    if (!self->stop_cv.wait_for(guard, self->opts.shutdown_timeout,
+                                [&] { return self->stopped; })) {
+      spdlog::warn("http: shutdown grace period over, closing remaining "
+                   "connections");
+      self->ioc.stop();
+    }
+  }};
+}
+
+http_server::http_server(http_options opts, dispatch_fn dispatch,
+                         std::shared_ptr<http_metrics> metrics)
+  : impl_(std::make_shared<impl>(std::move(opts), std::move(dispatch),
+                                 std::move(metrics))) {
+  // nop
+}
+
+http_server::~http_server() {
+  shutdown();
+  wait();
+}
+
+std::error_code http_server::start() {
+  auto& d = *impl_;
+  beast::error_code ec;
+  auto address = net::ip::make_address(d.opts.host, ec);
+  if (ec)
+    return ec;
+  tcp::endpoint endpoint{address, d.opts.port};
+  d.acceptor.open(endpoint.protocol(), ec);
+  if (!ec)
+    d.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    d.acceptor.bind(endpoint, ec);
+  if (!ec)
+    d.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return ec;
+  d.bound_port = d.acceptor.local_endpoint().port();
+  if (d.opts.handle_signals) {
+    d.signals.emplace(d.ioc, SIGINT, SIGTERM);
+    d.signals->async_wait([self = impl_](beast::error_code ec, int signo) {
+      if (ec)
+        return;
+      spdlog::info("received signal {}", signo);
+      self->begin_shutdown();
+    });
+  }
+  d.do_accept();
+  auto n = std::max<std::size_t>(1, d.opts.io_threads);
+  for (std::size_t i = 0; i < n; ++i)
+    d.threads.emplace_back([self = impl_] { self->ioc.run(); });
+  return {};
+}
+
+uint16_t http_server::port() const noexcept {
+  return impl_->bound_port;
+}
+
+void http_server::shutdown() {
+  impl_->begin_shutdown();
+}
+
+bool http_server::draining() const noexcept {
+  return impl_->draining;
+}
+
+void http_server::wait() {
+  auto& d = *impl_;
+  for (auto& t : d.threads)
+    if (t.joinable())
+      t.join();
+  d.threads.clear();
+  {
+    std::lock_guard guard{d.stop_mtx};
+    d.stopped = true;
+  }
+  d.stop_cv.notify_all();
+  if (d.watchdog.joinable())
+    d.watchdog.join();
+}
+
+} // namespace billow::api

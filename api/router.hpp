@@ -1,0 +1,70 @@
+#pragma once
+
+// The route table: which handler answers which method and path.
+//
+// Patterns are paths whose segments may be `{name}` parameters:
+// `/api/v1/admin/services/{id}/suspend`. A path that matches a pattern under
+// another method answers 405 with `Allow`; one that matches none answers 404.
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "api/http_types.hpp"
+
+namespace billow::api {
+
+/// What a handler gets: the request, its path parameters, and the front actor
+/// it runs in (to `request(...).then(...)` other actors without blocking).
+struct request_context {
+  caf::event_based_actor* self;
+  exchange_ptr ex;
+  std::map<std::string, std::string, std::less<>> params;
+  /// The pattern that matched, the route's label in metrics.
+  std::string route;
+
+  const http_request& request() const noexcept {
+    return ex->request();
+  }
+  /// Answers the request (once), labelling the response with its route.
+  void reply(http_response resp) const;
+};
+
+/// A route handler. It answers through `ctx.reply`, now or later.
+using route_handler = std::function<void(const request_context& ctx)>;
+
+/// An immutable-after-start set of routes.
+class route_table {
+public:
+  /// Adds a route; `method` in upper case.
+  void add(std::string method, std::string pattern, route_handler handler);
+
+  /// Result of `match`.
+  struct match_result {
+    const route_handler* handler = nullptr;
+    std::string pattern;
+    std::map<std::string, std::string, std::less<>> params;
+    /// Methods the path does answer to when `handler` is null (for 405).
+    std::vector<std::string> allowed;
+  };
+
+  match_result match(std::string_view method, std::string_view path) const;
+
+private:
+  struct route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    route_handler handler;
+  };
+  std::vector<route> routes_;
+};
+
+/// Splits `/a/b/c` into `{"a", "b", "c"}` (empty segments dropped).
+std::vector<std::string_view> split_path(std::string_view path);
+
+} // namespace billow::api
