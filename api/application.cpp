@@ -47,10 +47,8 @@ application::application(application_options opts)
 }
 
 application::~application() {
-  if (impl_->server) {
-    shutdown();
-    wait();
-  }
+  shutdown();
+  wait();
 }
 
 std::error_code application::start() {
@@ -66,6 +64,8 @@ std::error_code application::start() {
   d.sys = std::make_unique<caf::actor_system>(*d.cfg);
   auto routes = std::make_shared<route_table>();
   add_operations_routes(*routes, d.registry, d.readiness());
+  if (d.opts.extra_routes)
+    d.opts.extra_routes(*routes);
   d.front = spawn_front(*d.sys, std::move(routes));
   d.server = std::make_unique<http_server>(
     d.opts.http,
@@ -101,8 +101,10 @@ void application::wait() {
     caf::anon_send_exit(d.front, caf::exit_reason::user_shutdown);
     d.front = nullptr;
   }
-  d.sys.reset(); // waits for every actor to finish
-  spdlog::info("stopped");
+  if (d.sys) {
+    d.sys.reset(); // waits for every actor to finish
+    spdlog::info("stopped");
+  }
 }
 
 } // namespace billow::api

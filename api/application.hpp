@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <system_error>
 
 #include "actors/runtime.hpp"
 #include "api/http_server.hpp"
+#include "api/router.hpp"
 
 namespace billow::api {
 
@@ -20,6 +22,8 @@ struct application_options {
   actors::runtime_options runtime;
   /// Where Billow keeps its data (the event log).
   std::filesystem::path data_dir = "data";
+  /// Adds routes beyond Billow's own (embedding and tests).
+  std::function<void(route_table&)> extra_routes;
 };
 
 class application {

@@ -1,0 +1,325 @@
+// The HTTP front, tested as a client sees it: a real server on a free
+// loopback port, real HTTP clients and raw sockets.
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "api/application.hpp"
+#include "api/problem.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using billow::testing::http_connection;
+using billow::testing::http_get;
+using billow::testing::raw_connection;
+using billow::testing::raw_exchange;
+
+namespace {
+
+/// Requests parked by the `/test/hold` route until the test answers them.
+struct held_requests {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<billow::api::request_context> waiting;
+
+  void park(const billow::api::request_context& ctx) {
+    std::lock_guard guard{mtx};
+    waiting.push_back(ctx);
+    cv.notify_all();
+  }
+
+  billow::api::request_context wait_for_one() {
+    std::unique_lock guard{mtx};
+    cv.wait_for(guard, 10s, [&] { return !waiting.empty(); });
+    if (waiting.empty())
+      throw std::runtime_error("no request arrived at /test/hold");
+    auto ctx = waiting.front();
+    waiting.erase(waiting.begin());
+    return ctx;
+  }
+};
+
+class http_front_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    start();
+  }
+
+  void TearDown() override {
+    if (app_) {
+      app_->shutdown();
+      app_->wait();
+    }
+  }
+
+  void start(std::function<void(billow::api::application_options&)> tweak = {}) {
+    billow::api::application_options opts;
+    opts.http.host = "127.0.0.1";
+    opts.http.port = 0;
+    opts.http.body_limit = 64 * 1024;
+    opts.http.header_timeout = 300ms;
+    opts.http.shutdown_timeout = 10s;
+    opts.runtime.scheduler_threads = 2;
+    opts.data_dir = dir_.path() / "data";
+    opts.extra_routes = [held = held_](billow::api::route_table& routes) {
+      routes.add("GET", "/test/hold",
+                 [held](const billow::api::request_context& ctx) { held->park(ctx); });
+      routes.add("GET", "/test/drop", [](const billow::api::request_context&) {
+        // Answers nothing: the exchange is dropped when the message is done.
+      });
+      routes.add("GET", "/test/throw", [](const billow::api::request_context&) {
+        throw std::runtime_error("handler bug");
+      });
+      routes.add("POST", "/test/echo", [](const billow::api::request_context& ctx) {
+        ctx.reply(billow::api::json_response(
+          200, boost::json::serialize(boost::json::object{
+                 {"bytes", ctx.request().body.size()},
+                 {"path", ctx.request().path},
+                 {"q", std::string{ctx.request().query_param("q").value_or("")}}})));
+      });
+    };
+    if (tweak)
+      tweak(opts);
+    app_ = std::make_unique<billow::api::application>(std::move(opts));
+    ASSERT_FALSE(app_->start());
+    port_ = app_->port();
+    ASSERT_NE(port_, 0);
+  }
+
+  static void expect_problem(const billow::testing::http_reply& reply,
+                             unsigned status) {
+    EXPECT_EQ(reply.status, status);
+    EXPECT_EQ(reply.header("content-type"), "application/problem+json");
+    auto doc = boost::json::parse(reply.body).as_object();
+    EXPECT_EQ(doc.at("status").as_int64(), status);
+    EXPECT_FALSE(doc.at("title").as_string().empty());
+    EXPECT_FALSE(doc.at("detail").as_string().empty());
+    EXPECT_TRUE(doc.contains("type"));
+  }
+
+  billow::testing::temp_dir dir_;
+  std::shared_ptr<held_requests> held_ = std::make_shared<held_requests>();
+  std::unique_ptr<billow::api::application> app_;
+  uint16_t port_ = 0;
+};
+
+/// The status line and body of a raw HTTP response text.
+unsigned status_of(const std::string& raw) {
+  std::smatch m;
+  if (std::regex_search(raw, m, std::regex{R"(^HTTP/1\.1 (\d{3}) )"}))
+    return static_cast<unsigned>(std::stoul(m[1]));
+  return 0;
+}
+
+} // namespace
+
+TEST_F(http_front_test, healthz_answers_ok) {
+  auto reply = http_get(port_, "/healthz");
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(reply.header("content-type"), "application/json");
+  EXPECT_EQ(boost::json::parse(reply.body).at("status").as_string(), "ok");
+}
+
+TEST_F(http_front_test, readyz_reports_each_check) {
+  auto reply = http_get(port_, "/readyz");
+  EXPECT_EQ(reply.status, 200u);
+  auto doc = boost::json::parse(reply.body).as_object();
+  EXPECT_EQ(doc.at("status").as_string(), "ready");
+  EXPECT_EQ(doc.at("checks").at("http").as_string(), "ok");
+  EXPECT_EQ(doc.at("checks").at("data_dir").as_string(), "ok");
+}
+
+TEST_F(http_front_test, head_answers_headers_without_body) {
+  http_connection conn{port_};
+  auto reply = conn.request("HEAD", "/healthz");
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(reply.header("content-length"), "15");
+  EXPECT_TRUE(reply.body.empty());
+  // The connection is still usable: no stray body bytes were sent.
+  EXPECT_EQ(conn.request("GET", "/healthz").body, R"({"status":"ok"})");
+}
+
+TEST_F(http_front_test, unknown_route_answers_404_problem) {
+  auto reply = http_get(port_, "/api/v1/nothing-here");
+  expect_problem(reply, 404);
+}
+
+TEST_F(http_front_test, wrong_method_answers_405_with_allow) {
+  http_connection conn{port_};
+  auto reply = conn.request("DELETE", "/healthz");
+  expect_problem(reply, 405);
+  EXPECT_EQ(reply.header("allow"), "GET");
+}
+
+TEST_F(http_front_test, malformed_request_line_answers_400_and_closes) {
+  auto raw = raw_exchange(port_, "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u);
+  EXPECT_NE(raw.find("application/problem+json"), std::string::npos);
+  EXPECT_NE(raw.find("Malformed HTTP request"), std::string::npos);
+  // The server is still up.
+  EXPECT_EQ(http_get(port_, "/healthz").status, 200u);
+}
+
+TEST_F(http_front_test, malformed_header_answers_400) {
+  auto raw = raw_exchange(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u);
+  EXPECT_NE(raw.find("application/problem+json"), std::string::npos);
+}
+
+TEST_F(http_front_test, invalid_target_answers_400) {
+  auto raw = raw_exchange(port_, "GET /a%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 400u);
+  EXPECT_NE(raw.find("application/problem+json"), std::string::npos);
+}
+
+TEST_F(http_front_test, oversized_body_answers_413_problem) {
+  std::string body(200 * 1024, 'x'); // limit is 64 KiB
+  http_connection conn{port_};
+  auto reply = conn.request("POST", "/test/echo", body);
+  expect_problem(reply, 413);
+  EXPECT_FALSE(reply.keep_alive);
+}
+
+TEST_F(http_front_test, body_at_the_limit_is_accepted) {
+  std::string body(64 * 1024, 'x');
+  http_connection conn{port_};
+  auto reply = conn.request("POST", "/test/echo?q=a%20b", body);
+  ASSERT_EQ(reply.status, 200u);
+  auto doc = boost::json::parse(reply.body);
+  EXPECT_EQ(doc.at("bytes").as_int64(), 64 * 1024);
+  EXPECT_EQ(doc.at("q").as_string(), "a b"); // query decoded
+}
+
+TEST_F(http_front_test, thousand_requests_on_one_keep_alive_connection) {
+  http_connection conn{port_};
+  for (int i = 0; i < 1000; ++i) {
+    auto reply = conn.request("GET", "/healthz");
+    ASSERT_EQ(reply.status, 200u) << "request " << i;
+    ASSERT_TRUE(reply.keep_alive) << "request " << i;
+  }
+  // All of them were counted on the one connection.
+  auto metrics = http_get(port_, "/metrics").body;
+  EXPECT_NE(metrics.find(
+              R"(billow_http_requests_total{method="GET",route="/healthz",status="200"} 1000)"),
+            std::string::npos)
+    << metrics;
+}
+
+TEST_F(http_front_test, fifty_concurrent_connections) {
+  constexpr int connections = 50;
+  constexpr int per_connection = 20;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < connections; ++c)
+    clients.emplace_back([&] {
+      http_connection conn{port_};
+      for (int i = 0; i < per_connection; ++i)
+        if (conn.request("GET", "/healthz").status == 200)
+          ++ok;
+    });
+  for (auto& t : clients)
+    t.join();
+  EXPECT_EQ(ok.load(), connections * per_connection);
+}
+
+TEST_F(http_front_test, pipelined_requests_are_answered_in_order) {
+  auto raw = raw_exchange(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto first = raw.find("HTTP/1.1 200");
+  auto second = raw.find("HTTP/1.1 404");
+  auto third = raw.find("HTTP/1.1 200", second);
+  ASSERT_NE(first, std::string::npos) << raw;
+  ASSERT_NE(second, std::string::npos) << raw;
+  ASSERT_NE(third, std::string::npos) << raw;
+  EXPECT_LT(first, second);
+  EXPECT_NE(raw.find("\"ready\""), std::string::npos);
+}
+
+TEST_F(http_front_test, slow_client_is_cut_off_by_the_header_timeout) {
+  raw_connection slow{port_};
+  slow.send("GET /healthz HTTP/1.1\r\nHost: x\r\n"); // and never finishes
+  bool closed = false;
+  auto start = std::chrono::steady_clock::now();
+  auto got = slow.read_until_close(5s, closed);
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(closed) << "the server kept a stalled request open";
+  EXPECT_LT(waited, 4s);
+  EXPECT_EQ(got.find("HTTP/1.1 200"), std::string::npos);
+  // Others are served meanwhile and afterwards.
+  EXPECT_EQ(http_get(port_, "/healthz").status, 200u);
+}
+
+TEST_F(http_front_test, handler_that_throws_answers_500_and_server_stays_up) {
+  expect_problem(http_get(port_, "/test/throw"), 500);
+  EXPECT_EQ(http_get(port_, "/healthz").status, 200u);
+}
+
+TEST_F(http_front_test, request_dropped_unanswered_gets_503) {
+  expect_problem(http_get(port_, "/test/drop"), 503);
+}
+
+TEST_F(http_front_test, metrics_count_requests_by_route_and_status) {
+  http_get(port_, "/healthz");
+  http_get(port_, "/nope");
+  auto reply = http_get(port_, "/metrics");
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(reply.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const auto& text = reply.body;
+  EXPECT_NE(text.find(R"(billow_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find(R"(billow_http_requests_total{method="GET",route="unmatched",status="404"} 1)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(billow_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1)"),
+            std::string::npos);
+  EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
+  EXPECT_NE(text.find("process_open_fds "), std::string::npos);
+  EXPECT_NE(text.find("process_cpu_seconds_total "), std::string::npos);
+}
+
+TEST_F(http_front_test, graceful_shutdown_finishes_the_in_flight_request) {
+  std::optional<billow::testing::http_reply> reply;
+  std::thread client{[&] {
+    http_connection conn{port_};
+    reply = conn.request("GET", "/test/hold");
+  }};
+  auto parked = held_->wait_for_one();
+  // An idle keep-alive connection is closed by the shutdown.
+  raw_connection idle{port_};
+  idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool idle_closed = false;
+  auto idle_got = idle.read_until_close(1s, idle_closed);
+  ASSERT_EQ(status_of(idle_got), 200u);
+  ASSERT_FALSE(idle_closed);
+  app_->shutdown();
+  idle.read_until_close(5s, idle_closed);
+  EXPECT_TRUE(idle_closed);
+  // New connections are refused once the listener has closed.
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    try {
+      raw_connection probe{port_};
+      std::this_thread::sleep_for(20ms);
+    } catch (const std::exception&) {
+      refused = true;
+    }
+  }
+  EXPECT_TRUE(refused);
+  // The in-flight request still gets its answer, then the server stops.
+  parked.reply(billow::api::json_response(200, R"({"finished":true})"));
+  client.join();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200u);
+  EXPECT_EQ(reply->body, R"({"finished":true})");
+  EXPECT_FALSE(reply->keep_alive);
+  app_->wait();
+  app_.reset();
+}

@@ -1,0 +1,154 @@
+// `billow serve` as an operator runs it: the real binary in a child process,
+// configured through the environment, stopped with SIGTERM.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <string>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+/// A `billow serve` child whose stderr (the log) is read through a pipe.
+class serve_process {
+public:
+  serve_process(const std::vector<std::string>& args,
+                const std::vector<std::string>& env) {
+    int fds[2];
+    if (::pipe(fds) != 0)
+      throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDERR_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      for (const auto& kv : env)
+        ::putenv(const_cast<char*>(kv.c_str()));
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(BILLOW_BINARY));
+      for (const auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(BILLOW_BINARY, argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    err_fd_ = fds[0];
+  }
+
+  ~serve_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(err_fd_);
+  }
+
+  /// Reads the log until `pattern` matches (or 10 s pass); returns the match.
+  std::smatch wait_for_log(const std::regex& pattern) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::smatch m;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (std::regex_search(log_, m, pattern))
+        return m;
+      pollfd pfd{err_fd_, POLLIN, 0};
+      if (::poll(&pfd, 1, 100) > 0) {
+        char buf[4096];
+        auto n = ::read(err_fd_, buf, sizeof(buf));
+        if (n <= 0)
+          break;
+        log_.append(buf, static_cast<size_t>(n));
+      }
+    }
+    std::regex_search(log_, m, pattern);
+    return m;
+  }
+
+  /// Sends `signo` and waits for the exit status.
+  int stop(int signo) {
+    ::kill(pid_, signo);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+  const std::string& log() const {
+    return log_;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int err_fd_ = -1;
+  std::string log_;
+};
+
+} // namespace
+
+TEST(serve_test, serves_healthz_from_env_settings_and_stops_cleanly_on_sigterm) {
+  billow::testing::temp_dir dir;
+  auto data = (dir.path() / "data").string();
+  serve_process proc{{"serve"},
+                     {"BILLOW_LISTEN=127.0.0.1:0", "BILLOW_DATA=" + data}};
+  auto m = proc.wait_for_log(std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
+  ASSERT_FALSE(m.empty()) << proc.log();
+  auto port = static_cast<uint16_t>(std::stoi(m[1]));
+  auto reply = billow::testing::http_get(port, "/healthz");
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_TRUE(std::filesystem::is_directory(data));
+  int status = proc.stop(SIGTERM);
+  ASSERT_TRUE(WIFEXITED(status)) << proc.log();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(serve_test, json_log_format_writes_one_json_object_per_line) {
+  billow::testing::temp_dir dir;
+  serve_process proc{{"serve", "--log-format=json", "--listen", "127.0.0.1:0",
+                      "--data", (dir.path() / "d").string()},
+                     {}};
+  auto m = proc.wait_for_log(std::regex{R"(listening on http://127\.0\.0\.1:(\d+).*\n)"});
+  ASSERT_FALSE(m.empty()) << proc.log();
+  proc.stop(SIGTERM);
+  auto first_line = proc.log().substr(0, proc.log().find('\n'));
+  auto doc = boost::json::parse(first_line).as_object();
+  EXPECT_EQ(doc.at("level").as_string(), "info");
+  EXPECT_NE(std::string{doc.at("msg").as_string()}.find("listening on"), std::string::npos);
+  EXPECT_TRUE(doc.contains("time"));
+}
+
+TEST(serve_test, bad_setting_exits_with_status_2_and_a_message) {
+  serve_process proc{{"serve", "--listen", "nonsense"}, {}};
+  auto m = proc.wait_for_log(std::regex{"listen address must be host:port"});
+  EXPECT_FALSE(m.empty()) << proc.log();
+  int status = proc.stop(0); // already exiting: signal 0 only checks
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+TEST(serve_test, port_in_use_fails_with_a_clear_error) {
+  billow::testing::temp_dir dir;
+  serve_process first{{"serve", "--listen", "127.0.0.1:0", "--data",
+                       (dir.path() / "a").string()},
+                      {}};
+  auto m = first.wait_for_log(std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
+  ASSERT_FALSE(m.empty());
+  serve_process second{{"serve", "--listen", "127.0.0.1:" + m[1].str(), "--data",
+                        (dir.path() / "b").string()},
+                       {}};
+  EXPECT_FALSE(second.wait_for_log(std::regex{"cannot listen on"}).empty())
+    << second.log();
+  int status = second.stop(0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  first.stop(SIGTERM);
+}
