@@ -34,7 +34,8 @@ struct application::impl {
       {"data_dir",
        [this]() -> std::optional<std::string> {
          if (::access(opts.data_dir.c_str(), W_OK) != 0)
-           return "data directory " + opts.data_dir.string() + " is not writable";
+           return "data directory " + opts.data_dir.string()
+             + " is not writable";
          return std::nullopt;
        }},
     };
@@ -56,8 +57,8 @@ std::error_code application::start() {
   std::error_code ec;
   std::filesystem::create_directories(d.opts.data_dir, ec);
   if (ec) {
-    spdlog::error("cannot create data directory {}: {}", d.opts.data_dir.string(),
-                  ec.message());
+    spdlog::error("cannot create data directory {}: {}",
+                  d.opts.data_dir.string(), ec.message());
     return ec;
   }
   d.cfg = actors::make_actor_system_config(d.opts.runtime);
@@ -69,11 +70,13 @@ std::error_code application::start() {
   d.front = spawn_front(*d.sys, std::move(routes));
   d.server = std::make_unique<http_server>(
     d.opts.http,
-    [front = d.front](exchange_ptr ex) { caf::anon_send(front, std::move(ex)); },
+    [front = d.front](exchange_ptr ex) {
+      caf::anon_send(front, std::move(ex));
+    },
     std::make_shared<http_metrics>(d.registry));
   if (ec = d.server->start(); ec) {
-    spdlog::error("cannot listen on {}:{}: {}", d.opts.http.host, d.opts.http.port,
-                  ec.message());
+    spdlog::error("cannot listen on {}:{}: {}", d.opts.http.host,
+                  d.opts.http.port, ec.message());
     d.server.reset();
     return ec;
   }

@@ -21,28 +21,35 @@ void dispatch(caf::event_based_actor* self, const route_table& routes,
       std::string allow;
       for (const auto& m : found.allowed)
         allow += (allow.empty() ? "" : ", ") + m;
-      resp = problem_response(405, req.method + " is not allowed on " + req.path
-                                     + "; allowed: " + allow + ".");
+      resp = problem_response(405,
+                              req.method + " is not allowed on " + req.path
+                                + "; allowed: " + allow + ".");
       resp.headers.emplace_back("Allow", allow);
       resp.route = "method_not_allowed";
     }
     ex->reply(std::move(resp));
     return;
   }
-  request_context ctx{self, ex, std::move(found.params), std::move(found.pattern)};
+  request_context ctx{self, ex, std::move(found.params),
+                      std::move(found.pattern)};
   try {
     (*found.handler)(ctx);
   } catch (const std::exception& e) {
-    spdlog::error("handler for {} {} threw: {}", req.method, ctx.route, e.what());
-    ctx.reply(problem_response(500, "The server failed to answer this request."));
+    spdlog::error("handler for {} {} threw: {}", req.method, ctx.route,
+                  e.what());
+    ctx.reply(
+      problem_response(500, "The server failed to answer this request."));
   }
 }
 
 caf::actor spawn_front(caf::actor_system& sys,
                        std::shared_ptr<const route_table> routes) {
-  return sys.spawn([routes](caf::event_based_actor* self) -> caf::behavior {
+  return sys.spawn([routes = std::move(routes)](
+                     caf::event_based_actor* self) -> caf::behavior {
     return {
-      [self, routes](const exchange_ptr& ex) { dispatch(self, *routes, ex); },
+      [self, routes](const exchange_ptr& ex) {
+        dispatch(self, *routes, ex);
+      },
     };
   });
 }

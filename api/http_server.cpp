@@ -59,8 +59,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
 
   impl(http_options o, dispatch_fn d, std::shared_ptr<http_metrics> m)
     : opts(std::move(o)), dispatch(std::move(d)), metrics(std::move(m)),
-      ioc(static_cast<int>(std::max<std::size_t>(1, opts.io_threads))) {
-  }
+      ioc(static_cast<int>(std::max<std::size_t>(1, opts.io_threads))) {}
 
   void do_accept();
   void begin_shutdown();
@@ -113,8 +112,9 @@ public:
       std::lock_guard guard{server_->sessions_mtx};
       server_->sessions.emplace(this, weak_from_this());
     }
-    net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this()] { self->wait_for_request(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->wait_for_request();
+    });
   }
 
   /// Called (from any thread) when the server shuts down.
@@ -151,7 +151,8 @@ private:
     phase_ = phase::reading;
     parser_.emplace();
     parser_->body_limit(server_->opts.body_limit);
-    parser_->header_limit(static_cast<std::uint32_t>(server_->opts.header_limit));
+    parser_->header_limit(
+      static_cast<std::uint32_t>(server_->opts.header_limit));
     stream_.expires_after(server_->opts.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec,
@@ -167,7 +168,8 @@ private:
       return on_request();
     stream_.expires_after(server_->opts.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 std::size_t) {
                        if (ec)
                          return self->on_read_error(ec);
                        self->on_request();
@@ -182,18 +184,21 @@ private:
     method_ = parser_ ? std::string{parser_->get().method_string()} : "";
     if (ec == http::error::body_limit) {
       return reject(problem_response(
-        413, "The request body is larger than the limit of "
-               + std::to_string(server_->opts.body_limit) + " bytes."));
+        413,
+        "The request body is larger than the limit of "
+          + std::to_string(server_->opts.body_limit) + " bytes."));
     }
     if (ec == http::error::header_limit) {
       return reject(problem_response(
-        431, "The request headers are larger than the limit of "
-               + std::to_string(server_->opts.header_limit) + " bytes."));
+        431,
+        "The request headers are larger than the limit of "
+          + std::to_string(server_->opts.header_limit) + " bytes."));
     }
-    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+    if (ec.category()
+        == http::make_error_code(http::error::bad_target).category()) {
       // Every other parser error: the bytes are not valid HTTP/1.1.
-      return reject(problem_response(400, "Malformed HTTP request: " + ec.message()
-                                            + "."));
+      return reject(
+        problem_response(400, "Malformed HTTP request: " + ec.message() + "."));
     }
     close(); // a socket error: nobody to answer
   }
@@ -230,7 +235,8 @@ private:
     auto ex = std::make_shared<exchange>(
       std::move(converted),
       [self = shared_from_this(),
-       guard = net::make_work_guard(stream_.get_executor())](http_response resp) {
+       guard = net::make_work_guard(stream_.get_executor())](
+        http_response resp) {
         net::post(self->stream_.get_executor(),
                   [self, resp = std::move(resp)]() mutable {
                     self->write(std::move(resp));
@@ -260,10 +266,12 @@ private:
     }
     stream_.expires_after(server_->opts.write_timeout);
     // A response to HEAD has no body whatever its Content-Length says.
-    auto sr = std::make_shared<http::response_serializer<http::string_body>>(*res);
+    auto sr
+      = std::make_shared<http::response_serializer<http::string_body>>(*res);
     auto on_written = [self = shared_from_this(), res, sr](beast::error_code ec,
                                                            std::size_t) {
-      self->server_->metrics->observe(self->method_, self->route_, self->status_,
+      self->server_->metrics->observe(self->method_, self->route_,
+                                      self->status_,
                                       steady::now() - self->started_);
       if (ec)
         return self->close();
@@ -292,7 +300,7 @@ private:
 
   void discard() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
+    stream_.async_read_some(buffer_.prepare(std::size_t{64} * 1024),
                             [self = shared_from_this()](beast::error_code ec,
                                                         std::size_t) {
                               if (ec)
@@ -372,8 +380,9 @@ void http_server::impl::begin_shutdown() {
   // The watchdog stops the loop if connections outlive the grace period.
   watchdog = std::thread{[self = shared_from_this()] {
     std::unique_lock guard{self->stop_mtx};
-    if (!self->stop_cv.wait_for(guard, self->opts.shutdown_timeout,
-                                [&] { return self->stopped; })) {
+    if (!self->stop_cv.wait_for(guard, self->opts.shutdown_timeout, [&] {
+          return self->stopped;
+        })) {
       spdlog::warn("http: shutdown grace period over, closing remaining "
                    "connections");
       self->ioc.stop();
@@ -422,7 +431,9 @@ std::error_code http_server::start() {
   d.do_accept();
   auto n = std::max<std::size_t>(1, d.opts.io_threads);
   for (std::size_t i = 0; i < n; ++i)
-    d.threads.emplace_back([self = impl_] { self->ioc.run(); });
+    d.threads.emplace_back([self = impl_] {
+      self->ioc.run();
+    });
   return {};
 }
 

@@ -6,7 +6,8 @@
 
 namespace billow::api {
 
-std::optional<std::string_view> http_request::header(std::string_view name) const {
+std::optional<std::string_view>
+http_request::header(std::string_view name) const {
   for (const auto& [key, value] : headers)
     if (key.size() == name.size()
         && strncasecmp(key.data(), name.data(), name.size()) == 0)
@@ -36,8 +37,9 @@ exchange::exchange(http_request request, reply_fn reply)
 
 exchange::~exchange() {
   if (reply_)
-    reply_(problem_response(503, "The request was dropped before it was answered "
-                                 "(the server may be shutting down)."));
+    reply_(problem_response(503,
+                            "The request was dropped before it was answered "
+                            "(the server may be shutting down)."));
 }
 
 void exchange::reply(http_response response) {

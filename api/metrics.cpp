@@ -24,12 +24,13 @@ struct http_metrics::impl {
   /// Buckets from 50 us to 10 s: health checks are microseconds, commands
   /// wait for an fsync, module calls may take seconds.
   prometheus::Histogram::BucketBoundaries buckets{
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,    5,    10};
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
   /// Series lookups are cached: prometheus-cpp's Family::Add hashes labels
   /// under a lock; the cache keeps the hot path to one map probe.
   std::mutex mtx;
-  std::unordered_map<std::string, std::pair<prometheus::Counter*, prometheus::Histogram*>>
+  std::unordered_map<std::string,
+                     std::pair<prometheus::Counter*, prometheus::Histogram*>>
     series;
 
   explicit impl(prometheus::Registry& reg)
@@ -37,19 +38,20 @@ struct http_metrics::impl {
                  .Name("billow_http_requests_total")
                  .Help("HTTP requests answered, by method, route and status")
                  .Register(reg)),
-      latency(prometheus::BuildHistogram()
-                .Name("billow_http_request_duration_seconds")
-                .Help("Time from a request's last byte read to its response written")
-                .Register(reg)),
+      latency(
+        prometheus::BuildHistogram()
+          .Name("billow_http_request_duration_seconds")
+          .Help("Time from a request's last byte read to its response written")
+          .Register(reg)),
       connections(prometheus::BuildGauge()
                     .Name("billow_http_connections")
                     .Help("HTTP connections open")
                     .Register(reg)
-                    .Add({})) {
-  }
+                    .Add({})) {}
 };
 
-http_metrics::http_metrics(std::shared_ptr<prometheus::Registry> registry)
+http_metrics::http_metrics(
+  const std::shared_ptr<prometheus::Registry>& registry)
   : impl_(std::make_unique<impl>(*registry)) {
   // The registry outlives us: the caller keeps it for /metrics.
 }
@@ -68,7 +70,8 @@ void http_metrics::observe(const std::string& method, const std::string& route,
       auto* counter = &impl_->requests.Add(
         {{"method", method}, {"route", route}, {"status", status_text}});
       auto* hist = &impl_->latency.Add({{"route", route}}, impl_->buckets);
-      i = impl_->series.emplace(std::move(key), std::make_pair(counter, hist)).first;
+      i = impl_->series.emplace(std::move(key), std::make_pair(counter, hist))
+            .first;
     }
     s = i->second;
   }
@@ -130,9 +133,10 @@ public:
                          prometheus::MetricType::Gauge, open_fds()));
     out.push_back(family("process_threads", "Number of OS threads.",
                          prometheus::MetricType::Gauge, threads));
-    out.push_back(family("process_start_time_seconds",
-                         "Start time of the process since the Unix epoch in seconds.",
-                         prometheus::MetricType::Gauge, start_time_));
+    out.push_back(
+      family("process_start_time_seconds",
+             "Start time of the process since the Unix epoch in seconds.",
+             prometheus::MetricType::Gauge, start_time_));
     return out;
   }
 

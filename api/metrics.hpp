@@ -16,7 +16,7 @@ namespace billow::api {
 /// Records per-request figures into a registry. Thread-safe.
 class http_metrics {
 public:
-  explicit http_metrics(std::shared_ptr<prometheus::Registry> registry);
+  explicit http_metrics(const std::shared_ptr<prometheus::Registry>& registry);
   ~http_metrics();
 
   http_metrics(const http_metrics&) = delete;

@@ -36,13 +36,15 @@ std::string_view reason_phrase(unsigned status) {
 http_response problem_response(const problem& p) {
   boost::json::object doc;
   doc["type"] = p.type;
-  doc["title"] = p.title.empty() ? std::string{reason_phrase(p.status)} : p.title;
+  doc["title"] = p.title.empty() ? std::string{reason_phrase(p.status)}
+                                 : p.title;
   doc["status"] = p.status;
   doc["detail"] = p.detail;
   if (!p.errors.empty()) {
     boost::json::array errors;
     for (const auto& e : p.errors)
-      errors.push_back(boost::json::object{{"field", e.field}, {"message", e.message}});
+      errors.push_back(
+        boost::json::object{{"field", e.field}, {"message", e.message}});
     doc["errors"] = std::move(errors);
   }
   http_response resp;

@@ -52,7 +52,8 @@ route_table::match_result route_table::match(std::string_view method,
     for (size_t i = 0; i < segments.size() && matches; ++i) {
       const auto& want = r.segments[i];
       if (is_param(want))
-        params.emplace(want.substr(1, want.size() - 2), std::string{segments[i]});
+        params.emplace(want.substr(1, want.size() - 2),
+                       std::string{segments[i]});
       else
         matches = want == segments[i];
     }

@@ -41,10 +41,10 @@ int main(int argc, char** argv) {
   double billow_best = 0, minimal_best = 0;
   uint64_t errors = 0;
   for (int i = 0; i < rounds; ++i) {
-    auto b = billow::bench::run_http_load(app.port(), "/healthz", connections, 1,
-                                          max_requests, round_time);
-    auto m = billow::bench::run_http_load(minimal.port(), "/healthz", connections, 1,
-                                          max_requests, round_time);
+    auto b = billow::bench::run_http_load(app.port(), "/healthz", connections,
+                                          1, max_requests, round_time);
+    auto m = billow::bench::run_http_load(
+      minimal.port(), "/healthz", connections, 1, max_requests, round_time);
     billow_best = std::max(billow_best, b.rps());
     minimal_best = std::max(minimal_best, m.rps());
     errors += b.errors + m.errors;

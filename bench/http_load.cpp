@@ -32,18 +32,18 @@ class client : public std::enable_shared_from_this<client> {
 public:
   client(net::io_context& ioc, tcp::endpoint ep, const std::string& request,
          shared_counters& counters)
-    : socket_(net::make_strand(ioc)), ep_(ep), request_(request),
-      counters_(counters) {
-  }
+    : socket_(net::make_strand(ioc)), ep_(std::move(ep)), request_(request),
+      counters_(counters) {}
 
   void start() {
-    socket_.async_connect(ep_, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) {
-        ++self->counters_.errors;
-        return;
-      }
-      self->next();
-    });
+    socket_.async_connect(ep_,
+                          [self = shared_from_this()](beast::error_code ec) {
+                            if (ec) {
+                              ++self->counters_.errors;
+                              return;
+                            }
+                            self->next();
+                          });
   }
 
 private:
@@ -52,7 +52,8 @@ private:
         || counters_.started.fetch_add(1) >= counters_.max_requests)
       return;
     net::async_write(socket_, net::buffer(request_),
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 std::size_t) {
                        if (ec) {
                          ++self->counters_.errors;
                          return;
@@ -64,7 +65,8 @@ private:
   void read() {
     parser_.emplace();
     http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 std::size_t) {
                        if (ec || self->parser_->get().result_int() != 200) {
                          ++self->counters_.errors;
                          return;
@@ -86,7 +88,8 @@ private:
 
 load_result run_http_load(uint16_t port, const std::string& target,
                           std::size_t connections, std::size_t threads,
-                          uint64_t max_requests, std::chrono::milliseconds max_time) {
+                          uint64_t max_requests,
+                          std::chrono::milliseconds max_time) {
   net::io_context ioc;
   shared_counters counters;
   counters.max_requests = max_requests;
@@ -98,7 +101,9 @@ load_result run_http_load(uint16_t port, const std::string& target,
     std::make_shared<client>(ioc, ep, request, counters)->start();
   std::vector<std::thread> pool;
   for (std::size_t i = 0; i < threads; ++i)
-    pool.emplace_back([&] { ioc.run(); });
+    pool.emplace_back([&] {
+      ioc.run();
+    });
   for (auto& t : pool)
     t.join();
   load_result out;
@@ -126,33 +131,33 @@ struct minimal_http_server::impl : std::enable_shared_from_this<impl> {
   }
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc),
-                          [self = shared_from_this()](beast::error_code ec,
-                                                      tcp::socket socket) {
-                            if (ec)
-                              return;
-                            std::make_shared<conn>(std::move(socket), self)->read();
-                            self->accept();
-                          });
+    acceptor.async_accept(
+      net::make_strand(ioc),
+      [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (ec)
+          return;
+        std::make_shared<conn>(std::move(socket), self)->read();
+        self->accept();
+      });
   }
 
   /// Reads a request with Beast's parser and writes the prepared bytes.
   struct conn : std::enable_shared_from_this<conn> {
     conn(tcp::socket s, std::shared_ptr<impl> srv)
-      : socket(std::move(s)), server(std::move(srv)) {
-    }
+      : socket(std::move(s)), server(std::move(srv)) {}
     void read() {
       req = {};
-      http::async_read(socket, buffer, req,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         if (ec)
-                           return;
-                         net::async_write(self->socket, net::buffer(self->server->response),
-                                          [self](beast::error_code ec, std::size_t) {
-                                            if (!ec)
-                                              self->read();
-                                          });
-                       });
+      http::async_read(
+        socket, buffer, req,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec)
+            return;
+          net::async_write(self->socket, net::buffer(self->server->response),
+                           [self](beast::error_code ec, std::size_t) {
+                             if (!ec)
+                               self->read();
+                           });
+        });
     }
     tcp::socket socket;
     std::shared_ptr<impl> server;
@@ -170,7 +175,9 @@ minimal_http_server::minimal_http_server(std::size_t io_threads)
   impl_->acceptor.listen();
   impl_->accept();
   for (std::size_t i = 0; i < io_threads; ++i)
-    impl_->threads.emplace_back([d = impl_] { d->ioc.run(); });
+    impl_->threads.emplace_back([d = impl_] {
+      d->ioc.run();
+    });
 }
 
 minimal_http_server::~minimal_http_server() {

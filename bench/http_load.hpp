@@ -24,7 +24,8 @@ struct load_result {
 /// Runs `connections` clients against 127.0.0.1:port on `threads` threads.
 load_result run_http_load(uint16_t port, const std::string& target,
                           std::size_t connections, std::size_t threads,
-                          uint64_t max_requests, std::chrono::milliseconds max_time);
+                          uint64_t max_requests,
+                          std::chrono::milliseconds max_time);
 
 /// A minimal Beast server answering every request with the same bytes as
 /// Billow's /healthz: the ceiling of the HTTP stack on this machine.

@@ -17,8 +17,8 @@ void print(const figure& f) {
   line["value"] = f.value;
   line["unit"] = f.unit;
   line["baseline"] = f.baseline ? boost::json::value(*f.baseline) : nullptr;
-  line["baseline_value"] = f.baseline_value ? boost::json::value(*f.baseline_value)
-                                            : nullptr;
+  line["baseline_value"]
+    = f.baseline_value ? boost::json::value(*f.baseline_value) : nullptr;
   if (f.baseline_value && *f.baseline_value > 0 && f.value > 0) {
     line["ratio"] = lower_is_better(f.unit) ? *f.baseline_value / f.value
                                             : f.value / *f.baseline_value;

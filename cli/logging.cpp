@@ -33,7 +33,8 @@ public:
     line["time"] = stamp;
     auto level = spdlog::level::to_string_view(msg.level);
     line["level"] = std::string_view{level.data(), level.size()};
-    line["logger"] = std::string_view{msg.logger_name.data(), msg.logger_name.size()};
+    line["logger"] = std::string_view{msg.logger_name.data(),
+                                      msg.logger_name.size()};
     line["msg"] = std::string_view{msg.payload.data(), msg.payload.size()};
     auto text = boost::json::serialize(line);
     dest.append(text.data(), text.data() + text.size());

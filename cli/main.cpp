@@ -6,9 +6,9 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <boost/version.hpp>
 #include <caf/config.hpp>
 #include <rocksdb/version.h>
-#include <boost/version.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/application.hpp"
@@ -49,20 +49,25 @@ int run_serve(settings_layer flags, const std::string& config_path,
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"Billow: billing and service automation, event-sourced.", "billow"};
+  CLI::App cli{"Billow: billing and service automation, event-sourced.",
+               "billow"};
   cli.require_subcommand(1);
 
   settings_layer flags;
   std::string config_path = "billow.toml";
   auto* serve = cli.add_subcommand("serve", "Serve the HTTP API");
-  auto* config_opt = serve->add_option("--config", config_path,
-                                       "Settings file (TOML); default billow.toml if present")
-                       ->envname("BILLOW_CONFIG");
+  auto* config_opt
+    = serve
+        ->add_option("--config", config_path,
+                     "Settings file (TOML); default billow.toml if present")
+        ->envname("BILLOW_CONFIG");
   serve->add_option("--listen", flags.listen, "host:port (env BILLOW_LISTEN)");
-  serve->add_option("--data", flags.data_dir, "Data directory (env BILLOW_DATA)");
+  serve->add_option("--data", flags.data_dir,
+                    "Data directory (env BILLOW_DATA)");
   serve->add_option("--log-level", flags.log_level,
                     "trace|debug|info|warn|error|off (env BILLOW_LOG_LEVEL)");
-  serve->add_option("--log-format", flags.log_format, "text|json (env BILLOW_LOG_FORMAT)");
+  serve->add_option("--log-format", flags.log_format,
+                    "text|json (env BILLOW_LOG_FORMAT)");
   serve->add_option("--body-limit", flags.body_limit,
                     "Largest request body in bytes (env BILLOW_BODY_LIMIT)");
   serve->add_option("--header-timeout-ms", flags.header_timeout_ms,
@@ -81,10 +86,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
 
   if (*version) {
-    std::printf("billow 0.1.0 (CAF %d.%d.%d, RocksDB %d.%d.%d, Boost %d.%d.%d)\n",
-                CAF_MAJOR_VERSION, CAF_MINOR_VERSION, CAF_PATCH_VERSION,
-                ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH, BOOST_VERSION / 100000,
-                BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
+    std::printf(
+      "billow 0.1.0 (CAF %d.%d.%d, RocksDB %d.%d.%d, Boost %d.%d.%d)\n",
+      CAF_MAJOR_VERSION, CAF_MINOR_VERSION, CAF_PATCH_VERSION, ROCKSDB_MAJOR,
+      ROCKSDB_MINOR, ROCKSDB_PATCH, BOOST_VERSION / 100000,
+      BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
     return 0;
   }
   return run_serve(std::move(flags), config_path, config_opt->count() > 0);

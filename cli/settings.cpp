@@ -47,8 +47,8 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
   }
   settings_layer out;
   caf::error err;
-  auto text = [&](const toml::node_view<toml::node>& node, const std::string& key,
-                  std::optional<std::string>& dst) {
+  auto text = [&](const toml::node_view<toml::node>& node,
+                  const std::string& key, std::optional<std::string>& dst) {
     if (!node)
       return;
     if (auto v = node.value<std::string>())
@@ -56,8 +56,8 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
     else if (!err)
       err = invalid(path + ": " + key + " must be a string");
   };
-  auto number = [&](const toml::node_view<toml::node>& node, const std::string& key,
-                    std::optional<long long>& dst) {
+  auto number = [&](const toml::node_view<toml::node>& node,
+                    const std::string& key, std::optional<long long>& dst) {
     if (!node)
       return;
     if (node.is_integer())
@@ -72,7 +72,8 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
   number(doc["http"]["body_limit"], "http.body_limit", out.body_limit);
   number(doc["http"]["header_timeout_ms"], "http.header_timeout_ms",
          out.header_timeout_ms);
-  number(doc["http"]["idle_timeout_ms"], "http.idle_timeout_ms", out.idle_timeout_ms);
+  number(doc["http"]["idle_timeout_ms"], "http.idle_timeout_ms",
+         out.idle_timeout_ms);
   number(doc["http"]["shutdown_timeout_ms"], "http.shutdown_timeout_ms",
          out.shutdown_timeout_ms);
   number(doc["http"]["io_threads"], "http.io_threads", out.io_threads);
@@ -81,17 +82,16 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
   if (err)
     return err;
   // Unknown keys are refused: a typo must not silently fall back to a default.
-  static const std::set<std::string> known{
-    "listen",
-    "data",
-    "log.level",
-    "log.format",
-    "http.body_limit",
-    "http.header_timeout_ms",
-    "http.idle_timeout_ms",
-    "http.shutdown_timeout_ms",
-    "http.io_threads",
-    "actors.scheduler_threads"};
+  static const std::set<std::string> known{"listen",
+                                           "data",
+                                           "log.level",
+                                           "log.format",
+                                           "http.body_limit",
+                                           "http.header_timeout_ms",
+                                           "http.idle_timeout_ms",
+                                           "http.shutdown_timeout_ms",
+                                           "http.io_threads",
+                                           "actors.scheduler_threads"};
   static const std::set<std::string> tables{"log", "http", "actors"};
   for (const auto& [key, node] : doc) {
     std::string name{key.str()};
@@ -172,16 +172,18 @@ caf::expected<serve_settings> resolve_settings(const settings_layer& merged) {
     static const std::set<std::string> levels{"trace", "debug", "info",
                                               "warn",  "error", "off"};
     if (!levels.count(*merged.log_level))
-      return invalid("log level must be one of trace, debug, info, warn, error, "
-                     "off; got '" + *merged.log_level + "'");
+      return invalid(
+        "log level must be one of trace, debug, info, warn, error, "
+        "off; got '"
+        + *merged.log_level + "'");
     out.log_level = *merged.log_level;
   }
   if (merged.log_format) {
     if (*merged.log_format == "json")
       out.format = log_format::json;
     else if (*merged.log_format != "text")
-      return invalid("log format must be text or json, got '" + *merged.log_format
-                     + "'");
+      return invalid("log format must be text or json, got '"
+                     + *merged.log_format + "'");
   }
   auto positive = [](const std::optional<long long>& v, const char* name,
                      long long max) -> caf::error {
@@ -193,7 +195,8 @@ caf::expected<serve_settings> resolve_settings(const settings_layer& merged) {
   constexpr long long day_ms = 24LL * 3600 * 1000;
   if (auto err = positive(merged.body_limit, "body limit", 1LL << 32))
     return err;
-  if (auto err = positive(merged.header_timeout_ms, "header timeout (ms)", day_ms))
+  if (auto err = positive(merged.header_timeout_ms, "header timeout (ms)",
+                          day_ms))
     return err;
   if (auto err = positive(merged.idle_timeout_ms, "idle timeout (ms)", day_ms))
     return err;
@@ -207,15 +210,18 @@ caf::expected<serve_settings> resolve_settings(const settings_layer& merged) {
   if (merged.body_limit)
     app.http.body_limit = static_cast<std::size_t>(*merged.body_limit);
   if (merged.header_timeout_ms)
-    app.http.header_timeout = std::chrono::milliseconds{*merged.header_timeout_ms};
+    app.http.header_timeout
+      = std::chrono::milliseconds{*merged.header_timeout_ms};
   if (merged.idle_timeout_ms)
     app.http.idle_timeout = std::chrono::milliseconds{*merged.idle_timeout_ms};
   if (merged.shutdown_timeout_ms)
-    app.http.shutdown_timeout = std::chrono::milliseconds{*merged.shutdown_timeout_ms};
+    app.http.shutdown_timeout
+      = std::chrono::milliseconds{*merged.shutdown_timeout_ms};
   if (merged.io_threads)
     app.http.io_threads = static_cast<std::size_t>(*merged.io_threads);
   if (merged.scheduler_threads)
-    app.runtime.scheduler_threads = static_cast<std::size_t>(*merged.scheduler_threads);
+    app.runtime.scheduler_threads
+      = static_cast<std::size_t>(*merged.scheduler_threads);
   return out;
 }
 

@@ -50,6 +50,7 @@ settings_layer load_env_settings();
 caf::expected<serve_settings> resolve_settings(const settings_layer& merged);
 
 /// Splits `host:port` (IPv6 as `[::1]:8080`).
-caf::expected<std::pair<std::string, uint16_t>> parse_listen(const std::string& text);
+caf::expected<std::pair<std::string, uint16_t>>
+parse_listen(const std::string& text);
 
 } // namespace billow::cli

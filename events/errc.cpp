@@ -50,16 +50,14 @@ std::string detail_of(const caf::error& err) {
 }
 
 void register_error_category(caf::actor_system_config& cfg) {
-  cfg.add_error_category(billow_error_category,
-                         [](uint8_t code, caf::atom_value,
-                            const caf::message& ctx) {
-                           auto out = "billow: "
-                                      + to_string(static_cast<billow_errc>(code));
-                           if (ctx.size() == 1
-                               && ctx.match_element<std::string>(0))
-                             out += " (" + ctx.get_as<std::string>(0) + ")";
-                           return out;
-                         });
+  cfg.add_error_category(
+    billow_error_category,
+    [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+      auto out = "billow: " + to_string(static_cast<billow_errc>(code));
+      if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+        out += " (" + ctx.get_as<std::string>(0) + ")";
+      return out;
+    });
 }
 
 } // namespace billow

@@ -22,7 +22,8 @@ enum class billow_errc : uint8_t {
   not_found,
   /// An append's expected version did not match the stream's current one.
   wrong_expected_version,
-  /// The aggregate's state forbids the command (e.g. suspend a terminated service).
+  /// The aggregate's state forbids the command (e.g. suspend a terminated
+  /// service).
   invalid_transition,
   /// The resource exists already.
   already_exists,

@@ -37,7 +37,9 @@ struct held_requests {
 
   billow::api::request_context wait_for_one() {
     std::unique_lock guard{mtx};
-    cv.wait_for(guard, 10s, [&] { return !waiting.empty(); });
+    cv.wait_for(guard, 10s, [&] {
+      return !waiting.empty();
+    });
     if (waiting.empty())
       throw std::runtime_error("no request arrived at /test/hold");
     auto ctx = waiting.front();
@@ -59,31 +61,37 @@ protected:
     }
   }
 
-  void start(std::function<void(billow::api::application_options&)> tweak = {}) {
+  void start(const std::function<void(billow::api::application_options&)>& tweak
+             = {}) {
     billow::api::application_options opts;
     opts.http.host = "127.0.0.1";
     opts.http.port = 0;
-    opts.http.body_limit = 64 * 1024;
+    opts.http.body_limit = std::size_t{64} * 1024;
     opts.http.header_timeout = 300ms;
     opts.http.shutdown_timeout = 10s;
     opts.runtime.scheduler_threads = 2;
     opts.data_dir = dir_.path() / "data";
     opts.extra_routes = [held = held_](billow::api::route_table& routes) {
       routes.add("GET", "/test/hold",
-                 [held](const billow::api::request_context& ctx) { held->park(ctx); });
+                 [held](const billow::api::request_context& ctx) {
+                   held->park(ctx);
+                 });
       routes.add("GET", "/test/drop", [](const billow::api::request_context&) {
         // Answers nothing: the exchange is dropped when the message is done.
       });
       routes.add("GET", "/test/throw", [](const billow::api::request_context&) {
         throw std::runtime_error("handler bug");
       });
-      routes.add("POST", "/test/echo", [](const billow::api::request_context& ctx) {
-        ctx.reply(billow::api::json_response(
-          200, boost::json::serialize(boost::json::object{
-                 {"bytes", ctx.request().body.size()},
-                 {"path", ctx.request().path},
-                 {"q", std::string{ctx.request().query_param("q").value_or("")}}})));
-      });
+      routes.add(
+        "POST", "/test/echo", [](const billow::api::request_context& ctx) {
+          ctx.reply(billow::api::json_response(
+            200,
+            boost::json::serialize(boost::json::object{
+              {"bytes", ctx.request().body.size()},
+              {"path", ctx.request().path},
+              {"q",
+               std::string{ctx.request().query_param("q").value_or("")}}})));
+        });
     };
     if (tweak)
       tweak(opts);
@@ -168,19 +176,21 @@ TEST_F(http_front_test, malformed_request_line_answers_400_and_closes) {
 }
 
 TEST_F(http_front_test, malformed_header_answers_400) {
-  auto raw = raw_exchange(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n");
+  auto raw = raw_exchange(
+    port_, "GET /healthz HTTP/1.1\r\nHost: x\r\nbad header line\r\n\r\n");
   EXPECT_EQ(status_of(raw), 400u);
   EXPECT_NE(raw.find("application/problem+json"), std::string::npos);
 }
 
 TEST_F(http_front_test, invalid_target_answers_400) {
-  auto raw = raw_exchange(port_, "GET /a%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto raw = raw_exchange(
+    port_, "GET /a%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_of(raw), 400u);
   EXPECT_NE(raw.find("application/problem+json"), std::string::npos);
 }
 
 TEST_F(http_front_test, oversized_body_answers_413_problem) {
-  std::string body(200 * 1024, 'x'); // limit is 64 KiB
+  std::string body(std::size_t{200} * 1024, 'x'); // limit is 64 KiB
   http_connection conn{port_};
   auto reply = conn.request("POST", "/test/echo", body);
   expect_problem(reply, 413);
@@ -188,7 +198,7 @@ TEST_F(http_front_test, oversized_body_answers_413_problem) {
 }
 
 TEST_F(http_front_test, body_at_the_limit_is_accepted) {
-  std::string body(64 * 1024, 'x');
+  std::string body(std::size_t{64} * 1024, 'x');
   http_connection conn{port_};
   auto reply = conn.request("POST", "/test/echo?q=a%20b", body);
   ASSERT_EQ(reply.status, 200u);
@@ -206,9 +216,10 @@ TEST_F(http_front_test, thousand_requests_on_one_keep_alive_connection) {
   }
   // All of them were counted on the one connection.
   auto metrics = http_get(port_, "/metrics").body;
-  EXPECT_NE(metrics.find(
-              R"(billow_http_requests_total{method="GET",route="/healthz",status="200"} 1000)"),
-            std::string::npos)
+  EXPECT_NE(
+    metrics.find(
+      R"(billow_http_requests_total{method="GET",route="/healthz",status="200"} 1000)"),
+    std::string::npos)
     << metrics;
 }
 
@@ -217,6 +228,7 @@ TEST_F(http_front_test, fifty_concurrent_connections) {
   constexpr int per_connection = 20;
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
+  clients.reserve(connections);
   for (int c = 0; c < connections; ++c)
     clients.emplace_back([&] {
       http_connection conn{port_};
@@ -230,9 +242,11 @@ TEST_F(http_front_test, fifty_concurrent_connections) {
 }
 
 TEST_F(http_front_test, pipelined_requests_are_answered_in_order) {
-  auto raw = raw_exchange(port_, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                                 "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-                                 "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto raw = raw_exchange(
+    port_,
+    "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+    "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   auto first = raw.find("HTTP/1.1 200");
   auto second = raw.find("HTTP/1.1 404");
   auto third = raw.find("HTTP/1.1 200", second);
@@ -271,15 +285,22 @@ TEST_F(http_front_test, metrics_count_requests_by_route_and_status) {
   http_get(port_, "/nope");
   auto reply = http_get(port_, "/metrics");
   EXPECT_EQ(reply.status, 200u);
-  EXPECT_EQ(reply.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(reply.header("content-type"),
+            "text/plain; version=0.0.4; charset=utf-8");
   const auto& text = reply.body;
-  EXPECT_NE(text.find(R"(billow_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
-            std::string::npos)
+  EXPECT_NE(
+    text.find(
+      R"(billow_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
+    std::string::npos)
     << text;
-  EXPECT_NE(text.find(R"(billow_http_requests_total{method="GET",route="unmatched",status="404"} 1)"),
-            std::string::npos);
-  EXPECT_NE(text.find(R"(billow_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1)"),
-            std::string::npos);
+  EXPECT_NE(
+    text.find(
+      R"(billow_http_requests_total{method="GET",route="unmatched",status="404"} 1)"),
+    std::string::npos);
+  EXPECT_NE(
+    text.find(
+      R"(billow_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 1)"),
+    std::string::npos);
   EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
   EXPECT_NE(text.find("process_open_fds "), std::string::npos);
   EXPECT_NE(text.find("process_cpu_seconds_total "), std::string::npos);

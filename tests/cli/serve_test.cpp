@@ -95,12 +95,14 @@ private:
 
 } // namespace
 
-TEST(serve_test, serves_healthz_from_env_settings_and_stops_cleanly_on_sigterm) {
+TEST(serve_test,
+     serves_healthz_from_env_settings_and_stops_cleanly_on_sigterm) {
   billow::testing::temp_dir dir;
   auto data = (dir.path() / "data").string();
   serve_process proc{{"serve"},
                      {"BILLOW_LISTEN=127.0.0.1:0", "BILLOW_DATA=" + data}};
-  auto m = proc.wait_for_log(std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
+  auto m = proc.wait_for_log(
+    std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
   ASSERT_FALSE(m.empty()) << proc.log();
   auto port = static_cast<uint16_t>(std::stoi(m[1]));
   auto reply = billow::testing::http_get(port, "/healthz");
@@ -116,13 +118,15 @@ TEST(serve_test, json_log_format_writes_one_json_object_per_line) {
   serve_process proc{{"serve", "--log-format=json", "--listen", "127.0.0.1:0",
                       "--data", (dir.path() / "d").string()},
                      {}};
-  auto m = proc.wait_for_log(std::regex{R"(listening on http://127\.0\.0\.1:(\d+).*\n)"});
+  auto m = proc.wait_for_log(
+    std::regex{R"(listening on http://127\.0\.0\.1:(\d+).*\n)"});
   ASSERT_FALSE(m.empty()) << proc.log();
   proc.stop(SIGTERM);
   auto first_line = proc.log().substr(0, proc.log().find('\n'));
   auto doc = boost::json::parse(first_line).as_object();
   EXPECT_EQ(doc.at("level").as_string(), "info");
-  EXPECT_NE(std::string{doc.at("msg").as_string()}.find("listening on"), std::string::npos);
+  EXPECT_NE(std::string{doc.at("msg").as_string()}.find("listening on"),
+            std::string::npos);
   EXPECT_TRUE(doc.contains("time"));
 }
 
@@ -140,10 +144,11 @@ TEST(serve_test, port_in_use_fails_with_a_clear_error) {
   serve_process first{{"serve", "--listen", "127.0.0.1:0", "--data",
                        (dir.path() / "a").string()},
                       {}};
-  auto m = first.wait_for_log(std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
+  auto m = first.wait_for_log(
+    std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
   ASSERT_FALSE(m.empty());
-  serve_process second{{"serve", "--listen", "127.0.0.1:" + m[1].str(), "--data",
-                        (dir.path() / "b").string()},
+  serve_process second{{"serve", "--listen", "127.0.0.1:" + m[1].str(),
+                        "--data", (dir.path() / "b").string()},
                        {}};
   EXPECT_FALSE(second.wait_for_log(std::regex{"cannot listen on"}).empty())
     << second.log();

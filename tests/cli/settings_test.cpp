@@ -68,11 +68,11 @@ body_limit = 4096
   merged.fill_from(*file);
   auto s = resolve_settings(merged);
   ASSERT_TRUE(s);
-  EXPECT_EQ(s->app.http.port, 7200);          // flag
-  EXPECT_EQ(s->app.data_dir, "/srv/env");     // environment
-  EXPECT_EQ(s->log_level, "warn");            // file
+  EXPECT_EQ(s->app.http.port, 7200);      // flag
+  EXPECT_EQ(s->app.data_dir, "/srv/env"); // environment
+  EXPECT_EQ(s->log_level, "warn");        // file
   EXPECT_EQ(s->format, billow::cli::log_format::json);
-  EXPECT_EQ(s->app.http.body_limit, 4096u);   // file
+  EXPECT_EQ(s->app.http.body_limit, 4096u);            // file
   EXPECT_EQ(s->app.http.idle_timeout.count(), 60'000); // default
 }
 
@@ -80,8 +80,10 @@ TEST_F(settings_test, unknown_setting_in_file_is_refused_by_name) {
   auto path = write_toml("[http]\nbody_limt = 5\n");
   auto file = load_toml_settings(path);
   ASSERT_FALSE(file);
-  EXPECT_EQ(billow::errc_of(file.error()), billow::billow_errc::invalid_argument);
-  EXPECT_NE(billow::detail_of(file.error()).find("http.body_limt"), std::string::npos);
+  EXPECT_EQ(billow::errc_of(file.error()),
+            billow::billow_errc::invalid_argument);
+  EXPECT_NE(billow::detail_of(file.error()).find("http.body_limt"),
+            std::string::npos);
 }
 
 TEST_F(settings_test, wrong_type_in_file_is_refused_by_name) {
@@ -100,8 +102,8 @@ TEST_F(settings_test, malformed_file_names_the_line) {
 }
 
 TEST_F(settings_test, bad_listen_address_is_refused) {
-  for (const char* bad : {"8080", "localhost:", ":80", "127.0.0.1:99999",
-                          "127.0.0.1:http"}) {
+  for (const char* bad :
+       {"8080", "localhost:", ":80", "127.0.0.1:99999", "127.0.0.1:http"}) {
     settings_layer layer;
     layer.listen = bad;
     EXPECT_FALSE(resolve_settings(layer)) << bad;

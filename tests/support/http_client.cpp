@@ -31,8 +31,9 @@ void set_timeouts(int fd, std::chrono::milliseconds timeout) {
 }
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
   return s;
 }
 
@@ -44,7 +45,8 @@ struct http_connection::impl {
   beast::flat_buffer buffer;
 };
 
-http_connection::http_connection(uint16_t port, std::chrono::milliseconds timeout)
+http_connection::http_connection(uint16_t port,
+                                 std::chrono::milliseconds timeout)
   : impl_(std::make_unique<impl>()) {
   impl_->socket.connect({net::ip::make_address("127.0.0.1"), port});
   set_timeouts(impl_->socket.native_handle(), timeout);
@@ -55,7 +57,8 @@ http_connection::~http_connection() = default;
 http_reply http_connection::request(
   const std::string& method, const std::string& target, const std::string& body,
   const std::vector<std::pair<std::string, std::string>>& headers) {
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> req{http::string_to_verb(method), target,
+                                       11};
   req.set(http::field::host, "127.0.0.1");
   for (const auto& [name, value] : headers)
     req.set(name, value);
@@ -65,14 +68,15 @@ http_reply http_connection::request(
   }
   http::write(impl_->socket, req);
   http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
+  parser.body_limit(std::uint64_t{64} * 1024 * 1024);
   parser.skip(method == "HEAD");
   http::read(impl_->socket, impl_->buffer, parser);
   auto res = parser.release();
   http_reply out;
   out.status = res.result_int();
   for (const auto& field : res)
-    out.headers[lower(std::string{field.name_string()})] = std::string{field.value()};
+    out.headers[lower(std::string{field.name_string()})]
+      = std::string{field.value()};
   out.body = std::move(res.body());
   out.keep_alive = res.keep_alive();
   return out;
@@ -101,7 +105,8 @@ raw_connection::~raw_connection() {
 void raw_connection::send(const std::string& bytes) {
   size_t sent = 0;
   while (sent < bytes.size()) {
-    auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent,
+                    MSG_NOSIGNAL);
     if (n <= 0)
       throw std::runtime_error("send failed");
     sent += static_cast<size_t>(n);

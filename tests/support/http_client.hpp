@@ -32,16 +32,18 @@ struct http_reply {
 class http_connection {
 public:
   explicit http_connection(uint16_t port,
-                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                           std::chrono::milliseconds timeout
+                           = std::chrono::seconds(10));
   ~http_connection();
 
   http_connection(const http_connection&) = delete;
   http_connection& operator=(const http_connection&) = delete;
 
   /// Sends one request and reads its response; throws on I/O errors.
-  http_reply request(const std::string& method, const std::string& target,
-                     const std::string& body = {},
-                     const std::vector<std::pair<std::string, std::string>>& headers = {});
+  http_reply
+  request(const std::string& method, const std::string& target,
+          const std::string& body = {},
+          const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 private:
   struct impl;
@@ -53,8 +55,9 @@ http_reply http_get(uint16_t port, const std::string& target);
 
 /// Writes `bytes` to a fresh connection, then reads until the server closes
 /// it or `timeout` passes; returns everything read.
-std::string raw_exchange(uint16_t port, const std::string& bytes,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
+std::string
+raw_exchange(uint16_t port, const std::string& bytes,
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 /// A connected raw socket, for clients that misbehave on purpose.
 class raw_connection {

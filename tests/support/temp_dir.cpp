@@ -7,7 +7,8 @@
 namespace billow::testing {
 
 temp_dir::temp_dir(const std::string& prefix) {
-  auto pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  auto pattern
+    = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr)
