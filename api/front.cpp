@@ -42,16 +42,25 @@ void dispatch(caf::event_based_actor* self, const route_table& routes,
   }
 }
 
+namespace {
+
+/// The front actor's behavior. The routes come in as a spawn argument, not a
+/// lambda capture: CAF 0.17.6 dereferences a null tuple pointer when a
+/// function-based actor is spawned without arguments (UBSan reports it).
+caf::behavior front(caf::event_based_actor* self,
+                    std::shared_ptr<const route_table> routes) {
+  return {
+    [self, routes = std::move(routes)](const exchange_ptr& ex) {
+      dispatch(self, *routes, ex);
+    },
+  };
+}
+
+} // namespace
+
 caf::actor spawn_front(caf::actor_system& sys,
                        std::shared_ptr<const route_table> routes) {
-  return sys.spawn([routes = std::move(routes)](
-                     caf::event_based_actor* self) -> caf::behavior {
-    return {
-      [self, routes](const exchange_ptr& ex) {
-        dispatch(self, *routes, ex);
-      },
-    };
-  });
+  return sys.spawn(front, std::move(routes));
 }
 
 } // namespace billow::api

@@ -355,6 +355,13 @@ void http_server::impl::do_accept() {
 void http_server::impl::begin_shutdown() {
   if (draining.exchange(true))
     return;
+  if (threads.empty()) {
+    // Never started (or failed to): nothing runs the loop, so post nothing;
+    // a posted handler would keep this object alive forever.
+    beast::error_code ec;
+    acceptor.close(ec);
+    return;
+  }
   spdlog::info("http: shutting down, finishing in-flight requests");
   net::post(acceptor.get_executor(), [self = shared_from_this()] {
     beast::error_code ec;
