@@ -35,6 +35,17 @@ namespace {
 
 class session;
 
+/// The way back from an exchange to its connection: posts the response onto
+/// the session's strand. The work guard keeps the I/O loop running while an
+/// actor works on the request. Member order matters: the guard is destroyed
+/// before the session, which may own the last reference to the io_context.
+struct reply_to_session {
+  std::shared_ptr<session> self;
+  net::executor_work_guard<net::any_io_executor> guard;
+
+  void operator()(http_response resp) const;
+};
+
 } // namespace
 
 /// State shared by the listener, the sessions and the public handle.
@@ -93,7 +104,7 @@ bool convert(http::request<http::string_body>&& in, http_request& out,
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, std::shared_ptr<http_server::impl> server)
-    : stream_(std::move(socket)), server_(std::move(server)) {
+    : server_(std::move(server)), stream_(std::move(socket)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec)
@@ -116,6 +127,8 @@ public:
       self->wait_for_request();
     });
   }
+
+  friend struct reply_to_session;
 
   /// Called (from any thread) when the server shuts down.
   void drain() {
@@ -234,14 +247,8 @@ private:
     // work guard keeps the I/O loop running while an actor works on it.
     auto ex = std::make_shared<exchange>(
       std::move(converted),
-      [self = shared_from_this(),
-       guard = net::make_work_guard(stream_.get_executor())](
-        http_response resp) {
-        net::post(self->stream_.get_executor(),
-                  [self, resp = std::move(resp)]() mutable {
-                    self->write(std::move(resp));
-                  });
-      });
+      reply_to_session{shared_from_this(),
+                       net::make_work_guard(stream_.get_executor())});
     server_->dispatch(std::move(ex));
   }
 
@@ -316,10 +323,12 @@ private:
     stream_.close();
   }
 
+  // Declared first so it is destroyed last: the session may hold the last
+  // reference to the server, whose io_context the stream needs to close.
+  std::shared_ptr<http_server::impl> server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http_server::impl> server_;
   std::string remote_;
   phase phase_ = phase::idle;
   bool draining_ = false;
@@ -332,6 +341,13 @@ private:
   unsigned status_ = 0;
   steady::time_point started_;
 };
+
+void reply_to_session::operator()(http_response resp) const {
+  net::post(self->stream_.get_executor(),
+            [self = self, resp = std::move(resp)]() mutable {
+              self->write(std::move(resp));
+            });
+}
 
 } // namespace
 
@@ -363,6 +379,9 @@ void http_server::impl::begin_shutdown() {
     return;
   }
   spdlog::info("http: shutting down, finishing in-flight requests");
+  // Hold the loop open while we post: a handler posted after the last
+  // connection ended the loop would never run (and would keep us alive).
+  auto hold = net::make_work_guard(ioc);
   net::post(acceptor.get_executor(), [self = shared_from_this()] {
     beast::error_code ec;
     self->acceptor.close(ec);
