@@ -176,9 +176,15 @@ event_store::open(store_options opts) {
   table.block_cache = rocksdb::NewLRUCache(64 << 20);
   rocksdb::ColumnFamilyOptions cf_opts;
   cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Most id lookups on append miss (new events): a memtable bloom filter
+  // answers those without walking the skiplist.
+  auto ids_opts = cf_opts;
+  ids_opts.memtable_whole_key_filtering = true;
+  ids_opts.memtable_prefix_bloom_size_ratio = 0.1;
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (auto* name : cf_names)
-    descs.emplace_back(name, cf_opts);
+    descs.emplace_back(name, std::string_view{name} == "ids" ? ids_opts
+                                                             : cf_opts);
   for (auto& name : self->opts_.extra_column_families)
     descs.emplace_back(name, cf_opts);
   for (auto& d : descs)
@@ -345,6 +351,9 @@ event_store::append_group(std::span<const append_request> requests,
     if (auto p = pending_versions.find(req.stream);
         p != pending_versions.end()) {
       current = p->second;
+    } else if (auto c = version_cache_.find(req.stream);
+               c != version_cache_.end()) {
+      current = c->second;
     } else {
       auto v = im.stored_version(req.stream);
       if (!v) {
@@ -434,6 +443,10 @@ event_store::append_group(std::span<const append_request> requests,
   }
   last_hash_ = prev_hash;
   last_time_us_ = time_us;
+  if (version_cache_.size() + pending_versions.size() > max_cached_versions)
+    version_cache_.clear();
+  for (auto& [stream, version] : pending_versions)
+    version_cache_[stream] = version;
   last_position_.store(next_position - 1, std::memory_order_release);
   return results;
 }
@@ -806,9 +819,7 @@ caf::error event_store::write(rocksdb::WriteBatch& batch, durability d) {
 rocksdb::ColumnFamilyHandle*
 event_store::column_family(std::string_view name) const {
   auto& im = *impl_;
-  if (name == "checkpoints")
-    return im.cf(cf_checkpoints);
-  for (size_t i = cf_builtin_count; i < im.cf_names_all.size(); ++i)
+  for (size_t i = 0; i < im.cf_names_all.size(); ++i)
     if (im.cf_names_all[i] == name)
       return im.cfs[i];
   return nullptr;

@@ -53,6 +53,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -289,8 +290,9 @@ public:
   /// the `events`, `streams`, `ids` or index families.
   caf::error write(rocksdb::WriteBatch& batch, durability d);
 
-  /// The handle of column family `name` (one of `extra_column_families` or
-  /// `checkpoints`), or nullptr.
+  /// The handle of column family `name`, or nullptr. Built-in families
+  /// (`events`, `streams`, ...) are for reading only (tools, benchmarks);
+  /// write only to `checkpoints` and `extra_column_families`.
   rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
 
   /// The underlying database, for read models in extra column families.
@@ -326,6 +328,11 @@ private:
   /// Serializes appends and the writer-side state below.
   std::mutex write_mutex_;
   std::atomic<uint64_t> last_position_{0};
+  /// Stream heads written by this store (the only writer), so an append
+  /// needs no index seek for a recently written stream. Dropped wholesale
+  /// when it grows past `max_cached_versions`.
+  static constexpr size_t max_cached_versions = 100'000;
+  std::unordered_map<std::string, uint64_t> version_cache_;
   hash256 last_hash_{};
   int64_t last_time_us_ = 0;
 };

@@ -19,7 +19,8 @@ int hex_value(char c) {
 } // namespace
 
 uuid uuid::random() {
-  if (sodium_init() < 0)
+  static const bool ready = sodium_init() >= 0;
+  if (!ready)
     std::abort(); // libsodium cannot run at all: no safe way on
   uuid result;
   randombytes_buf(result.bytes.data(), result.bytes.size());
