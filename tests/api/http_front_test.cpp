@@ -16,10 +16,10 @@
 #include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
-using billow::testing::http_connection;
-using billow::testing::http_get;
-using billow::testing::raw_connection;
-using billow::testing::raw_exchange;
+using billow::test::http_connection;
+using billow::test::http_get;
+using billow::test::raw_connection;
+using billow::test::raw_exchange;
 
 namespace {
 
@@ -101,7 +101,7 @@ protected:
     ASSERT_NE(port_, 0);
   }
 
-  static void expect_problem(const billow::testing::http_reply& reply,
+  static void expect_problem(const billow::test::http_reply& reply,
                              unsigned status) {
     EXPECT_EQ(reply.status, status);
     EXPECT_EQ(reply.header("content-type"), "application/problem+json");
@@ -112,7 +112,7 @@ protected:
     EXPECT_TRUE(doc.contains("type"));
   }
 
-  billow::testing::temp_dir dir_;
+  billow::test::temp_dir dir_;
   std::shared_ptr<held_requests> held_ = std::make_shared<held_requests>();
   std::unique_ptr<billow::api::application> app_;
   uint16_t port_ = 0;
@@ -307,7 +307,7 @@ TEST_F(http_front_test, metrics_count_requests_by_route_and_status) {
 }
 
 TEST_F(http_front_test, graceful_shutdown_finishes_the_in_flight_request) {
-  std::optional<billow::testing::http_reply> reply;
+  std::optional<billow::test::http_reply> reply;
   std::thread client{[&] {
     http_connection conn{port_};
     reply = conn.request("GET", "/test/hold");

@@ -107,7 +107,7 @@ private:
 
 TEST(serve_test,
      serves_healthz_from_env_settings_and_stops_cleanly_on_sigterm) {
-  billow::testing::temp_dir dir;
+  billow::test::temp_dir dir;
   auto data = (dir.path() / "data").string();
   serve_process proc{{"serve"},
                      {"BILLOW_LISTEN=127.0.0.1:0", "BILLOW_DATA=" + data}};
@@ -115,7 +115,7 @@ TEST(serve_test,
     std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
   ASSERT_FALSE(m.empty()) << proc.log();
   auto port = static_cast<uint16_t>(std::stoi(m[1]));
-  auto reply = billow::testing::http_get(port, "/healthz");
+  auto reply = billow::test::http_get(port, "/healthz");
   EXPECT_EQ(reply.status, 200u);
   EXPECT_TRUE(std::filesystem::is_directory(data));
   int status = proc.stop(SIGTERM);
@@ -124,7 +124,7 @@ TEST(serve_test,
 }
 
 TEST(serve_test, json_log_format_writes_one_json_object_per_line) {
-  billow::testing::temp_dir dir;
+  billow::test::temp_dir dir;
   serve_process proc{{"serve", "--log-format=json", "--listen", "127.0.0.1:0",
                       "--data", (dir.path() / "d").string()},
                      {}};
@@ -150,7 +150,7 @@ TEST(serve_test, bad_setting_exits_with_status_2_and_a_message) {
 }
 
 TEST(serve_test, port_in_use_fails_with_a_clear_error) {
-  billow::testing::temp_dir dir;
+  billow::test::temp_dir dir;
   serve_process first{{"serve", "--listen", "127.0.0.1:0", "--data",
                        (dir.path() / "a").string()},
                       {}};

@@ -31,7 +31,7 @@ protected:
     return path;
   }
 
-  billow::testing::temp_dir dir_;
+  billow::test::temp_dir dir_;
 };
 
 } // namespace

@@ -13,7 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-namespace billow::testing {
+namespace billow::test {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -144,4 +144,4 @@ std::string raw_exchange(uint16_t port, const std::string& bytes,
   return conn.read_until_close(timeout, closed);
 }
 
-} // namespace billow::testing
+} // namespace billow::test

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace billow::testing {
+namespace billow::test {
 
 /// A response as the client saw it. Header names are lower case.
 struct http_reply {
@@ -75,4 +75,4 @@ private:
   int fd_ = -1;
 };
 
-} // namespace billow::testing
+} // namespace billow::test

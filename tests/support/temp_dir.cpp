@@ -2,18 +2,17 @@
 
 #include <cstdlib>
 #include <stdexcept>
-#include <vector>
+#include <system_error>
 
-namespace billow::testing {
+namespace billow::test {
 
 temp_dir::temp_dir(const std::string& prefix) {
-  auto pattern
-    = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-  std::vector<char> buf(pattern.begin(), pattern.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr)
+  auto pattern = (std::filesystem::temp_directory_path()
+                  / ("billow-" + prefix + "-XXXXXX"))
+                   .string();
+  if (::mkdtemp(pattern.data()) == nullptr)
     throw std::runtime_error("mkdtemp failed for " + pattern);
-  path_ = buf.data();
+  path_ = pattern;
 }
 
 temp_dir::~temp_dir() {
@@ -21,4 +20,4 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-} // namespace billow::testing
+} // namespace billow::test

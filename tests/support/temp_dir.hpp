@@ -3,12 +3,14 @@
 #include <filesystem>
 #include <string>
 
-namespace billow::testing {
+namespace billow::test {
 
-/// A fresh directory under the system's temp dir, removed on destruction.
+/// A fresh directory under the system temp dir, removed with its contents on
+/// destruction. Each test gets its own, so RocksDB stores never collide.
 class temp_dir {
 public:
-  explicit temp_dir(const std::string& prefix = "billow-test");
+  /// Creates `<tmp>/billow-<prefix>-XXXXXX`.
+  explicit temp_dir(const std::string& prefix = "test");
   ~temp_dir();
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;
@@ -17,8 +19,13 @@ public:
     return path_;
   }
 
+  /// `path() / name` as a string.
+  std::string sub(const std::string& name) const {
+    return (path_ / name).string();
+  }
+
 private:
   std::filesystem::path path_;
 };
 
-} // namespace billow::testing
+} // namespace billow::test

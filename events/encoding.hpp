@@ -1,0 +1,72 @@
+#pragma once
+
+// The stored form of an envelope, format version 1. All integers are
+// big-endian; the leading byte names the format so later layouts can be read
+// side by side with this one.
+//
+//   offset 0    1          9         17        25       29          45
+//          +----+----------+---------+---------+--------+-----------+
+//          |fmt | position | version | time_us | schema | event_id  |
+//          |0x01| u64      | u64     | i64     | u32    | 16 bytes  |
+//          +----+----------+---------+---------+--------+-----------+
+//   offset 45            61               77          109
+//          +-------------+----------------+-----------+
+//          | causation_id| correlation_id | prev_hash |
+//          | 16 bytes    | 16 bytes       | 32 bytes  |
+//          +-------------+----------------+-----------+
+//   offset 109
+//          +-----+--------+-----+------+-----+-------+-----+---------+------+
+//          | u16 | stream | u16 | type | u16 | actor | u32 | payload | hash |
+//          | len | bytes  | len |      | len |       | len | (JSON)  | 32 B |
+//          +-----+--------+-----+------+-----+-------+-----+---------+------+
+//
+// `hash` is BLAKE2b-256 (libsodium crypto_generichash) of every byte before
+// it. The next envelope's `prev_hash` is this `hash`: the log is a hash chain,
+// and a flipped byte anywhere in an envelope makes its own hash mismatch.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/error.hpp>
+
+#include "events/envelope.hpp"
+
+namespace billow::events {
+
+/// The format byte written by `encode_envelope`.
+constexpr uint8_t envelope_format_v1 = 1;
+
+/// Size of the fixed part of a v1 encoding (before the length-prefixed
+/// strings).
+constexpr size_t envelope_v1_header_size = 109;
+
+/// Upper bound for one encoded event; larger ones are refused on append.
+constexpr size_t max_event_bytes = 1024 * 1024;
+
+/// BLAKE2b-256 of `bytes`.
+hash256 compute_hash(std::string_view bytes);
+
+/// Appends the v1 encoding of `x` to `out`, computing its hash over the
+/// encoded bytes (the `hash` member of `x` is ignored) and storing it in
+/// `hash_out`.
+void encode_envelope(const envelope& x, std::string& out, hash256& hash_out);
+
+/// Decodes `bytes` into `out`, reusing its string capacity. Checks structure
+/// only, not the hash (see `hash_matches`). Returns `corruption` on
+/// malformed input.
+caf::error decode_envelope(std::string_view bytes, envelope& out);
+
+/// True when the trailing hash of the encoded envelope `bytes` matches its
+/// content.
+bool hash_matches(std::string_view bytes);
+
+/// The position stored in an encoded envelope without decoding the rest;
+/// 0 when `bytes` is too short.
+uint64_t encoded_position(std::string_view bytes);
+
+/// The commit time stored in an encoded envelope; 0 when too short.
+int64_t encoded_time_us(std::string_view bytes);
+
+} // namespace billow::events

@@ -1,0 +1,891 @@
+#include "events/event_store.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <queue>
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "events/encoding.hpp"
+#include "events/errc.hpp"
+#include "events/validation.hpp"
+
+namespace billow::events {
+
+namespace {
+
+// Column family names, in the order they are opened (default first).
+constexpr const char* cf_names[] = {
+  "default", "events",   "streams", "ids",           "checkpoints",
+  "snapshots", "by_type", "by_actor", "by_correlation",
+};
+
+enum cf_index : size_t {
+  cf_default,
+  cf_events,
+  cf_streams,
+  cf_ids,
+  cf_checkpoints,
+  cf_snapshots,
+  cf_by_type,
+  cf_by_actor,
+  cf_by_correlation,
+  cf_builtin_count,
+};
+
+void put_be64(std::string& out, uint64_t x) {
+  char buf[8];
+  for (int i = 0; i < 8; ++i)
+    buf[i] = static_cast<char>(x >> (56 - 8 * i));
+  out.append(buf, 8);
+}
+
+uint64_t get_be64(const char* p) {
+  uint64_t x = 0;
+  for (int i = 0; i < 8; ++i)
+    x = (x << 8) | static_cast<uint8_t>(p[i]);
+  return x;
+}
+
+std::string be64(uint64_t x) {
+  std::string out;
+  put_be64(out, x);
+  return out;
+}
+
+/// `name \0 position` or `stream \0 version`.
+std::string name_key(std::string_view name, uint64_t n) {
+  std::string key;
+  key.reserve(name.size() + 9);
+  key.append(name);
+  key.push_back('\0');
+  put_be64(key, n);
+  return key;
+}
+
+std::string correlation_key(const uuid& id, uint64_t position) {
+  std::string key(reinterpret_cast<const char*>(id.bytes.data()), 16);
+  put_be64(key, position);
+  return key;
+}
+
+std::string_view id_key(const uuid& id) {
+  return {reinterpret_cast<const char*>(id.bytes.data()), 16};
+}
+
+rocksdb::Slice as_slice(std::string_view x) {
+  return {x.data(), x.size()};
+}
+
+std::string_view as_view(const rocksdb::Slice& x) {
+  return {x.data(), x.size()};
+}
+
+caf::error storage_error(const rocksdb::Status& st, std::string_view what) {
+  auto code = st.IsCorruption() ? billow_errc::corruption
+                                : billow_errc::storage_error;
+  return make_error(code, std::string{what} + ": " + st.ToString());
+}
+
+int64_t system_clock_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+bool starts_with(std::string_view x, std::string_view prefix) {
+  return x.substr(0, prefix.size()) == prefix;
+}
+
+} // namespace
+
+struct event_store::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::vector<std::string> cf_names_all;
+
+  ~impl() {
+    if (db) {
+      for (auto* h : cfs)
+        db->DestroyColumnFamilyHandle(h);
+      db->Close();
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(cf_index i) const {
+    return cfs[i];
+  }
+
+  rocksdb::WriteOptions write_options(durability d) const {
+    rocksdb::WriteOptions wo;
+    wo.sync = d == durability::sync;
+    return wo;
+  }
+
+  /// Reads the raw envelope at `position` into `out`.
+  rocksdb::Status get_event(uint64_t position, std::string& out) const {
+    auto key = be64(position);
+    return db->Get(rocksdb::ReadOptions{}, cf(cf_events), key, &out);
+  }
+
+  /// The current version of `stream`, from the `streams` family.
+  caf::expected<uint64_t> stored_version(std::string_view stream) const {
+    auto upper = name_key(stream, UINT64_MAX);
+    std::unique_ptr<rocksdb::Iterator> it{
+      db->NewIterator(rocksdb::ReadOptions{}, cf(cf_streams))};
+    it->SeekForPrev(upper);
+    if (!it->status().ok())
+      return storage_error(it->status(), "reading stream version");
+    if (!it->Valid())
+      return uint64_t{0};
+    auto key = as_view(it->key());
+    if (key.size() != stream.size() + 9 || !starts_with(key, stream)
+        || key[stream.size()] != '\0')
+      return uint64_t{0};
+    return get_be64(key.data() + stream.size() + 1);
+  }
+};
+
+event_store::event_store(store_options opts)
+  : opts_(std::move(opts)), impl_(std::make_unique<impl>()) {
+  if (!opts_.clock)
+    opts_.clock = system_clock_us;
+}
+
+event_store::~event_store() = default;
+
+caf::expected<std::unique_ptr<event_store>>
+event_store::open(store_options opts) {
+  if (opts.dir.empty())
+    return make_error(billow_errc::invalid_argument, "data dir is empty");
+  std::unique_ptr<event_store> self{new event_store(std::move(opts))};
+  auto& im = *self->impl_;
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = true;
+  db_opts.create_missing_column_families = true;
+  db_opts.max_background_jobs = 2;
+  // Point lookups (ids, stream heads) profit from bloom filters and a cache.
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  rocksdb::ColumnFamilyOptions cf_opts;
+  cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Most id lookups on append miss (new events): a memtable bloom filter
+  // answers those without walking the skiplist.
+  auto ids_opts = cf_opts;
+  ids_opts.memtable_whole_key_filtering = true;
+  ids_opts.memtable_prefix_bloom_size_ratio = 0.1;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (auto* name : cf_names)
+    descs.emplace_back(name, std::string_view{name} == "ids" ? ids_opts
+                                                             : cf_opts);
+  for (auto& name : self->opts_.extra_column_families)
+    descs.emplace_back(name, cf_opts);
+  for (auto& d : descs)
+    im.cf_names_all.push_back(d.name);
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(db_opts, self->opts_.dir, descs, &im.cfs, &raw);
+  if (!st.ok()) {
+    auto msg = st.ToString();
+    if (st.IsIOError()
+        && (msg.find("lock") != std::string::npos
+            || msg.find("LOCK") != std::string::npos))
+      return make_error(billow_errc::data_dir_locked,
+                        "data directory " + self->opts_.dir
+                          + " is already in use by another process ("
+                          + msg + ")");
+    return storage_error(st, "opening " + self->opts_.dir);
+  }
+  im.db.reset(raw);
+  // Recover the head of the log: last position, its hash and its time.
+  std::unique_ptr<rocksdb::Iterator> it{
+    raw->NewIterator(rocksdb::ReadOptions{}, im.cf(cf_events))};
+  it->SeekToLast();
+  if (!it->status().ok())
+    return storage_error(it->status(), "reading the log head");
+  if (it->Valid()) {
+    envelope last;
+    if (auto err = decode_envelope(as_view(it->value()), last))
+      return err;
+    if (!hash_matches(as_view(it->value())))
+      return make_error(billow_errc::corruption,
+                        "the last event (position "
+                          + std::to_string(last.position)
+                          + ") does not match its hash");
+    self->last_position_.store(last.position, std::memory_order_release);
+    self->last_hash_ = last.hash;
+    self->last_time_us_ = last.time_us;
+  }
+  return self;
+}
+
+// -- appends -------------------------------------------------------------------
+
+caf::expected<append_result>
+event_store::append(std::string_view stream, expected_version expected,
+                    std::vector<new_event> events, durability d) {
+  append_request req{std::string{stream}, expected, std::move(events)};
+  auto results = append_group(std::span<const append_request>{&req, 1}, d);
+  return std::move(results.front());
+}
+
+std::vector<caf::expected<append_result>>
+event_store::append_group(std::span<const append_request> requests,
+                          durability d) {
+  std::lock_guard<std::mutex> guard{write_mutex_};
+  auto& im = *impl_;
+  std::vector<caf::expected<append_result>> results;
+  results.reserve(requests.size());
+  // State as if the accepted requests so far were committed.
+  auto next_position = last_position_.load(std::memory_order_relaxed) + 1;
+  auto prev_hash = last_hash_;
+  auto time_us = std::max(opts_.clock(), last_time_us_);
+  std::map<std::string, uint64_t, std::less<>> pending_versions;
+  struct pending_id {
+    std::string_view stream;
+    uint64_t position;
+    uint64_t version;
+  };
+  std::map<uuid, pending_id> pending_ids;
+  rocksdb::WriteBatch batch;
+  std::string encoded;
+  std::string value;
+  envelope env;
+  env.time_us = time_us;
+  bool any_written = false;
+  for (auto& req : requests) {
+    auto fail = [&](caf::error err) { results.emplace_back(std::move(err)); };
+    if (auto err = validate_stream_id(req.stream)) {
+      fail(std::move(err));
+      continue;
+    }
+    if (req.events.empty()) {
+      fail(make_error(billow_errc::invalid_argument, "empty append"));
+      continue;
+    }
+    caf::error bad;
+    for (auto& ev : req.events) {
+      if ((bad = validate_new_event(ev)))
+        break;
+    }
+    if (bad) {
+      fail(std::move(bad));
+      continue;
+    }
+    // Idempotency: look every event id up (pending ones first).
+    size_t found = 0;
+    uint64_t first_found = 0, last_found = 0, last_found_version = 0;
+    bool foreign = false, dup_in_request = false;
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      auto& id = req.events[i].event_id;
+      for (size_t j = 0; j < i; ++j)
+        if (req.events[j].event_id == id)
+          dup_in_request = true;
+      uint64_t pos = 0;
+      std::string_view owner;
+      if (auto p = pending_ids.find(id); p != pending_ids.end()) {
+        owner = p->second.stream;
+        pos = p->second.position;
+        last_found_version = p->second.version;
+      } else {
+        auto st = im.db->Get(rocksdb::ReadOptions{}, im.cf(cf_ids),
+                             as_slice(id_key(id)), &value);
+        if (st.ok() && value.size() == 8) {
+          pos = get_be64(value.data());
+        } else if (!st.IsNotFound()) {
+          bad = storage_error(st, "looking up event id");
+          break;
+        }
+      }
+      if (pos == 0)
+        continue;
+      ++found;
+      if (first_found == 0)
+        first_found = pos;
+      last_found = pos;
+      if (owner.empty()) {
+        auto st = im.get_event(pos, value);
+        if (!st.ok()) {
+          bad = storage_error(st, "reading a stored duplicate");
+          break;
+        }
+        envelope stored;
+        if ((bad = decode_envelope(value, stored)))
+          break;
+        if (stored.stream != req.stream)
+          foreign = true;
+        last_found_version = stored.version;
+      } else if (owner != req.stream) {
+        foreign = true;
+      }
+    }
+    if (bad) {
+      fail(std::move(bad));
+      continue;
+    }
+    if (dup_in_request) {
+      fail(make_error(billow_errc::invalid_argument,
+                      "an event id appears twice in one append"));
+      continue;
+    }
+    if (found > 0) {
+      if (found != req.events.size() || foreign) {
+        fail(make_error(billow_errc::already_exists,
+                        foreign ? "an event id is stored in another stream"
+                                : "some but not all event ids are stored"));
+        continue;
+      }
+      // A retry: answer the original positions, write nothing.
+      results.emplace_back(append_result{first_found, last_found,
+                                         last_found_version, true});
+      continue;
+    }
+    // Optimistic concurrency.
+    uint64_t current = 0;
+    if (auto p = pending_versions.find(req.stream);
+        p != pending_versions.end()) {
+      current = p->second;
+    } else if (auto c = version_cache_.find(req.stream);
+               c != version_cache_.end()) {
+      current = c->second;
+    } else {
+      auto v = im.stored_version(req.stream);
+      if (!v) {
+        fail(std::move(v.error()));
+        continue;
+      }
+      current = *v;
+    }
+    if (!req.expected.admits(current)) {
+      fail(make_error(billow_errc::wrong_expected_version,
+                      "stream " + req.stream + " is at version "
+                        + std::to_string(current) + ", expected "
+                        + std::to_string(req.expected.version())
+                        + "; current_version="
+                        + std::to_string(current)));
+      continue;
+    }
+    // Encode the events; the size limit is checked before anything is kept,
+    // so a refused request leaves the batch untouched.
+    std::vector<std::string> encodings;
+    encodings.reserve(req.events.size());
+    auto hash = prev_hash;
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      auto& ev = req.events[i];
+      env.position = next_position + i;
+      env.stream = req.stream;
+      env.version = current + 1 + i;
+      env.type = ev.type;
+      env.schema = ev.schema;
+      env.event_id = ev.event_id;
+      env.actor = ev.actor;
+      env.causation_id = ev.causation_id;
+      env.correlation_id = ev.correlation_id;
+      env.prev_hash = hash;
+      env.payload = ev.payload;
+      encoded.clear();
+      encode_envelope(env, encoded, hash);
+      if (encoded.size() > max_event_bytes) {
+        bad = make_error(billow_errc::invalid_argument,
+                         "event " + to_string(ev.event_id) + " is "
+                           + std::to_string(encoded.size())
+                           + " bytes encoded, over the 1 MiB limit");
+        break;
+      }
+      encodings.push_back(encoded);
+    }
+    if (bad) {
+      fail(std::move(bad));
+      continue;
+    }
+    auto& stream_key = pending_versions.try_emplace(req.stream, current)
+                         .first->first;
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      auto& ev = req.events[i];
+      auto pos = next_position + i;
+      auto pos_key = be64(pos);
+      batch.Put(im.cf(cf_events), pos_key, encodings[i]);
+      batch.Put(im.cf(cf_streams), name_key(req.stream, current + 1 + i),
+                pos_key);
+      batch.Put(im.cf(cf_ids), as_slice(id_key(ev.event_id)), pos_key);
+      batch.Put(im.cf(cf_by_type), name_key(ev.type, pos), rocksdb::Slice{});
+      batch.Put(im.cf(cf_by_actor), name_key(ev.actor, pos), rocksdb::Slice{});
+      if (!ev.correlation_id.is_nil())
+        batch.Put(im.cf(cf_by_correlation),
+                  correlation_key(ev.correlation_id, pos), rocksdb::Slice{});
+      pending_ids[ev.event_id] = {stream_key, pos, current + 1 + i};
+    }
+    auto first = next_position;
+    next_position += req.events.size();
+    prev_hash = hash;
+    pending_versions[req.stream] = current + req.events.size();
+    any_written = true;
+    results.emplace_back(append_result{first, next_position - 1,
+                                       current + req.events.size(), false});
+  }
+  if (!any_written)
+    return results;
+  auto st = im.db->Write(im.write_options(d), &batch);
+  if (!st.ok()) {
+    // Nothing of the group is acknowledged; the in-memory head stays put, so
+    // positions remain gapless.
+    auto err = storage_error(st, "committing appends");
+    for (auto& r : results)
+      if (r)
+        r = err;
+    return results;
+  }
+  last_hash_ = prev_hash;
+  last_time_us_ = time_us;
+  if (version_cache_.size() + pending_versions.size() > max_cached_versions)
+    version_cache_.clear();
+  for (auto& [stream, version] : pending_versions)
+    version_cache_[stream] = version;
+  last_position_.store(next_position - 1, std::memory_order_release);
+  return results;
+}
+
+// -- reads -----------------------------------------------------------------------
+
+caf::error event_store::finish_read(envelope& x) const {
+  if (upcasters_.empty())
+    return caf::none;
+  return upcasters_.apply(x);
+}
+
+caf::expected<std::vector<envelope>>
+event_store::read_stream(std::string_view stream, uint64_t from_version,
+                         read_direction dir, size_t max_count) const {
+  if (auto err = validate_stream_id(stream))
+    return err;
+  auto& im = *impl_;
+  std::vector<envelope> result;
+  std::unique_ptr<rocksdb::Iterator> it{
+    im.db->NewIterator(rocksdb::ReadOptions{}, im.cf(cf_streams))};
+  auto prefix = std::string{stream} + '\0';
+  if (dir == read_direction::forward)
+    it->Seek(name_key(stream, from_version));
+  else
+    it->SeekForPrev(name_key(stream, from_version == 0 ? UINT64_MAX
+                                                       : from_version));
+  std::string value;
+  for (; it->Valid() && result.size() < max_count;
+       dir == read_direction::forward ? it->Next() : it->Prev()) {
+    auto key = as_view(it->key());
+    if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
+      break;
+    auto pos = get_be64(it->value().data());
+    auto st = im.get_event(pos, value);
+    if (!st.ok())
+      return make_error(billow_errc::corruption,
+                        "stream index names position " + std::to_string(pos)
+                          + " which cannot be read: " + st.ToString());
+    auto& x = result.emplace_back();
+    if (auto err = decode_envelope(value, x))
+      return err;
+    if (auto err = finish_read(x))
+      return err;
+  }
+  if (!it->status().ok())
+    return storage_error(it->status(), "reading stream");
+  return result;
+}
+
+caf::error
+event_store::for_each(uint64_t from, uint64_t to,
+                      const std::function<bool(const envelope&)>& fn) const {
+  auto& im = *impl_;
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  auto upper = be64(to == UINT64_MAX ? to : to + 1);
+  rocksdb::Slice upper_slice{upper};
+  if (to != UINT64_MAX)
+    ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{
+    im.db->NewIterator(ro, im.cf(cf_events))};
+  envelope x;
+  for (it->Seek(be64(from)); it->Valid(); it->Next()) {
+    if (auto err = decode_envelope(as_view(it->value()), x))
+      return err;
+    if (auto err = finish_read(x))
+      return err;
+    if (!fn(x))
+      return caf::none;
+  }
+  if (!it->status().ok())
+    return storage_error(it->status(), "reading the log");
+  return caf::none;
+}
+
+caf::expected<std::vector<envelope>>
+event_store::read_all(uint64_t from_position, size_t max_count) const {
+  std::vector<envelope> result;
+  if (max_count == 0)
+    return result;
+  result.reserve(std::min<size_t>(max_count, 4096));
+  auto err = for_each(from_position, UINT64_MAX, [&](const envelope& x) {
+    result.push_back(x);
+    return result.size() < max_count;
+  });
+  if (err)
+    return err;
+  return result;
+}
+
+caf::expected<envelope> event_store::read_event(uint64_t position) const {
+  std::string value;
+  auto st = impl_->get_event(position, value);
+  if (st.IsNotFound())
+    return make_error(billow_errc::not_found,
+                      "no event at position " + std::to_string(position));
+  if (!st.ok())
+    return storage_error(st, "reading event");
+  envelope x;
+  if (auto err = decode_envelope(value, x))
+    return err;
+  if (auto err = finish_read(x))
+    return err;
+  return x;
+}
+
+caf::expected<uint64_t>
+event_store::stream_version(std::string_view stream) const {
+  if (auto err = validate_stream_id(stream))
+    return err;
+  return impl_->stored_version(stream);
+}
+
+namespace {
+
+/// The first position in [lo, hi + 1] whose commit time is >= t (hi + 1 when
+/// none): binary search, valid because times never decrease along the log.
+caf::expected<uint64_t>
+first_position_at(const rocksdb::DB& db, rocksdb::ColumnFamilyHandle* events,
+                  uint64_t lo, uint64_t hi, int64_t t) {
+  std::string value;
+  auto end = hi + 1;
+  while (lo < end) {
+    auto mid = lo + (end - lo) / 2;
+    auto st = const_cast<rocksdb::DB&>(db).Get(rocksdb::ReadOptions{}, events,
+                                               be64(mid), &value);
+    if (!st.ok())
+      return storage_error(st, "reading event time");
+    if (encoded_time_us(value) < t)
+      lo = mid + 1;
+    else
+      end = mid;
+  }
+  return lo;
+}
+
+bool matches(const log_query& q, const envelope& x) {
+  return (q.type.empty() || x.type == q.type)
+         && (q.actor.empty() || x.actor == q.actor)
+         && (q.stream_prefix.empty() || starts_with(x.stream, q.stream_prefix))
+         && (!q.correlation_id || x.correlation_id == *q.correlation_id)
+         && (!q.time_from_us || x.time_us >= *q.time_from_us)
+         && (!q.time_to_us || x.time_us < *q.time_to_us);
+}
+
+} // namespace
+
+caf::expected<log_page> event_store::query(const log_query& q) const {
+  auto& im = *impl_;
+  log_page page;
+  if (q.limit == 0)
+    return page;
+  uint64_t lo = std::max<uint64_t>(q.from_position, 1);
+  uint64_t hi = last_position();
+  if (q.time_from_us) {
+    auto p = first_position_at(*im.db, im.cf(cf_events), lo, hi,
+                               *q.time_from_us);
+    if (!p)
+      return std::move(p.error());
+    lo = *p;
+  }
+  if (q.time_to_us) {
+    auto p = first_position_at(*im.db, im.cf(cf_events), lo, hi,
+                               *q.time_to_us);
+    if (!p)
+      return std::move(p.error());
+    hi = *p - 1;
+  }
+  if (lo > hi)
+    return page;
+  std::string value;
+  // Loads position `pos` and keeps it when every filter matches; false when
+  // the page is full.
+  caf::error err;
+  auto take = [&](uint64_t pos) -> bool {
+    auto st = im.get_event(pos, value);
+    if (!st.ok()) {
+      err = storage_error(st, "reading an indexed event");
+      return false;
+    }
+    envelope x;
+    if ((err = decode_envelope(value, x)))
+      return false;
+    if (matches(q, x)) {
+      if ((err = finish_read(x)))
+        return false;
+      page.events.push_back(std::move(x));
+    }
+    return page.events.size() < q.limit;
+  };
+  // Walks an index family whose keys are `prefix position`.
+  auto walk_index = [&](cf_index cf, const std::string& prefix) -> bool {
+    std::unique_ptr<rocksdb::Iterator> it{
+      im.db->NewIterator(rocksdb::ReadOptions{}, im.cf(cf))};
+    for (it->Seek(prefix + be64(lo)); it->Valid(); it->Next()) {
+      auto key = as_view(it->key());
+      if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
+        return true;
+      auto pos = get_be64(key.data() + prefix.size());
+      if (pos > hi)
+        return true;
+      if (!take(pos))
+        return false;
+    }
+    if (!it->status().ok())
+      err = storage_error(it->status(), "reading an index");
+    return true;
+  };
+  bool exhausted = true;
+  if (q.correlation_id) {
+    exhausted = walk_index(
+      cf_by_correlation,
+      std::string(reinterpret_cast<const char*>(q.correlation_id->bytes.data()),
+                  16));
+  } else if (!q.type.empty()) {
+    exhausted = walk_index(cf_by_type, q.type + '\0');
+  } else if (!q.actor.empty()) {
+    exhausted = walk_index(cf_by_actor, q.actor + '\0');
+  } else if (!q.stream_prefix.empty()) {
+    // Follow the stream index over every stream with the prefix and keep the
+    // `limit` smallest positions in [lo, hi]. Within a stream, positions grow
+    // with the version, so a stream is left as soon as it passes the largest
+    // kept position.
+    std::priority_queue<uint64_t> best;
+    size_t more = 0;
+    std::unique_ptr<rocksdb::Iterator> it{
+      im.db->NewIterator(rocksdb::ReadOptions{}, im.cf(cf_streams))};
+    it->Seek(q.stream_prefix);
+    while (it->Valid()) {
+      auto key = as_view(it->key());
+      if (!starts_with(key, q.stream_prefix))
+        break;
+      auto pos = get_be64(it->value().data());
+      if (pos > hi || (best.size() == q.limit && pos > best.top())) {
+        if (pos <= hi)
+          ++more;
+        // Skip the rest of this stream: `stream \x01` sorts after its keys.
+        auto next = std::string{key.substr(0, key.size() - 9)} + '\x01';
+        it->Seek(next);
+        continue;
+      }
+      if (pos >= lo) {
+        best.push(pos);
+        if (best.size() > q.limit) {
+          best.pop();
+          ++more;
+        }
+      }
+      it->Next();
+    }
+    if (!it->status().ok())
+      return storage_error(it->status(), "reading the stream index");
+    std::vector<uint64_t> positions;
+    while (!best.empty()) {
+      positions.push_back(best.top());
+      best.pop();
+    }
+    std::reverse(positions.begin(), positions.end());
+    for (auto pos : positions)
+      take(pos);
+    exhausted = more == 0;
+    if (err)
+      return err;
+    if (!exhausted && !page.events.empty())
+      page.next_cursor = page.events.back().position + 1;
+    return page;
+  } else {
+    exhausted = true;
+    auto e = for_each(lo, hi, [&](const envelope& x) {
+      if (matches(q, x))
+        page.events.push_back(x);
+      if (page.events.size() >= q.limit) {
+        exhausted = x.position >= hi;
+        return false;
+      }
+      return true;
+    });
+    if (e)
+      return e;
+  }
+  if (err)
+    return err;
+  if (!exhausted && !page.events.empty())
+    page.next_cursor = page.events.back().position + 1;
+  return page;
+}
+
+// -- snapshots and checkpoints ---------------------------------------------------
+
+caf::error event_store::save_snapshot(std::string_view stream,
+                                      uint64_t version,
+                                      std::string_view bytes) {
+  auto& im = *impl_;
+  auto current = stream_version(stream);
+  if (!current)
+    return std::move(current.error());
+  if (version == 0 || version > *current)
+    return make_error(billow_errc::invalid_argument,
+                      "snapshot version " + std::to_string(version)
+                        + " is not in stream " + std::string{stream}
+                        + " (at version " + std::to_string(*current) + ")");
+  if (auto old = load_snapshot(stream); old && old->version > version)
+    return caf::none;
+  std::string value;
+  value.reserve(8 + bytes.size());
+  put_be64(value, version);
+  value.append(bytes);
+  auto st = im.db->Put(im.write_options(durability::sync),
+                       im.cf(cf_snapshots), as_slice(stream), value);
+  if (!st.ok())
+    return storage_error(st, "saving snapshot");
+  return caf::none;
+}
+
+caf::expected<snapshot>
+event_store::load_snapshot(std::string_view stream) const {
+  auto& im = *impl_;
+  std::string value;
+  auto st = im.db->Get(rocksdb::ReadOptions{}, im.cf(cf_snapshots),
+                       as_slice(stream), &value);
+  if (st.IsNotFound())
+    return make_error(billow_errc::not_found,
+                      "no snapshot of " + std::string{stream});
+  if (!st.ok())
+    return storage_error(st, "loading snapshot");
+  if (value.size() < 8)
+    return make_error(billow_errc::corruption,
+                      "snapshot of " + std::string{stream} + " is truncated");
+  return snapshot{get_be64(value.data()), value.substr(8)};
+}
+
+caf::error event_store::save_checkpoint(std::string_view name,
+                                        uint64_t position, durability d) {
+  rocksdb::WriteBatch batch;
+  put_checkpoint(batch, name, position);
+  return write(batch, d);
+}
+
+caf::expected<uint64_t>
+event_store::load_checkpoint(std::string_view name) const {
+  auto& im = *impl_;
+  std::string value;
+  auto st = im.db->Get(rocksdb::ReadOptions{}, im.cf(cf_checkpoints),
+                       as_slice(name), &value);
+  if (st.IsNotFound())
+    return make_error(billow_errc::not_found,
+                      "no checkpoint named " + std::string{name});
+  if (!st.ok())
+    return storage_error(st, "loading checkpoint");
+  if (value.size() != 8)
+    return make_error(billow_errc::corruption,
+                      "checkpoint " + std::string{name} + " is malformed");
+  return get_be64(value.data());
+}
+
+void event_store::put_checkpoint(rocksdb::WriteBatch& batch,
+                                 std::string_view name,
+                                 uint64_t position) const {
+  batch.Put(impl_->cf(cf_checkpoints), as_slice(name), be64(position));
+}
+
+caf::error event_store::write(rocksdb::WriteBatch& batch, durability d) {
+  auto st = impl_->db->Write(impl_->write_options(d), &batch);
+  if (!st.ok())
+    return storage_error(st, "writing batch");
+  return caf::none;
+}
+
+rocksdb::ColumnFamilyHandle*
+event_store::column_family(std::string_view name) const {
+  auto& im = *impl_;
+  for (size_t i = 0; i < im.cf_names_all.size(); ++i)
+    if (im.cf_names_all[i] == name)
+      return im.cfs[i];
+  return nullptr;
+}
+
+rocksdb::DB& event_store::db() const noexcept {
+  return *impl_->db;
+}
+
+// -- integrity -------------------------------------------------------------------
+
+caf::expected<verify_report> event_store::verify(uint64_t from,
+                                                 uint64_t to) const {
+  auto& im = *impl_;
+  verify_report report;
+  from = std::max<uint64_t>(from, 1);
+  to = std::min(to, last_position());
+  if (from > to)
+    return report;
+  auto bad = [&](uint64_t pos, std::string why) {
+    report.first_bad = pos;
+    report.problem = std::move(why);
+    return report;
+  };
+  // The link into the range: the stored hash of the event before `from`.
+  hash256 prev{};
+  if (from > 1) {
+    std::string value;
+    auto st = im.get_event(from - 1, value);
+    if (!st.ok() || value.size() < 32)
+      return bad(from - 1, "missing or unreadable: " + st.ToString());
+    std::memcpy(prev.data(), value.data() + value.size() - 32, 32);
+  }
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it{
+    im.db->NewIterator(ro, im.cf(cf_events))};
+  envelope x;
+  int64_t last_time = INT64_MIN;
+  auto expected_pos = from;
+  for (it->Seek(be64(from)); expected_pos <= to; it->Next(), ++expected_pos) {
+    if (!it->Valid())
+      return bad(expected_pos, "missing");
+    auto key = as_view(it->key());
+    if (key.size() != 8 || get_be64(key.data()) != expected_pos)
+      return bad(expected_pos, "missing (the log has a gap)");
+    auto value = as_view(it->value());
+    if (!hash_matches(value))
+      return bad(expected_pos, "content does not match its hash");
+    if (auto err = decode_envelope(value, x))
+      return bad(expected_pos, "undecodable: " + to_string(err));
+    if (x.position != expected_pos)
+      return bad(expected_pos, "envelope names position "
+                                 + std::to_string(x.position));
+    if (x.prev_hash != prev)
+      return bad(expected_pos,
+                 "prev_hash does not match the hash of the previous event");
+    if (x.time_us < last_time)
+      return bad(expected_pos, "commit time goes backwards");
+    last_time = x.time_us;
+    prev = x.hash;
+    ++report.checked;
+  }
+  if (!it->status().ok())
+    return storage_error(it->status(), "verifying the log");
+  return report;
+}
+
+} // namespace billow::events

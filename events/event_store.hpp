@@ -1,0 +1,340 @@
+#pragma once
+
+// The RocksDB event store: Billow's source of truth (DESIGN.md §3).
+//
+// One RocksDB database, one column family per kind of key. All integers in
+// keys are big-endian so that bytewise key order is numeric order.
+//
+//   column family   key                                   value
+//   --------------  ------------------------------------  ---------------------
+//   events          +----------------+                    envelope, format v1
+//                   | position u64BE |                    (events/encoding.hpp)
+//                   +----------------+
+//   streams         +--------+----+---------------+       +----------------+
+//                   | stream | \0 | version u64BE |  -->  | position u64BE |
+//                   +--------+----+---------------+       +----------------+
+//   ids             +-------------------+                 +----------------+
+//                   | event_id 16 bytes |            -->  | position u64BE |
+//                   +-------------------+                 +----------------+
+//   checkpoints     +------+                              +----------------+
+//                   | name |                         -->  | position u64BE |
+//                   +------+                              +----------------+
+//   snapshots       +--------+                            +---------------+-------+
+//                   | stream |                       -->  | version u64BE | bytes |
+//                   +--------+                            +---------------+-------+
+//   by_type         +------+----+----------------+
+//                   | type | \0 | position u64BE |   -->  (empty)
+//                   +------+----+----------------+
+//   by_actor        +-------+----+----------------+
+//                   | actor | \0 | position u64BE |  -->  (empty)
+//                   +-------+----+----------------+
+//   by_correlation  +-------------------------+----------------+
+//                   | correlation_id 16 bytes | position u64BE | --> (empty)
+//                   +-------------------------+----------------+
+//                   (only events with a non-nil correlation id)
+//
+// Stream ids, types and actors never contain \0 (validated on append), so the
+// separator cannot be confused with content. Positions start at 1 and are
+// gapless: the writer assigns them in memory and writes every event of one
+// append, with all its index entries, in one WriteBatch, so a crash leaves
+// either the whole append or none of it. Commit times never decrease along
+// the log, so a time range maps to a position range by binary search.
+//
+// Threading: appends (and `write`) are serialized by an internal mutex and
+// are meant to come from one writer (events/writer.hpp); reads may run from
+// any thread at the same time.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "events/envelope.hpp"
+#include "events/upcaster.hpp"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class WriteBatch;
+} // namespace rocksdb
+
+namespace billow::events {
+
+/// When an append counts as committed.
+enum class durability : uint8_t {
+  /// After the WAL is fsynced: survives power loss. The default (money).
+  sync,
+  /// After the WAL write reaches the OS: survives a process crash only.
+  async,
+};
+
+/// The optimistic-concurrency condition of an append.
+class expected_version {
+public:
+  /// Append whatever the stream's version.
+  static constexpr expected_version any() noexcept {
+    return expected_version{-1};
+  }
+
+  /// Append only when the stream has no events yet (same as `exact(0)`).
+  static constexpr expected_version no_stream() noexcept {
+    return expected_version{0};
+  }
+
+  /// Append only when the stream's current version is `v`.
+  static constexpr expected_version exact(uint64_t v) noexcept {
+    return expected_version{static_cast<int64_t>(v)};
+  }
+
+  constexpr expected_version() noexcept = default;
+
+  constexpr bool is_any() const noexcept {
+    return raw_ < 0;
+  }
+
+  /// The required version; meaningless for `any`.
+  constexpr uint64_t version() const noexcept {
+    return static_cast<uint64_t>(raw_);
+  }
+
+  /// True when a stream at `current` satisfies the condition.
+  constexpr bool admits(uint64_t current) const noexcept {
+    return is_any() || version() == current;
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f,
+                                                 expected_version& x) {
+    return f(x.raw_);
+  }
+
+  friend bool operator==(expected_version, expected_version) = default;
+
+private:
+  constexpr explicit expected_version(int64_t raw) noexcept : raw_(raw) {
+  }
+
+  int64_t raw_ = -1;
+};
+
+/// One `append` call, as queued by the writer for group commit.
+struct append_request {
+  std::string stream;
+  expected_version expected;
+  std::vector<new_event> events;
+};
+
+/// The latest snapshot of a stream: the state at `version`, opaque to the
+/// store.
+struct snapshot {
+  uint64_t version = 0;
+  std::string bytes;
+};
+
+/// Direction of a stream read.
+enum class read_direction : uint8_t { forward, backward };
+
+/// A filtered, cursor-paginated read of the log (for audit). Empty or absent
+/// filters match everything; all given filters must match.
+struct log_query {
+  /// First position to consider (inclusive); the cursor of a previous page.
+  uint64_t from_position = 1;
+  /// Exact event type.
+  std::string type;
+  /// Stream id prefix, e.g. `service-`.
+  std::string stream_prefix;
+  /// Exact actor, e.g. `admin:42`.
+  std::string actor;
+  /// Exact correlation id.
+  std::optional<uuid> correlation_id;
+  /// Commit time range [time_from_us, time_to_us).
+  std::optional<int64_t> time_from_us;
+  std::optional<int64_t> time_to_us;
+  /// Page size.
+  size_t limit = 100;
+};
+
+/// One page of a `log_query`.
+struct log_page {
+  std::vector<envelope> events;
+  /// Pass as `from_position` to read the next page; absent at the end.
+  std::optional<uint64_t> next_cursor;
+};
+
+/// What `verify` found.
+struct verify_report {
+  /// Positions checked, from `first` on.
+  uint64_t checked = 0;
+  /// The first position that failed; absent when everything verified.
+  std::optional<uint64_t> first_bad;
+  /// Why `first_bad` failed.
+  std::string problem;
+
+  bool ok() const noexcept {
+    return !first_bad.has_value();
+  }
+};
+
+/// How to open a store.
+struct store_options {
+  /// The data directory; created when missing.
+  std::string dir;
+  /// Commit time source in microseconds since the Unix epoch (the injectable
+  /// clock); the system clock when empty.
+  std::function<int64_t()> clock;
+  /// Extra column families to open (projection read models).
+  std::vector<std::string> extra_column_families;
+};
+
+/// The event log over RocksDB. Not copyable: it owns the database.
+class event_store {
+public:
+  /// Opens (or creates) the store in `opts.dir`. Fails with
+  /// `data_dir_locked` when another process holds the directory and with
+  /// `storage_error` or `corruption` otherwise.
+  static caf::expected<std::unique_ptr<event_store>> open(store_options opts);
+
+  ~event_store();
+  event_store(const event_store&) = delete;
+  event_store& operator=(const event_store&) = delete;
+
+  // -- appends ---------------------------------------------------------------
+
+  /// Appends `events` to `stream` if its version satisfies `expected`, as one
+  /// atomic WriteBatch, and returns once durable per `d`. Errors (nothing
+  /// written): `invalid_argument` for bad input or an empty append,
+  /// `wrong_expected_version` (detail names the current version),
+  /// `already_exists` when only some event ids are stored or an id belongs to
+  /// another stream. When every event id is already stored in `stream`,
+  /// answers the original positions with `duplicate` set.
+  caf::expected<append_result> append(std::string_view stream,
+                                      expected_version expected,
+                                      std::vector<new_event> events,
+                                      durability d = durability::sync);
+
+  /// Group commit: checks every request in order as if appended one after
+  /// the other, writes all accepted ones in a single WriteBatch with one
+  /// sync, and answers one result per request. A storage failure fails all.
+  std::vector<caf::expected<append_result>>
+  append_group(std::span<const append_request> requests, durability d);
+
+  // -- reads -----------------------------------------------------------------
+
+  /// Up to `max_count` events of `stream` starting at `from_version`
+  /// (inclusive), ascending or descending. `from_version` 0 with `backward`
+  /// means "from the last event". An unknown stream reads empty.
+  caf::expected<std::vector<envelope>>
+  read_stream(std::string_view stream, uint64_t from_version,
+              read_direction dir, size_t max_count) const;
+
+  /// Up to `max_count` events of the log from `from_position` (inclusive).
+  caf::expected<std::vector<envelope>> read_all(uint64_t from_position,
+                                                size_t max_count) const;
+
+  /// Calls `fn` for each event in [from, to] in log order until it returns
+  /// false; `fn` sees a reused envelope (copy what you keep). The fast path
+  /// for catch-up and replay.
+  caf::error for_each(uint64_t from, uint64_t to,
+                      const std::function<bool(const envelope&)>& fn) const;
+
+  /// The event at `position`, or `not_found`.
+  caf::expected<envelope> read_event(uint64_t position) const;
+
+  /// A filtered page of the log. Type, actor and correlation filters follow
+  /// their index families; a stream prefix follows the `streams` family; a
+  /// time range becomes a position range. None of them scans the whole log.
+  caf::expected<log_page> query(const log_query& q) const;
+
+  /// The last committed position (0 for an empty log).
+  uint64_t last_position() const noexcept {
+    return last_position_.load(std::memory_order_acquire);
+  }
+
+  /// The current version of `stream` (0 when it has no events).
+  caf::expected<uint64_t> stream_version(std::string_view stream) const;
+
+  // -- snapshots and checkpoints -----------------------------------------------
+
+  /// Stores `bytes` as the latest snapshot of `stream` at `version`. Refuses
+  /// a version beyond the stream's current one; an older snapshot than the
+  /// stored one is ignored.
+  caf::error save_snapshot(std::string_view stream, uint64_t version,
+                           std::string_view bytes);
+
+  /// The latest snapshot of `stream`, or `not_found`.
+  caf::expected<snapshot> load_snapshot(std::string_view stream) const;
+
+  /// Stores the named position (a projection's progress), durably per `d`.
+  caf::error save_checkpoint(std::string_view name, uint64_t position,
+                             durability d = durability::sync);
+
+  /// The named position, or `not_found`.
+  caf::expected<uint64_t> load_checkpoint(std::string_view name) const;
+
+  /// Adds a checkpoint write to `batch`, so that a projection can commit its
+  /// read-model changes and its progress atomically with `write`.
+  void put_checkpoint(rocksdb::WriteBatch& batch, std::string_view name,
+                      uint64_t position) const;
+
+  /// Writes a caller-built batch (read models, checkpoints). Must not touch
+  /// the `events`, `streams`, `ids` or index families.
+  caf::error write(rocksdb::WriteBatch& batch, durability d);
+
+  /// The handle of column family `name`, or nullptr. Built-in families
+  /// (`events`, `streams`, ...) are for reading only (tools, benchmarks);
+  /// write only to `checkpoints` and `extra_column_families`.
+  rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
+
+  /// The underlying database, for read models in extra column families.
+  rocksdb::DB& db() const noexcept;
+
+  // -- integrity and schema evolution ----------------------------------------
+
+  /// Walks the hash chain over [from, min(to, last_position())] and names
+  /// the first position whose content, position, or link to its predecessor
+  /// is wrong (or missing).
+  caf::expected<verify_report> verify(uint64_t from, uint64_t to) const;
+
+  /// The upcasters applied by every read.
+  upcaster_registry& upcasters() noexcept {
+    return upcasters_;
+  }
+
+  /// The data directory.
+  const std::string& dir() const noexcept {
+    return opts_.dir;
+  }
+
+private:
+  struct impl;
+
+  explicit event_store(store_options opts);
+
+  caf::error finish_read(envelope& x) const;
+
+  store_options opts_;
+  std::unique_ptr<impl> impl_;
+  upcaster_registry upcasters_;
+  /// Serializes appends and the writer-side state below.
+  std::mutex write_mutex_;
+  std::atomic<uint64_t> last_position_{0};
+  /// Stream heads written by this store (the only writer), so an append
+  /// needs no index seek for a recently written stream. Dropped wholesale
+  /// when it grows past `max_cached_versions`.
+  static constexpr size_t max_cached_versions = 100'000;
+  std::unordered_map<std::string, uint64_t> version_cache_;
+  hash256 last_hash_{};
+  int64_t last_time_us_ = 0;
+};
+
+} // namespace billow::events

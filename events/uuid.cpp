@@ -1,0 +1,74 @@
+#include "events/uuid.hpp"
+
+#include <sodium.h>
+
+namespace billow::events {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+} // namespace
+
+uuid uuid::random() {
+  static const bool ready = sodium_init() >= 0;
+  if (!ready)
+    std::abort(); // libsodium cannot run at all: no safe way on
+  uuid result;
+  randombytes_buf(result.bytes.data(), result.bytes.size());
+  result.bytes[6] = static_cast<uint8_t>((result.bytes[6] & 0x0F) | 0x40);
+  result.bytes[8] = static_cast<uint8_t>((result.bytes[8] & 0x3F) | 0x80);
+  return result;
+}
+
+std::optional<uuid> uuid::parse(std::string_view text) {
+  if (text.size() != 36)
+    return std::nullopt;
+  uuid result;
+  size_t out = 0;
+  for (size_t i = 0; i < text.size();) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-')
+        return std::nullopt;
+      ++i;
+      continue;
+    }
+    auto hi = hex_value(text[i]);
+    auto lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    result.bytes[out++] = static_cast<uint8_t>(hi * 16 + lo);
+    i += 2;
+  }
+  return result;
+}
+
+bool uuid::is_nil() const noexcept {
+  for (auto b : bytes)
+    if (b != 0)
+      return false;
+  return true;
+}
+
+std::string to_string(const uuid& x) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < x.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out += '-';
+    out += digits[x.bytes[i] >> 4];
+    out += digits[x.bytes[i] & 0x0F];
+  }
+  return out;
+}
+
+} // namespace billow::events

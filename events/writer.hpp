@@ -1,0 +1,77 @@
+#pragma once
+
+// The one writer of the event log: an actor that turns concurrent appends
+// into group commits.
+//
+//   appenders ──append──► [ mailbox: a1 a2 a3 ... flush ] ──► one WriteBatch
+//                                                               (sync) ──► replies
+//
+// State machine (per commit round):
+//
+//      idle ──append──► collecting ──(self-sent flush reaches the head)──►
+//        ▲              (more appends                  committing: write the
+//        │               queue behind)                 batch, fsync, reply
+//        └──────────────────────────────────────────────┘ to every promise,
+//                                                        notify subscriptions
+//
+// The first append after an idle period sends `flush` to the writer itself;
+// it lands behind every append already in the mailbox, so all of them join
+// one WriteBatch and one fsync. Replies go out only after the batch is
+// durable. Spawned `detached`: the fsync blocks its own thread, never a CAF
+// scheduler thread.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "events/atoms.hpp"
+#include "events/event_store.hpp"
+
+namespace prometheus {
+class Registry;
+} // namespace prometheus
+
+namespace billow::events {
+
+/// A subscription's interface towards the writer (see subscription.hpp).
+using subscription_actor = caf::typed_actor<
+  /// The log is committed up to the given position: deliver what is new.
+  caf::reacts_to<committed_atom, uint64_t>>;
+
+/// The writer's interface.
+using writer_actor = caf::typed_actor<
+  /// Appends events to a stream (event_store::append semantics); answers once
+  /// the batch holding them is durable.
+  caf::replies_to<append_atom, std::string, expected_version,
+                  std::vector<new_event>>::with<append_result>,
+  /// Internal: commits everything queued. Sent by the writer to itself.
+  caf::reacts_to<flush_atom>,
+  /// Registers a subscription; the writer answers with `committed` messages,
+  /// never more than one outstanding per subscription (backpressure).
+  caf::reacts_to<subscribe_atom, subscription_actor>,
+  /// A subscription delivered everything up to the position and wants more.
+  caf::reacts_to<ready_atom, subscription_actor, uint64_t>>;
+
+/// How the writer commits.
+struct writer_options {
+  /// `sync` (default): reply after the WAL is fsynced.
+  events::durability durability = events::durability::sync;
+  /// Most appends in one WriteBatch; more wait for the next round.
+  size_t max_batch_appends = 1024;
+  /// Metrics sink; none when null. Families registered:
+  /// `billow_event_appends_total`, `billow_events_appended_total`,
+  /// `billow_event_append_errors_total`, `billow_event_commit_batch_appends`
+  /// (histogram) and `billow_event_commit_seconds` (histogram).
+  std::shared_ptr<prometheus::Registry> metrics;
+};
+
+/// Spawns the writer (detached) over `store`, which must outlive it.
+writer_actor make_writer(caf::actor_system& sys, event_store& store,
+                         writer_options opts = {});
+
+} // namespace billow::events

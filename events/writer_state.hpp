@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include <caf/typed_response_promise.hpp>
+
+#include "events/writer.hpp"
+
+namespace prometheus {
+class Counter;
+class Histogram;
+} // namespace prometheus
+
+namespace billow::events {
+
+/// The writer's state: the appends of the current round and the
+/// subscriptions it notifies.
+struct writer_state {
+  static inline const char* name = "billow.event_writer";
+
+  /// One registered subscription and its flow-control state.
+  struct subscriber {
+    subscription_actor handle;
+    /// True while a `committed` message is unanswered: no second one is sent,
+    /// so the writer buffers at most one message per subscription.
+    bool in_flight = false;
+    /// Last position the subscription reported delivered.
+    uint64_t acked = 0;
+  };
+
+  event_store* store = nullptr;
+  writer_options opts;
+  std::vector<append_request> requests;
+  std::vector<caf::typed_response_promise<append_result>> promises;
+  bool flush_scheduled = false;
+  std::vector<subscriber> subscribers;
+
+  prometheus::Counter* appends = nullptr;
+  prometheus::Counter* events_appended = nullptr;
+  prometheus::Counter* errors = nullptr;
+  prometheus::Histogram* batch_appends = nullptr;
+  prometheus::Histogram* commit_seconds = nullptr;
+};
+
+} // namespace billow::events

@@ -1,0 +1,163 @@
+#include "events/subscription.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "tests/events/actor_fixture.hpp"
+
+using namespace billow;
+using namespace billow::events;
+
+namespace {
+
+std::vector<new_event> events_of(size_t n) {
+  std::vector<new_event> xs;
+  for (size_t i = 0; i < n; ++i) {
+    new_event x;
+    x.event_id = uuid::random();
+    x.type = "service.created";
+    x.actor = "system";
+    x.payload = R"({"n":1})";
+    xs.push_back(std::move(x));
+  }
+  return xs;
+}
+
+/// Forwards every page to `sink` and asks for more.
+subscriber_actor::behavior_type forwarder(subscriber_actor::pointer,
+                                          caf::actor sink) {
+  return {
+    [sink](deliver_atom, std::vector<envelope>& page) {
+      caf::anon_send(sink, std::move(page));
+      return true;
+    },
+  };
+}
+
+/// Forwards the first page to `sink` but answers it only when `sink` sends
+/// `ready_atom`: a subscriber that stalls.
+struct stalling_state {
+  caf::typed_response_promise<bool> held;
+  bool holding = false;
+};
+
+using stalling_actor = subscriber_actor::extend<caf::reacts_to<ready_atom>>;
+
+stalling_actor::behavior_type
+stalling(stalling_actor::stateful_pointer<stalling_state> self,
+         caf::actor sink) {
+  return {
+    [self, sink](deliver_atom, std::vector<envelope>& page)
+      -> caf::typed_response_promise<bool> {
+      auto rp = self->make_response_promise<bool>();
+      caf::anon_send(sink, std::move(page));
+      if (self->state.holding) {
+        rp.deliver(true);
+        return rp;
+      }
+      self->state.holding = true;
+      self->state.held = rp;
+      return rp;
+    },
+    [self](ready_atom) {
+      self->state.held.deliver(true);
+    },
+  };
+}
+
+class subscription_test : public test::writer_fixture {
+protected:
+  void append_via_writer(caf::scoped_actor& self, const std::string& stream,
+                         size_t n) {
+    self
+      ->request(writer, caf::infinite, append_atom::value, stream,
+                expected_version::any(), events_of(n))
+      .receive([](const append_result&) {},
+               [](caf::error& err) { FAIL() << to_string(err); });
+  }
+
+  /// Receives pages until `count` envelopes arrived; returns them and the
+  /// number of pages.
+  std::pair<std::vector<envelope>, size_t> collect(caf::scoped_actor& self,
+                                                   size_t count) {
+    std::vector<envelope> got;
+    size_t pages = 0;
+    bool timed_out = false;
+    while (got.size() < count && !timed_out)
+      self->receive(
+        [&](std::vector<envelope>& page) {
+          ++pages;
+          for (auto& x : page)
+            got.push_back(std::move(x));
+        },
+        caf::after(std::chrono::seconds(10)) >> [&] { timed_out = true; });
+    EXPECT_FALSE(timed_out) << "got only " << got.size() << " of " << count;
+    return {got, pages};
+  }
+};
+
+void expect_positions(const std::vector<envelope>& xs, uint64_t first,
+                      uint64_t last) {
+  ASSERT_EQ(xs.size(), last - first + 1);
+  for (size_t i = 0; i < xs.size(); ++i)
+    EXPECT_EQ(xs[i].position, first + i);
+}
+
+} // namespace
+
+TEST_F(subscription_test, catches_up_from_a_position_then_follows_live) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor self{*sys};
+  append_via_writer(self, "a", 6);
+  append_via_writer(self, "b", 4);
+  auto sub = sys->spawn(forwarder, caf::actor{self});
+  subscription_options opts;
+  opts.from_position = 3;
+  opts.page_size = 3;
+  subscribe(*sys, *store, writer, sub, opts);
+  auto [caught_up, pages] = collect(self, 8);
+  expect_positions(caught_up, 3, 10);
+  EXPECT_GE(pages, 3u);
+  append_via_writer(self, "a", 2);
+  append_via_writer(self, "c", 1);
+  auto [live, live_pages] = collect(self, 3);
+  expect_positions(live, 11, 13);
+  EXPECT_EQ(live[2].stream, "c");
+}
+
+TEST_F(subscription_test, subscription_on_an_empty_log_sees_first_events) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor self{*sys};
+  auto sub = sys->spawn(forwarder, caf::actor{self});
+  subscribe(*sys, *store, writer, sub);
+  append_via_writer(self, "a", 2);
+  auto [got, pages] = collect(self, 2);
+  expect_positions(got, 1, 2);
+}
+
+TEST_F(subscription_test, slow_subscriber_catches_up_from_the_store) {
+  writer_options wopts;
+  wopts.durability = durability::async;
+  writer = make_writer(*sys, *store, wopts);
+  caf::scoped_actor self{*sys};
+  append_via_writer(self, "a", 1);
+  auto sub = sys->spawn(stalling, caf::actor{self});
+  subscription_options opts;
+  opts.page_size = 1000;
+  subscribe(*sys, *store, writer, caf::actor_cast<subscriber_actor>(sub),
+            opts);
+  // The subscriber holds its first page unanswered...
+  auto [first, first_pages] = collect(self, 1);
+  expect_positions(first, 1, 1);
+  // ... while 200 separate commits happen. With one note in flight per
+  // subscription the writer queues nothing for it meanwhile.
+  for (int i = 0; i < 200; ++i)
+    append_via_writer(self, "b", 1);
+  self->send(sub, ready_atom::value);
+  auto [rest, pages] = collect(self, 200);
+  expect_positions(rest, 2, 201);
+  // The backlog arrived as catch-up pages read from the store, not as one
+  // message per commit.
+  EXPECT_LE(pages, 3u);
+  self->send_exit(sub, caf::exit_reason::user_shutdown);
+}

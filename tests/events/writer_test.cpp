@@ -1,0 +1,186 @@
+#include "events/writer.hpp"
+
+#include <atomic>
+#include <future>
+
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <prometheus/registry.h>
+
+#include "events/errc.hpp"
+#include "tests/events/actor_fixture.hpp"
+
+using namespace billow;
+using namespace billow::events;
+
+namespace {
+
+std::vector<new_event> events_of(size_t n) {
+  std::vector<new_event> xs;
+  for (size_t i = 0; i < n; ++i) {
+    new_event x;
+    x.event_id = uuid::random();
+    x.type = "service.created";
+    x.actor = "system";
+    x.payload = R"({"n":1})";
+    xs.push_back(std::move(x));
+  }
+  return xs;
+}
+
+/// Reads a metric family's single histogram (sample count, sample sum).
+std::pair<uint64_t, double> histogram(prometheus::Registry& reg,
+                                      const std::string& name) {
+  for (auto& fam : reg.Collect())
+    if (fam.name == name && !fam.metric.empty())
+      return {fam.metric[0].histogram.sample_count,
+              fam.metric[0].histogram.sample_sum};
+  return {0, 0};
+}
+
+double counter(prometheus::Registry& reg, const std::string& name) {
+  for (auto& fam : reg.Collect())
+    if (fam.name == name && !fam.metric.empty())
+      return fam.metric[0].counter.value;
+  return -1;
+}
+
+class writer_test : public test::writer_fixture {};
+
+/// A writer whose store clock blocks the first commit until released, so a
+/// test can queue appends behind it deterministically.
+class gated_writer_test : public test::writer_fixture {
+protected:
+  int64_t clock() override {
+    if (!gate_passed_.exchange(true)) {
+      entered_.set_value();
+      released_.get_future().wait();
+    }
+    return 1'700'000'000'000'000;
+  }
+
+  std::atomic<bool> gate_passed_{false};
+  std::promise<void> entered_;
+  std::promise<void> released_;
+};
+
+} // namespace
+
+TEST_F(writer_test, append_replies_with_positions_after_commit) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor self{*sys};
+  append_result got;
+  self
+    ->request(writer, caf::infinite, append_atom::value,
+              std::string{"service-1"}, expected_version::no_stream(),
+              events_of(3))
+    .receive([&](const append_result& r) { got = r; },
+             [&](caf::error& err) { FAIL() << to_string(err); });
+  EXPECT_EQ(got.first_position, 1u);
+  EXPECT_EQ(got.last_position, 3u);
+  EXPECT_EQ(got.version, 3u);
+  // Acknowledged means readable.
+  EXPECT_EQ(store->last_position(), 3u);
+  EXPECT_EQ(store->read_all(1, 10)->size(), 3u);
+}
+
+TEST_F(writer_test, refused_append_replies_with_a_typed_error) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor self{*sys};
+  ASSERT_TRUE(store->append("service-1", expected_version::any(),
+                            events_of(2)));
+  billow_errc code = billow_errc::none;
+  std::string detail;
+  self
+    ->request(writer, caf::infinite, append_atom::value,
+              std::string{"service-1"}, expected_version::exact(1),
+              events_of(1))
+    .receive([&](const append_result&) { FAIL() << "append succeeded"; },
+             [&](caf::error& err) {
+               code = errc_of(err);
+               detail = detail_of(err);
+             });
+  EXPECT_EQ(code, billow_errc::wrong_expected_version);
+  EXPECT_NE(detail.find("current_version=2"), std::string::npos);
+  self
+    ->request(writer, caf::infinite, append_atom::value, std::string{"x"},
+              expected_version::any(), std::vector<new_event>{})
+    .receive([&](const append_result&) { FAIL() << "empty append accepted"; },
+             [&](caf::error& err) { code = errc_of(err); });
+  EXPECT_EQ(code, billow_errc::invalid_argument);
+  EXPECT_EQ(store->last_position(), 2u);
+}
+
+TEST_F(gated_writer_test, queued_appends_share_one_group_commit) {
+  auto metrics = std::make_shared<prometheus::Registry>();
+  writer_options opts;
+  opts.metrics = metrics;
+  writer = make_writer(*sys, *store, opts);
+  caf::scoped_actor self{*sys};
+  constexpr int n = 50;
+  // The first append enters the commit and blocks on the clock...
+  self->send(writer, append_atom::value, std::string{"s-0"},
+             expected_version::any(), events_of(1));
+  entered_.get_future().wait();
+  // ... while 49 more queue up in the mailbox behind it.
+  for (int i = 1; i < n; ++i)
+    self->send(writer, append_atom::value, "s-" + std::to_string(i),
+               expected_version::any(), events_of(2));
+  released_.set_value();
+  int replies = 0;
+  self->receive_for(replies, n)(
+    [&](const append_result&) {},
+    [&](caf::error& err) { FAIL() << to_string(err); });
+  EXPECT_EQ(replies, n);
+  auto [batches, appends] = histogram(*metrics,
+                                      "billow_event_commit_batch_appends");
+  EXPECT_EQ(batches, 2u);
+  EXPECT_EQ(appends, n);
+  EXPECT_EQ(counter(*metrics, "billow_events_appended_total"), 1 + 49 * 2);
+  EXPECT_EQ(counter(*metrics, "billow_event_appends_total"), n);
+  EXPECT_EQ(histogram(*metrics, "billow_event_commit_seconds").first, 2u);
+  EXPECT_EQ(store->last_position(), 99u);
+  EXPECT_TRUE(store->verify(1, UINT64_MAX)->ok());
+}
+
+TEST_F(writer_test, concurrent_appenders_get_gapless_distinct_positions) {
+  writer_options opts;
+  opts.durability = durability::async;
+  writer = make_writer(*sys, *store, opts);
+  constexpr int appenders = 16;
+  constexpr int per_appender = 20;
+  std::vector<std::future<std::vector<append_result>>> results;
+  for (int a = 0; a < appenders; ++a)
+    results.push_back(std::async(std::launch::async, [&, a] {
+      caf::scoped_actor self{*sys};
+      std::vector<append_result> out;
+      uint64_t version = 0;
+      for (int i = 0; i < per_appender; ++i)
+        self
+          ->request(writer, caf::infinite, append_atom::value,
+                    "stream-" + std::to_string(a),
+                    expected_version::exact(version), events_of(1 + i % 3))
+          .receive(
+            [&](const append_result& r) {
+              out.push_back(r);
+              version = r.version;
+            },
+            [&](caf::error& err) { ADD_FAILURE() << to_string(err); });
+      return out;
+    }));
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (auto& f : results) {
+    auto rs = f.get();
+    EXPECT_EQ(rs.size(), static_cast<size_t>(per_appender));
+    for (auto& r : rs)
+      ranges.emplace_back(r.first_position, r.last_position);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t next = 1;
+  for (auto& [first, last] : ranges) {
+    EXPECT_EQ(first, next);
+    next = last + 1;
+  }
+  EXPECT_EQ(store->last_position(), next - 1);
+  EXPECT_TRUE(store->verify(1, UINT64_MAX)->ok());
+}
