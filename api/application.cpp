@@ -11,15 +11,24 @@
 #include "api/front.hpp"
 #include "api/metrics.hpp"
 #include "api/operations.hpp"
+#include "events/errc.hpp"
+#include "events/event_store.hpp"
+#include "events/writer.hpp"
 
 namespace billow::api {
+
+std::filesystem::path log_dir(const std::filesystem::path& data_dir) {
+  return data_dir / "log";
+}
 
 struct application::impl {
   application_options opts;
   std::shared_ptr<prometheus::Registry> registry
     = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<events::event_store> store;
   std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
+  events::writer_actor writer;
   caf::actor front;
   std::unique_ptr<http_server> server;
 
@@ -31,14 +40,37 @@ struct application::impl {
            return "shutting down";
          return std::nullopt;
        }},
-      {"data_dir",
+      {"event_log",
        [this]() -> std::optional<std::string> {
+         if (!store || !writer)
+           return "the event log is not open";
          if (::access(opts.data_dir.c_str(), W_OK) != 0)
            return "data directory " + opts.data_dir.string()
              + " is not writable";
          return std::nullopt;
        }},
     };
+  }
+
+  /// Stops what `start` started, in reverse order; safe on a partial start.
+  void stop() {
+    if (server) {
+      server->wait();
+      server.reset(); // drops its handle on the front actor
+    }
+    if (front) {
+      caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+      front = nullptr;
+    }
+    if (writer) {
+      caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+      writer = nullptr;
+    }
+    if (sys) {
+      sys.reset(); // waits for every actor to finish
+      spdlog::info("stopped");
+    }
+    store.reset(); // after the writer: it appends to the store
   }
 };
 
@@ -52,17 +84,25 @@ application::~application() {
   wait();
 }
 
-std::error_code application::start() {
+caf::error application::start() {
   auto& d = *impl_;
   std::error_code ec;
   std::filesystem::create_directories(d.opts.data_dir, ec);
-  if (ec) {
-    spdlog::error("cannot create data directory {}: {}",
-                  d.opts.data_dir.string(), ec.message());
-    return ec;
-  }
+  if (ec)
+    return make_error(billow_errc::storage_error,
+                      "cannot create data directory " + d.opts.data_dir.string()
+                        + ": " + ec.message());
+  events::store_options store_opts;
+  store_opts.dir = log_dir(d.opts.data_dir).string();
+  auto store = events::event_store::open(std::move(store_opts));
+  if (!store)
+    return std::move(store.error());
+  d.store = std::move(*store);
   d.cfg = actors::make_actor_system_config(d.opts.runtime);
   d.sys = std::make_unique<caf::actor_system>(*d.cfg);
+  events::writer_options writer_opts;
+  writer_opts.metrics = d.registry;
+  d.writer = events::make_writer(*d.sys, *d.store, writer_opts);
   auto routes = std::make_shared<route_table>();
   add_operations_routes(*routes, d.registry, d.readiness());
   if (d.opts.extra_routes)
@@ -75,14 +115,16 @@ std::error_code application::start() {
     },
     std::make_shared<http_metrics>(d.registry));
   if (ec = d.server->start(); ec) {
-    spdlog::error("cannot listen on {}:{}: {}", d.opts.http.host,
-                  d.opts.http.port, ec.message());
     d.server.reset();
-    return ec;
+    return make_error(billow_errc::unavailable,
+                      "cannot listen on " + d.opts.http.host + ":"
+                        + std::to_string(d.opts.http.port) + ": "
+                        + ec.message());
   }
-  spdlog::info("listening on http://{}:{} (data in {})", d.opts.http.host,
-               d.server->port(), d.opts.data_dir.string());
-  return {};
+  spdlog::info("listening on http://{}:{} (data in {}, log at position {})",
+               d.opts.http.host, d.server->port(), d.opts.data_dir.string(),
+               d.store->last_position());
+  return caf::none;
 }
 
 uint16_t application::port() const noexcept {
@@ -95,19 +137,7 @@ void application::shutdown() {
 }
 
 void application::wait() {
-  auto& d = *impl_;
-  if (d.server) {
-    d.server->wait();
-    d.server.reset(); // drops its handle on the front actor
-  }
-  if (d.front) {
-    caf::anon_send_exit(d.front, caf::exit_reason::user_shutdown);
-    d.front = nullptr;
-  }
-  if (d.sys) {
-    d.sys.reset(); // waits for every actor to finish
-    spdlog::info("stopped");
-  }
+  impl_->stop();
 }
 
 } // namespace billow::api

@@ -8,7 +8,8 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <system_error>
+
+#include <caf/error.hpp>
 
 #include "actors/runtime.hpp"
 #include "api/http_server.hpp"
@@ -26,6 +27,9 @@ struct application_options {
   std::function<void(route_table&)> extra_routes;
 };
 
+/// Where the event log lives inside a data directory.
+std::filesystem::path log_dir(const std::filesystem::path& data_dir);
+
 class application {
 public:
   explicit application(application_options opts);
@@ -34,8 +38,10 @@ public:
   application(const application&) = delete;
   application& operator=(const application&) = delete;
 
-  /// Opens the data directory, starts the actors and listens.
-  std::error_code start();
+  /// Opens the data directory and the event log, starts the actors and
+  /// listens. Errors: `data_dir_locked` when another process holds the data
+  /// directory, `storage_error`, `unavailable` when the address is taken.
+  caf::error start();
 
   /// The bound HTTP port.
   uint16_t port() const noexcept;

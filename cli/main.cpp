@@ -40,8 +40,12 @@ int run_serve(settings_layer flags, const std::string& config_path,
   billow::cli::setup_logging(settings->log_level, settings->format);
   settings->app.http.handle_signals = true;
   billow::api::application app{std::move(settings->app)};
-  if (auto ec = app.start())
+  if (auto err = app.start()) {
+    spdlog::error("{}",
+                  billow::detail_of(err).empty() ? caf::to_string(err)
+                                                 : billow::detail_of(err));
     return 1;
+  }
   app.wait();
   return 0;
 }

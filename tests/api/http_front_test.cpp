@@ -12,6 +12,7 @@
 
 #include "api/application.hpp"
 #include "api/problem.hpp"
+#include "events/errc.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -141,7 +142,7 @@ TEST_F(http_front_test, readyz_reports_each_check) {
   auto doc = boost::json::parse(reply.body).as_object();
   EXPECT_EQ(doc.at("status").as_string(), "ready");
   EXPECT_EQ(doc.at("checks").at("http").as_string(), "ok");
-  EXPECT_EQ(doc.at("checks").at("data_dir").as_string(), "ok");
+  EXPECT_EQ(doc.at("checks").at("event_log").as_string(), "ok");
 }
 
 TEST_F(http_front_test, head_answers_headers_without_body) {
@@ -343,4 +344,24 @@ TEST_F(http_front_test, graceful_shutdown_finishes_the_in_flight_request) {
   EXPECT_FALSE(reply->keep_alive);
   app_->wait();
   app_.reset();
+}
+
+TEST_F(http_front_test, second_server_on_the_same_data_dir_is_refused) {
+  billow::api::application_options opts;
+  opts.http.port = 0;
+  opts.data_dir = dir_.path() / "data";
+  billow::api::application second{opts};
+  auto err = second.start();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(billow::errc_of(err), billow::billow_errc::data_dir_locked);
+  EXPECT_NE(billow::detail_of(err).find(opts.data_dir.string()),
+            std::string::npos)
+    << billow::detail_of(err);
+  // The first one is untouched.
+  EXPECT_EQ(http_get(port_, "/readyz").status, 200u);
+}
+
+TEST_F(http_front_test, metrics_include_the_event_log_writer) {
+  auto text = http_get(port_, "/metrics").body;
+  EXPECT_NE(text.find("billow_event_appends_total"), std::string::npos) << text;
 }
