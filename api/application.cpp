@@ -8,12 +8,18 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/audit_routes.hpp"
+#include "api/auth.hpp"
 #include "api/front.hpp"
 #include "api/metrics.hpp"
 #include "api/operations.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
+#include "projections/admin_directory.hpp"
 
 namespace billow::api {
 
@@ -29,6 +35,12 @@ struct application::impl {
   std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
   events::writer_actor writer;
+  std::shared_ptr<projections::admin_directory> admins
+    = std::make_shared<projections::admin_directory>();
+  events::subscriber_actor admins_follower;
+  /// Slow or blocking work of request handlers (password hashing, store
+  /// reads, chain verification), kept off CAF's scheduler threads.
+  std::unique_ptr<boost::asio::thread_pool> blocking;
   caf::actor front;
   std::unique_ptr<http_server> server;
 
@@ -61,6 +73,14 @@ struct application::impl {
     if (front) {
       caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
       front = nullptr;
+    }
+    if (blocking) {
+      blocking->join(); // finishes queued handler work; its replies are moot
+      blocking.reset();
+    }
+    if (admins_follower) {
+      caf::anon_send_exit(admins_follower, caf::exit_reason::user_shutdown);
+      admins_follower = nullptr;
     }
     if (writer) {
       caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
@@ -103,8 +123,26 @@ caf::error application::start() {
   events::writer_options writer_opts;
   writer_opts.metrics = d.registry;
   d.writer = events::make_writer(*d.sys, *d.store, writer_opts);
+  auto follower = projections::follow_admin_directory(*d.sys, *d.store,
+                                                      d.writer, d.admins);
+  if (!follower)
+    return std::move(follower.error());
+  d.admins_follower = std::move(*follower);
+  auto key = load_or_create_key(d.opts.data_dir / "keys" / "token.key");
+  if (!key)
+    return std::move(key.error());
+  d.blocking = std::make_unique<boost::asio::thread_pool>(
+    std::max<std::size_t>(1, d.opts.blocking_threads));
+  auto auth = std::make_shared<auth_context>();
+  auth->signer = std::make_shared<token_signer>(std::move(*key));
+  auth->admins = d.admins;
+  auth->run_blocking = [pool = d.blocking.get()](std::function<void()> fn) {
+    boost::asio::post(*pool, std::move(fn));
+  };
   auto routes = std::make_shared<route_table>();
   add_operations_routes(*routes, d.registry, d.readiness());
+  add_auth_routes(*routes, auth);
+  add_audit_routes(*routes, auth, *d.store);
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   d.front = spawn_front(*d.sys, std::move(routes));

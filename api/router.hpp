@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,21 @@
 
 namespace billow::api {
 
+/// Who is calling, once a bearer token has been checked.
+struct principal {
+  /// `admin` or `client`.
+  std::string kind;
+  std::string id;
+  std::string email;
+  /// The admin group (permissions) or empty for clients.
+  std::string group;
+
+  /// The actor recorded in events: `admin:<id>`.
+  std::string actor() const {
+    return kind + ":" + id;
+  }
+};
+
 /// What a handler gets: the request, its path parameters, and the front actor
 /// it runs in (to `request(...).then(...)` other actors without blocking).
 struct request_context {
@@ -26,6 +42,8 @@ struct request_context {
   std::map<std::string, std::string, std::less<>> params;
   /// The pattern that matched, the route's label in metrics.
   std::string route;
+  /// The authenticated caller (set by the auth wrapper), if any.
+  std::optional<principal> caller = std::nullopt;
 
   const http_request& request() const noexcept {
     return ex->request();

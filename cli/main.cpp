@@ -11,10 +11,12 @@
 #include <rocksdb/version.h>
 #include <spdlog/spdlog.h>
 
+#include "api/accounts.hpp"
 #include "api/application.hpp"
 #include "cli/logging.hpp"
 #include "cli/settings.hpp"
 #include "events/errc.hpp"
+#include "events/event_store.hpp"
 
 namespace {
 
@@ -47,6 +49,61 @@ int run_serve(settings_layer flags, const std::string& config_path,
     return 1;
   }
   app.wait();
+  return 0;
+}
+
+/// Resolves the data directory the way `serve` does (flag > env > file >
+/// default), for commands that work on a stopped server's data.
+std::optional<std::filesystem::path>
+resolve_data_dir(const std::optional<std::string>& flag,
+                 const std::string& config_path, bool config_given) {
+  settings_layer merged;
+  merged.data_dir = flag;
+  merged.fill_from(billow::cli::load_env_settings());
+  if (config_given || std::filesystem::exists(config_path)) {
+    auto file = billow::cli::load_toml_settings(config_path);
+    if (!file) {
+      std::cerr << "billow: " << billow::detail_of(file.error()) << "\n";
+      return std::nullopt;
+    }
+    merged.fill_from(*file);
+  }
+  return std::filesystem::path{merged.data_dir.value_or("data")};
+}
+
+int run_admin_create(const std::filesystem::path& data_dir,
+                     const std::string& email, std::string password,
+                     bool password_stdin, const std::string& group) {
+  if (password_stdin) {
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r')
+      password.pop_back();
+  }
+  if (password.empty()) {
+    std::cerr << "billow: give --password or --password-stdin\n";
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  billow::events::store_options opts;
+  opts.dir = billow::api::log_dir(data_dir).string();
+  auto store = billow::events::event_store::open(std::move(opts));
+  if (!store) {
+    std::cerr << "billow: " << billow::detail_of(store.error());
+    if (billow::errc_of(store.error()) == billow::billow_errc::data_dir_locked)
+      std::cerr << " (is billow serve running on it? stop it first)";
+    std::cerr << "\n";
+    return 1;
+  }
+  auto id = billow::api::create_admin(**store, email, password, group);
+  if (!id) {
+    std::cerr << "billow: " << billow::detail_of(id.error()) << "\n";
+    return billow::errc_of(id.error()) == billow::billow_errc::storage_error
+      ? 1
+      : 2;
+  }
+  std::cout << "created admin " << *id << " (" << email << ", group " << group
+            << ")\n";
   return 0;
 }
 
@@ -87,6 +144,24 @@ int main(int argc, char** argv) {
 
   auto* version = cli.add_subcommand("version", "Print versions and exit");
 
+  auto* admin = cli.add_subcommand("admin", "Manage admin accounts");
+  admin->require_subcommand(1);
+  auto* admin_create = admin->add_subcommand(
+    "create", "Create an admin (on a stopped server's data directory)");
+  std::string admin_email, admin_password, admin_group = "owner";
+  bool admin_password_stdin = false;
+  std::optional<std::string> admin_data;
+  admin_create->add_option("--email", admin_email, "Login email")->required();
+  admin_create->add_option("--password", admin_password,
+                           "Password (8+ characters)");
+  admin_create->add_flag("--password-stdin", admin_password_stdin,
+                         "Read the password from the first line of stdin");
+  admin_create->add_option("--group", admin_group, "owner | read_only")
+    ->capture_default_str();
+  admin_create->add_option("--data", admin_data,
+                           "Data directory (env BILLOW_DATA)");
+  admin_create->add_option("--config", config_path, "Settings file (TOML)");
+
   CLI11_PARSE(cli, argc, argv);
 
   if (*version) {
@@ -96,6 +171,15 @@ int main(int argc, char** argv) {
       ROCKSDB_MINOR, ROCKSDB_PATCH, BOOST_VERSION / 100000,
       BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
     return 0;
+  }
+  if (*admin_create) {
+    auto data
+      = resolve_data_dir(admin_data, config_path,
+                         admin_create->get_option("--config")->count() > 0);
+    if (!data)
+      return 2;
+    return run_admin_create(*data, admin_email, admin_password,
+                            admin_password_stdin, admin_group);
   }
   return run_serve(std::move(flags), config_path, config_opt->count() > 0);
 }

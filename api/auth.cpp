@@ -1,0 +1,233 @@
+#include "api/auth.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <boost/json.hpp>
+#include <sodium.h>
+
+#include "api/json_body.hpp"
+#include "api/problem.hpp"
+#include "events/errc.hpp"
+#include "projections/admin_directory.hpp"
+
+namespace billow::api {
+
+namespace {
+
+void ensure_sodium() {
+  static const int init = sodium_init();
+  (void)init;
+}
+
+std::string b64(std::string_view bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(
+                    bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(),
+                    reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(std::strlen(out.c_str()));
+  return out;
+}
+
+std::optional<std::string> unb64(std::string_view text) {
+  std::string out(text.size(), '\0');
+  size_t len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()),
+                        out.size(), text.data(), text.size(), nullptr, &len,
+                        nullptr, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+      != 0)
+    return std::nullopt;
+  out.resize(len);
+  return out;
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace
+
+std::string hash_password(std::string_view password) {
+  ensure_sodium();
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                            crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13)
+      != 0)
+    throw std::bad_alloc(); // libsodium fails only when out of memory
+  return out;
+}
+
+bool verify_password(const std::string& hash, std::string_view password) {
+  ensure_sodium();
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(),
+                                  password.size())
+    == 0;
+}
+
+caf::expected<std::string>
+load_or_create_key(const std::filesystem::path& path) {
+  ensure_sodium();
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    std::ifstream in{path, std::ios::binary};
+    std::string key((std::istreambuf_iterator<char>(in)), {});
+    if (key.size() != crypto_auth_KEYBYTES)
+      return make_error(billow_errc::corruption,
+                        "key file " + path.string() + " has "
+                          + std::to_string(key.size()) + " bytes, expected "
+                          + std::to_string(crypto_auth_KEYBYTES));
+    return key;
+  }
+  std::filesystem::create_directories(path.parent_path(), ec);
+  std::string key(crypto_auth_KEYBYTES, '\0');
+  crypto_auth_keygen(reinterpret_cast<unsigned char*>(key.data()));
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
+    out.write(key.data(), static_cast<std::streamsize>(key.size()));
+    if (!out)
+      return make_error(billow_errc::storage_error,
+                        "cannot write key file " + tmp.string());
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    return make_error(billow_errc::storage_error,
+                      "cannot create key file " + path.string() + ": "
+                        + ec.message());
+  return key;
+}
+
+token_signer::token_signer(std::string key) : key_(std::move(key)) {
+  ensure_sodium();
+}
+
+std::string token_signer::issue(const token_claims& claims) const {
+  auto payload = claims.kind + "|" + claims.id + "|"
+    + std::to_string(claims.expires_at);
+  unsigned char mac[crypto_auth_BYTES];
+  crypto_auth(mac, reinterpret_cast<const unsigned char*>(payload.data()),
+              payload.size(),
+              reinterpret_cast<const unsigned char*>(key_.data()));
+  return b64(payload) + "."
+    + b64(std::string_view{reinterpret_cast<const char*>(mac), sizeof(mac)});
+}
+
+std::optional<token_claims> token_signer::verify(std::string_view token,
+                                                 int64_t now) const {
+  auto dot = token.find('.');
+  if (dot == std::string_view::npos)
+    return std::nullopt;
+  auto payload = unb64(token.substr(0, dot));
+  auto mac = unb64(token.substr(dot + 1));
+  if (!payload || !mac || mac->size() != crypto_auth_BYTES)
+    return std::nullopt;
+  if (crypto_auth_verify(
+        reinterpret_cast<const unsigned char*>(mac->data()),
+        reinterpret_cast<const unsigned char*>(payload->data()),
+        payload->size(), reinterpret_cast<const unsigned char*>(key_.data()))
+      != 0)
+    return std::nullopt;
+  auto first = payload->find('|');
+  auto second = payload->rfind('|');
+  if (first == std::string::npos || second == first)
+    return std::nullopt;
+  token_claims claims;
+  claims.kind = payload->substr(0, first);
+  claims.id = payload->substr(first + 1, second - first - 1);
+  try {
+    claims.expires_at = std::stoll(payload->substr(second + 1));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (claims.expires_at <= now)
+    return std::nullopt;
+  return claims;
+}
+
+route_handler require_admin(std::shared_ptr<const auth_context> auth,
+                            std::string permission, route_handler inner) {
+  return [auth = std::move(auth), permission = std::move(permission),
+          inner = std::move(inner)](const request_context& ctx) {
+    auto header = ctx.request().header("Authorization");
+    constexpr std::string_view scheme = "Bearer ";
+    std::optional<token_claims> claims;
+    if (header && header->size() > scheme.size()
+        && header->substr(0, scheme.size()) == scheme)
+      claims = auth->signer->verify(header->substr(scheme.size()), unix_now());
+    std::optional<projections::admin_account> admin;
+    if (claims && claims->kind == "admin")
+      admin = auth->admins->find_by_id(claims->id);
+    if (!admin) {
+      auto resp = problem_response(401,
+                                   "A valid admin bearer token is required "
+                                   "(POST /api/v1/auth/admin/token).");
+      resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+      ctx.reply(std::move(resp));
+      return;
+    }
+    if (!projections::group_grants(admin->group, permission)) {
+      ctx.reply(problem_response(403,
+                                 "This admin (group " + admin->group
+                                   + ") lacks the permission " + permission
+                                   + "."));
+      return;
+    }
+    auto authed = ctx;
+    authed.caller = principal{"admin", admin->id, admin->email, admin->group};
+    inner(authed);
+  };
+}
+
+void add_auth_routes(route_table& routes,
+                     std::shared_ptr<const auth_context> auth) {
+  routes.add(
+    "POST", "/api/v1/auth/admin/token",
+    [auth = std::move(auth)](const request_context& ctx) {
+      boost::json::object body;
+      if (auto bad = parse_object_body(ctx.request(), body)) {
+        ctx.reply(std::move(*bad));
+        return;
+      }
+      field_checker check{body};
+      auto email = check.required_string("email", 320);
+      auto password = check.required_string("password", 1024);
+      if (!check.ok()) {
+        ctx.reply(check.problem());
+        return;
+      }
+      auto admin = auth->admins->find_by_email(email);
+      // Argon2id costs ~100 ms: verify on the blocking pool and
+      // answer from there (exchanges may be answered from any
+      // thread). An unknown email costs the same, so timing does
+      // not tell which emails exist.
+      auth->run_blocking([auth, ctx, admin, password] {
+        static const std::string dummy = hash_password("not a password");
+        bool ok = verify_password(admin ? admin->password_hash : dummy,
+                                  password)
+          && admin.has_value();
+        if (!ok) {
+          ctx.reply(problem_response(401, "Wrong email or password."));
+          return;
+        }
+        auto expires = unix_now() + auth->token_ttl.count();
+        auto token = auth->signer->issue({"admin", admin->id, expires});
+        boost::json::object out{
+          {"token", token},
+          {"expires_at", rfc3339(expires * 1'000'000)},
+          {"admin_id", admin->id},
+        };
+        ctx.reply(json_response(200, boost::json::serialize(out)));
+      });
+    });
+}
+
+} // namespace billow::api

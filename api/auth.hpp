@@ -1,0 +1,85 @@
+#pragma once
+
+// Authentication and authorization for the HTTP API.
+//
+// Passwords are stored as Argon2id hashes (libsodium `crypto_pwhash_str`).
+// Bearer tokens are stateless and signed: `<claims>.<mac>`, both base64url,
+// where claims are `kind|id|expires_at` and the MAC is libsodium's
+// `crypto_auth` (HMAC-SHA-512-256) under a key kept in the data directory
+// (`keys/token.key`, created on first start, mode 0600). A restart keeps
+// tokens valid; deleting the key invalidates every token.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <caf/expected.hpp>
+
+#include "api/router.hpp"
+
+namespace billow::projections {
+class admin_directory;
+} // namespace billow::projections
+
+namespace billow::api {
+
+/// Hashes `password` with Argon2id (interactive limits). Slow on purpose:
+/// call it off the actor threads.
+std::string hash_password(std::string_view password);
+
+/// Whether `password` matches `hash`. Slow on purpose, like hash_password.
+bool verify_password(const std::string& hash, std::string_view password);
+
+/// Reads a 32-byte key from `path`, creating it (mode 0600) when missing.
+caf::expected<std::string>
+load_or_create_key(const std::filesystem::path& path);
+
+/// What a valid token says.
+struct token_claims {
+  std::string kind;
+  std::string id;
+  int64_t expires_at = 0; // Unix seconds
+};
+
+/// Issues and checks bearer tokens.
+class token_signer {
+public:
+  explicit token_signer(std::string key);
+
+  std::string issue(const token_claims& claims) const;
+
+  /// The claims of `token` when its MAC is right and it has not expired at
+  /// `now` (Unix seconds).
+  std::optional<token_claims> verify(std::string_view token, int64_t now) const;
+
+private:
+  std::string key_;
+};
+
+/// What the auth wrapper and the token route need.
+struct auth_context {
+  std::shared_ptr<const token_signer> signer;
+  std::shared_ptr<const projections::admin_directory> admins;
+  /// Runs slow work (password hashing) off the actor threads.
+  std::function<void(std::function<void()>)> run_blocking;
+  /// Token lifetime.
+  std::chrono::seconds token_ttl{12 * 3600};
+};
+
+/// Wraps `inner` so it runs only for an admin whose group grants
+/// `permission`: 401 without a valid bearer token, 403 without the
+/// permission (both problem+json). `ctx.caller` is set for `inner`.
+route_handler require_admin(std::shared_ptr<const auth_context> auth,
+                            std::string permission, route_handler inner);
+
+/// Adds `POST /api/v1/auth/admin/token`: `{email, password}` -> `{token,
+/// expires_at}`; 401 on bad credentials, 400/422 on a malformed body.
+void add_auth_routes(route_table& routes,
+                     std::shared_ptr<const auth_context> auth);
+
+} // namespace billow::api

@@ -1,0 +1,87 @@
+#pragma once
+
+// The admin directory: every admin account, rebuilt from the log's `admin.*`
+// events, for login and permission checks.
+//
+// Events it reads (stream `admin-<uuid>`):
+//   admin.created   {"email", "password_hash", "group"}
+//
+// Groups grant permissions (named keys such as `events.read`):
+//   owner      every permission
+//   read_only  every permission whose name ends in `.read`, except
+//              `secrets.read` (seeing secrets in payloads)
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include "events/envelope.hpp"
+#include "events/subscription.hpp"
+#include "events/writer.hpp"
+
+namespace billow::events {
+class event_store;
+} // namespace billow::events
+
+namespace billow::projections {
+
+/// One admin account as the log says it is.
+struct admin_account {
+  std::string id;
+  std::string email;
+  /// Argon2id hash in libsodium's string format.
+  std::string password_hash;
+  std::string group;
+};
+
+/// The admin groups Billow knows.
+bool is_admin_group(std::string_view group);
+
+/// Whether `group` grants `permission`.
+bool group_grants(std::string_view group, std::string_view permission);
+
+/// Admin accounts by id and by email. Thread-safe: the HTTP front reads it
+/// while a subscription applies new events.
+class admin_directory {
+public:
+  /// Applies one committed event (ignores types it does not know).
+  void apply(const events::envelope& ev);
+
+  std::optional<admin_account> find_by_email(std::string_view email) const;
+  std::optional<admin_account> find_by_id(std::string_view id) const;
+  size_t size() const;
+
+  /// The position of the last event applied.
+  uint64_t position() const;
+
+  /// Reads every `admin.*` event of `store` up to its last position (through
+  /// the type index, without scanning the log).
+  caf::error catch_up(const events::event_store& store);
+
+private:
+  mutable std::shared_mutex mtx_;
+  std::unordered_map<std::string, admin_account> by_id_;
+  std::unordered_map<std::string, std::string> id_by_email_;
+  uint64_t position_ = 0;
+};
+
+/// Keeps `dir` current: catches up from the store, then follows the log
+/// live through a subscription. Answers the follower actor: send it an exit
+/// message to stop following. `store` must outlive it.
+caf::expected<events::subscriber_actor>
+follow_admin_directory(caf::actor_system& sys, events::event_store& store,
+                       events::writer_actor writer,
+                       std::shared_ptr<admin_directory> dir);
+
+/// Normalizes an email for lookups (trimmed, lower case).
+std::string normalize_email(std::string_view email);
+
+} // namespace billow::projections
