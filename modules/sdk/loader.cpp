@@ -142,10 +142,18 @@ std::vector<scan_entry> scan_modules(const std::filesystem::path& root) {
   for (const auto& type_dir : std::filesystem::directory_iterator{root, ec}) {
     if (!type_dir.is_directory(ec))
       continue;
+    auto known = parse_module_type(type_dir.path().filename().string());
     for (const auto& mod_dir :
-         std::filesystem::directory_iterator{type_dir.path(), ec})
-      if (mod_dir.is_directory(ec))
+         std::filesystem::directory_iterator{type_dir.path(), ec}) {
+      if (!mod_dir.is_directory(ec)
+          || mod_dir.path().filename().string().starts_with("."))
+        continue;
+      // Under a folder that is no module type, only a folder with a
+      // module.json is a module someone meant (and is refused as such);
+      // build-system folders and the like are skipped.
+      if (known || std::filesystem::exists(mod_dir.path() / "module.json", ec))
         dirs.push_back(mod_dir.path());
+    }
   }
   std::sort(dirs.begin(), dirs.end());
   out.reserve(dirs.size());

@@ -75,7 +75,10 @@ bool sdk_compatible(const semantic_version& v) noexcept;
 scan_entry load_module(const std::filesystem::path& dir);
 
 /// Walks `root/{Type}/{Name}/` (sorted by path) and loads each folder; a
-/// refused folder does not stop the others. A missing root gives no entries.
+/// refused folder does not stop the others. Under a `{Type}` folder that is
+/// not one of the four, only folders holding a module.json count (and are
+/// refused as `unknown_type`), so build-system folders beside the modules are
+/// ignored; so are hidden folders. A missing root gives no entries.
 std::vector<scan_entry> scan_modules(const std::filesystem::path& root);
 
 } // namespace billow::modules::sdk
