@@ -69,7 +69,7 @@ TEST_F(smtp_module_test, delivers_to_a_real_smtp_server) {
   EXPECT_EQ(m.at("rcpt_tos"), json::array{"ann@example.com"});
   EXPECT_EQ(m.at("from"), "Billow Billing <billing@example.org>");
   EXPECT_EQ(m.at("subject"), "Invoice #42 — paid");
-  EXPECT_EQ(m.at("body"), "Thank you, Ann.\nYour invoice is paid.\n");
+  EXPECT_EQ(m.at("body"), "Thank you, Ann.\nYour invoice is paid.");
   EXPECT_EQ(m.at("attachments"), json::array{"inv.txt"});
   auto records = log_->records();
   ASSERT_FALSE(records.empty());

@@ -12,11 +12,11 @@ public:
                                         -> caf::expected<boost::json::value> {
       auto name = call.params.contains("name")
                     ? call.params.at("name")
-                    : boost::json::value{"world"};
+                    : boost::json::value("world");
       auto html = view("page", {{"name", name}});
       if (!html)
         return std::move(html.error());
-      return boost::json::value{*html};
+      return boost::json::value(*html);
     });
     register_job("greet_job", [this](sdk::job_call& call) -> caf::expected<void> {
       log_info("greet_job", "greeted", call.data);

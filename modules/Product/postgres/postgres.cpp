@@ -98,7 +98,7 @@ public:
                                  auto vars = variables_usage(call);
                                  if (!vars)
                                    return std::move(vars.error());
-                                 return json::value{std::move(*vars)};
+                                 return json::value(std::move(*vars));
                                });
     register_admin_controller("servers", [this](const sdk::admin_call&) {
       return controller_admin_servers();
@@ -462,7 +462,7 @@ private:
                         "the service has no database yet");
     json::object out;
     out["host"] = string_or(sd, "host", "");
-    out["port"] = sd.contains("port") ? sd.at("port") : json::value{5432};
+    out["port"] = sd.contains("port") ? sd.at("port") : json::value(5432);
     out["database"] = string_or(sd, "database", "");
     out["user"] = string_or(sd, "user", "");
     if (call.owner) {
@@ -521,9 +521,9 @@ private:
                                      {"host", string_or(obj, "host", "")},
                                      {"port", obj.contains("port")
                                                 ? obj.at("port")
-                                                : json::value{5432}}});
+                                                : json::value(5432)}});
         }
-    return json::value{std::move(out)};
+    return json::value(std::move(out));
   }
 };
 
