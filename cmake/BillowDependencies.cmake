@@ -48,3 +48,7 @@ endif()
 if(BILLOW_ENABLE_BENCH)
   find_package(benchmark REQUIRED CONFIG)
 endif()
+
+# Module SDK: libcurl (HTTP client, SMTP) and libpq (the postgres module).
+find_package(CURL REQUIRED)
+find_package(PostgreSQL REQUIRED)
