@@ -44,7 +44,7 @@ TEST(loader_test, built_in_modules_directory_holds_postgres_and_smtp) {
 }
 
 TEST(loader_test, each_bad_folder_is_refused_with_its_reason_and_good_ones_load) {
-  billow::testing::temp_dir root;
+  billow::test::temp_dir root;
   auto r = root.path();
   // Good: the hello example and the built postgres module.
   copy_module(fixtures / "Plugin/hello", r / "Plugin/hello");
@@ -119,7 +119,7 @@ TEST(loader_test, each_bad_folder_is_refused_with_its_reason_and_good_ones_load)
 TEST(loader_test, loaded_example_module_dispatches_admin_routes_jobs_and_views) {
   auto e = sdk::load_module(fixtures / "Plugin/hello");
   ASSERT_TRUE(e.loaded()) << e.refused->message;
-  auto log = std::make_shared<billow::testing::recording_log>();
+  auto log = std::make_shared<billow::test::recording_log>();
   sdk::context_options opts;
   opts.manifest = *e.manifest;
   opts.module_dir = e.dir;

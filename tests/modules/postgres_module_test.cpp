@@ -42,7 +42,7 @@ struct login {
 class postgres_module_test : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    server_ = new billow::testing::postgres_server();
+    server_ = new billow::test::postgres_server();
   }
 
   static void TearDownTestSuite() {
@@ -104,12 +104,12 @@ protected:
                                    server_->admin_password(), "postgres")};
   }
 
-  static inline billow::testing::postgres_server* server_ = nullptr;
+  static inline billow::test::postgres_server* server_ = nullptr;
   sdk::scan_entry entry_;
   sdk::product* mod_ = nullptr;
   std::optional<sdk::secret_box> box_;
-  std::shared_ptr<billow::testing::recording_log> log_
-    = std::make_shared<billow::testing::recording_log>();
+  std::shared_ptr<billow::test::recording_log> log_
+    = std::make_shared<billow::test::recording_log>();
 };
 
 TEST_F(postgres_module_test, provisions_suspends_resizes_and_terminates_for_real) {

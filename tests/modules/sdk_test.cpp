@@ -52,7 +52,7 @@ TEST(secret_box_test, wrong_key_tampering_and_clear_text_are_refused) {
 }
 
 TEST(view_renderer_test, escapes_html_by_default_and_uses_lang_strings) {
-  billow::testing::temp_dir dir;
+  billow::test::temp_dir dir;
   write(dir.path() / "views/client_area/page.mustache",
         "<h1>{{lang.title}}</h1>{{name}}|{{{trusted}}}|{{#items}}[{{.}}]"
         "{{/items}}|{{count}}");
@@ -79,7 +79,7 @@ TEST(view_renderer_test, escapes_html_by_default_and_uses_lang_strings) {
 }
 
 TEST(view_renderer_test, missing_bad_and_escaping_template_names_fail) {
-  billow::testing::temp_dir dir;
+  billow::test::temp_dir dir;
   write(dir.path() / "views/broken.mustache", "{{#open}} never closed");
   sdk::view_renderer r{dir.path(), "en"};
   auto missing = r.render("nope", {});
@@ -92,8 +92,8 @@ TEST(view_renderer_test, missing_bad_and_escaping_template_names_fail) {
 }
 
 TEST(module_context_test, config_walks_dotted_keys_and_tasks_carry_options) {
-  auto queue = std::make_shared<billow::testing::recording_queue>();
-  auto log = std::make_shared<billow::testing::recording_log>();
+  auto queue = std::make_shared<billow::test::recording_queue>();
+  auto log = std::make_shared<billow::test::recording_log>();
   sdk::context_options opts;
   opts.manifest.name = "demo";
   opts.manifest.type = sdk::module_type::product;
@@ -149,7 +149,7 @@ public:
 };
 
 TEST(product_test, lifecycle_commands_queue_jobs_and_defaults_are_not_supported) {
-  auto queue = std::make_shared<billow::testing::recording_queue>();
+  auto queue = std::make_shared<billow::test::recording_queue>();
   sdk::context_options opts;
   opts.manifest.name = "demo";
   opts.manifest.type = sdk::module_type::product;

@@ -44,12 +44,12 @@ protected:
     mod_->attach(std::make_shared<sdk::module_context>(opts));
   }
 
-  billow::testing::smtp_server server_{
+  billow::test::smtp_server server_{
     std::filesystem::path{BILLOW_TEST_SUPPORT_DIR} / "smtp_sink.py"};
   sdk::scan_entry entry_;
   sdk::notification* mod_ = nullptr;
-  std::shared_ptr<billow::testing::recording_log> log_
-    = std::make_shared<billow::testing::recording_log>();
+  std::shared_ptr<billow::test::recording_log> log_
+    = std::make_shared<billow::test::recording_log>();
 };
 
 TEST_F(smtp_module_test, delivers_to_a_real_smtp_server) {
@@ -117,7 +117,7 @@ TEST_F(smtp_module_test, rate_limit_holds_per_module) {
 }
 
 TEST_F(smtp_module_test, retries_with_backoff_then_reports_the_failure) {
-  auto closed = billow::testing::free_loopback_port();
+  auto closed = billow::test::free_loopback_port();
   configure({{"port", closed}, {"retries", 3}, {"retry_backoff_ms", 20}});
   auto start = std::chrono::steady_clock::now();
   auto res = mod_->send({{"to", "c@example.com"},

@@ -7,7 +7,7 @@
 #include "modules/sdk/log_sink.hpp"
 #include "modules/sdk/task_queue.hpp"
 
-namespace billow::testing {
+namespace billow::test {
 
 /// Keeps every module log record (the integrator's sink writes events).
 class recording_log : public modules::sdk::log_sink {
@@ -38,4 +38,4 @@ public:
   std::vector<modules::sdk::task_request> requests;
 };
 
-} // namespace billow::testing
+} // namespace billow::test

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-namespace billow::testing {
+namespace billow::test {
 
 namespace {
 
@@ -118,4 +118,4 @@ std::string postgres_server::conninfo(const std::string& user,
          + "' connect_timeout=5";
 }
 
-} // namespace billow::testing
+} // namespace billow::test

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <string>
 
-namespace billow::testing {
+namespace billow::test {
 
 /// A throwaway PostgreSQL cluster for one test binary: Debian's postgresql
 /// (15) initialised in a temporary directory, listening on a free loopback
@@ -52,4 +52,4 @@ private:
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int free_loopback_port();
 
-} // namespace billow::testing
+} // namespace billow::test

@@ -13,7 +13,7 @@
 
 #include "tests/support/postgres_server.hpp"
 
-namespace billow::testing {
+namespace billow::test {
 
 smtp_server::smtp_server(const std::filesystem::path& script) {
   dir_ = std::filesystem::temp_directory_path()
@@ -77,4 +77,4 @@ std::vector<std::string> smtp_server::messages() const {
   return out;
 }
 
-} // namespace billow::testing
+} // namespace billow::test

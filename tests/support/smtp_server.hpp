@@ -6,7 +6,7 @@
 
 #include <sys/types.h>
 
-namespace billow::testing {
+namespace billow::test {
 
 /// A real SMTP server (Debian's python3-aiosmtpd, via
 /// tests/support/smtp_sink.py) on a free loopback port; each received
@@ -33,4 +33,4 @@ private:
   pid_t pid_ = -1;
 };
 
-} // namespace billow::testing
+} // namespace billow::test
