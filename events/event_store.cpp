@@ -219,6 +219,7 @@ event_store::open(store_options opts) {
                           + std::to_string(last.position)
                           + ") does not match its hash");
     self->last_position_.store(last.position, std::memory_order_release);
+    self->written_position_ = last.position;
     self->last_hash_ = last.hash;
     self->last_time_us_ = last.time_us;
   }
@@ -238,12 +239,42 @@ event_store::append(std::string_view stream, expected_version expected,
 std::vector<caf::expected<append_result>>
 event_store::append_group(std::span<const append_request> requests,
                           durability d) {
+  return append_group_impl(requests, d, true);
+}
+
+std::vector<caf::expected<append_result>>
+event_store::append_group_unsynced(std::span<const append_request> requests) {
+  return append_group_impl(requests, durability::async, false);
+}
+
+caf::error event_store::sync_wal() {
+  auto st = impl_->db->SyncWAL();
+  if (!st.ok())
+    return storage_error(st, "syncing the WAL");
+  return caf::none;
+}
+
+void event_store::publish(uint64_t upto) {
+  std::lock_guard<std::mutex> guard{write_mutex_};
+  upto = std::min(upto, written_position_);
+  if (upto > last_position_.load(std::memory_order_relaxed))
+    last_position_.store(upto, std::memory_order_release);
+}
+
+uint64_t event_store::written_position() {
+  std::lock_guard<std::mutex> guard{write_mutex_};
+  return written_position_;
+}
+
+std::vector<caf::expected<append_result>>
+event_store::append_group_impl(std::span<const append_request> requests,
+                               durability d, bool publish) {
   std::lock_guard<std::mutex> guard{write_mutex_};
   auto& im = *impl_;
   std::vector<caf::expected<append_result>> results;
   results.reserve(requests.size());
   // State as if the accepted requests so far were committed.
-  auto next_position = last_position_.load(std::memory_order_relaxed) + 1;
+  auto next_position = written_position_ + 1;
   auto prev_hash = last_hash_;
   auto time_us = std::max(opts_.clock(), last_time_us_);
   std::map<std::string, uint64_t, std::less<>> pending_versions;
@@ -447,7 +478,9 @@ event_store::append_group(std::span<const append_request> requests,
     version_cache_.clear();
   for (auto& [stream, version] : pending_versions)
     version_cache_[stream] = version;
-  last_position_.store(next_position - 1, std::memory_order_release);
+  written_position_ = next_position - 1;
+  if (publish)
+    last_position_.store(next_position - 1, std::memory_order_release);
   return results;
 }
 
@@ -481,6 +514,12 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
     if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
       break;
     auto pos = get_be64(it->value().data());
+    if (pos > last_position()) {
+      // Written but not yet durable: invisible until published.
+      if (dir == read_direction::forward)
+        break;
+      continue;
+    }
     auto st = im.get_event(pos, value);
     if (!st.ok())
       return make_error(billow_errc::corruption,
@@ -501,12 +540,14 @@ caf::error
 event_store::for_each(uint64_t from, uint64_t to,
                       const std::function<bool(const envelope&)>& fn) const {
   auto& im = *impl_;
+  to = std::min(to, last_position());
+  if (from > to)
+    return caf::none;
   rocksdb::ReadOptions ro;
   ro.readahead_size = 2 << 20;
-  auto upper = be64(to == UINT64_MAX ? to : to + 1);
+  auto upper = be64(to + 1);
   rocksdb::Slice upper_slice{upper};
-  if (to != UINT64_MAX)
-    ro.iterate_upper_bound = &upper_slice;
+  ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{
     im.db->NewIterator(ro, im.cf(cf_events))};
   envelope x;
@@ -540,7 +581,8 @@ event_store::read_all(uint64_t from_position, size_t max_count) const {
 
 caf::expected<envelope> event_store::read_event(uint64_t position) const {
   std::string value;
-  auto st = impl_->get_event(position, value);
+  auto st = position > last_position() ? rocksdb::Status::NotFound()
+                                       : impl_->get_event(position, value);
   if (st.IsNotFound())
     return make_error(billow_errc::not_found,
                       "no event at position " + std::to_string(position));
