@@ -284,7 +284,9 @@ event_store::append_group_impl(std::span<const append_request> requests,
     uint64_t version;
   };
   std::map<uuid, pending_id> pending_ids;
-  rocksdb::WriteBatch batch;
+  // Entries per column family; sorted before they go into the batch, since
+  // sorted inserts let RocksDB's skiplists reuse the previous insert's path.
+  std::vector<std::pair<std::string, std::string>> entries[cf_builtin_count];
   std::string encoded;
   std::string value;
   envelope env;
@@ -441,15 +443,16 @@ event_store::append_group_impl(std::span<const append_request> requests,
       auto& ev = req.events[i];
       auto pos = next_position + i;
       auto pos_key = be64(pos);
-      batch.Put(im.cf(cf_events), pos_key, encodings[i]);
-      batch.Put(im.cf(cf_streams), name_key(req.stream, current + 1 + i),
-                pos_key);
-      batch.Put(im.cf(cf_ids), as_slice(id_key(ev.event_id)), pos_key);
-      batch.Put(im.cf(cf_by_type), name_key(ev.type, pos), rocksdb::Slice{});
-      batch.Put(im.cf(cf_by_actor), name_key(ev.actor, pos), rocksdb::Slice{});
+      entries[cf_events].emplace_back(pos_key, std::move(encodings[i]));
+      entries[cf_streams].emplace_back(name_key(req.stream, current + 1 + i),
+                                       pos_key);
+      entries[cf_ids].emplace_back(std::string{id_key(ev.event_id)}, pos_key);
+      entries[cf_by_type].emplace_back(name_key(ev.type, pos), std::string{});
+      entries[cf_by_actor].emplace_back(name_key(ev.actor, pos),
+                                        std::string{});
       if (!ev.correlation_id.is_nil())
-        batch.Put(im.cf(cf_by_correlation),
-                  correlation_key(ev.correlation_id, pos), rocksdb::Slice{});
+        entries[cf_by_correlation].emplace_back(
+          correlation_key(ev.correlation_id, pos), std::string{});
       pending_ids[ev.event_id] = {stream_key, pos, current + 1 + i};
     }
     auto first = next_position;
@@ -462,6 +465,14 @@ event_store::append_group_impl(std::span<const append_request> requests,
   }
   if (!any_written)
     return results;
+  rocksdb::WriteBatch batch;
+  for (size_t cf = 0; cf < cf_builtin_count; ++cf) {
+    auto& xs = entries[cf];
+    if (cf != cf_events) // events are in position order already
+      std::sort(xs.begin(), xs.end());
+    for (auto& [key, val] : xs)
+      batch.Put(im.cf(static_cast<cf_index>(cf)), key, val);
+  }
   auto st = im.db->Write(im.write_options(d), &batch);
   if (!st.ok()) {
     // Nothing of the group is acknowledged; the in-memory head stays put, so

@@ -65,18 +65,14 @@ void acknowledge(
   std::vector<caf::typed_response_promise<append_result>>& promises,
   std::vector<caf::expected<append_result>>& results,
   std::chrono::steady_clock::time_point since, bool& any_events) {
+  // Metrics first, so whoever sees a reply also sees it counted.
   uint64_t events = 0;
   uint64_t failed = 0;
-  for (size_t i = 0; i < promises.size(); ++i) {
-    auto& r = results[i];
-    if (r) {
-      if (!r->duplicate)
-        events += r->last_position - r->first_position + 1;
-      promises[i].deliver(*r);
-    } else {
+  for (auto& r : results) {
+    if (!r)
       ++failed;
-      promises[i].deliver(r.error());
-    }
+    else if (!r->duplicate)
+      events += r->last_position - r->first_position + 1;
   }
   any_events = events > 0;
   if (st.appends) {
@@ -88,6 +84,12 @@ void acknowledge(
     st.errors->Increment(static_cast<double>(failed));
     st.batch_appends->Observe(static_cast<double>(promises.size()));
     st.commit_seconds->Observe(elapsed);
+  }
+  for (size_t i = 0; i < promises.size(); ++i) {
+    if (results[i])
+      promises[i].deliver(*results[i]);
+    else
+      promises[i].deliver(results[i].error());
   }
 }
 

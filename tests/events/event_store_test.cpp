@@ -591,3 +591,32 @@ TEST_F(event_store_test, data_dir_open_elsewhere_is_refused) {
   store.reset();
   EXPECT_TRUE(event_store::open(opts));
 }
+
+TEST(uuid_test, forked_child_draws_different_ids_than_its_parent) {
+  (void) uuid::random(); // fill this thread's pool
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto id = uuid::random();
+    auto n = ::write(fds[1], id.bytes.data(), id.bytes.size());
+    ::_exit(n == 16 ? 0 : 1);
+  }
+  uuid child;
+  ASSERT_EQ(::read(fds[0], child.bytes.data(), 16), 16);
+  ::waitpid(pid, nullptr, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_NE(uuid::random(), child);
+}
+
+TEST(uuid_test, text_form_round_trips_and_rejects_garbage) {
+  auto id = uuid::random();
+  EXPECT_EQ(id.bytes[6] >> 4, 4);
+  auto text = to_string(id);
+  EXPECT_EQ(text.size(), 36u);
+  EXPECT_EQ(uuid::parse(text), id);
+  EXPECT_FALSE(uuid::parse("not-a-uuid"));
+  EXPECT_FALSE(uuid::parse("0f8e5a4c-2b1d-4c7e-9a3f-6d5e4c3b2a1g"));
+}
