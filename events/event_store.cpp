@@ -9,6 +9,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -103,6 +104,27 @@ bool starts_with(std::string_view x, std::string_view prefix) {
   return x.substr(0, prefix.size()) == prefix;
 }
 
+/// The part of a key up to and including its first \0: the stream, type or
+/// actor of an index key. Used as memtable insert hint: keys under one prefix
+/// arrive in increasing order, so each insert starts where the last ended.
+class up_to_nul_transform : public rocksdb::SliceTransform {
+public:
+  const char* Name() const override {
+    return "billow.UpToNul";
+  }
+
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    auto* nul = static_cast<const char*>(std::memchr(key.data(), 0,
+                                                     key.size()));
+    return {key.data(), nul ? static_cast<size_t>(nul - key.data()) + 1
+                            : key.size()};
+  }
+
+  bool InDomain(const rocksdb::Slice&) const override {
+    return true;
+  }
+};
+
 } // namespace
 
 struct event_store::impl {
@@ -181,10 +203,31 @@ event_store::open(store_options opts) {
   auto ids_opts = cf_opts;
   ids_opts.memtable_whole_key_filtering = true;
   ids_opts.memtable_prefix_bloom_size_ratio = 0.1;
+  // Keys that grow within a prefix insert with a per-prefix hint: O(1)
+  // instead of a skiplist search from the top.
+  auto sequential_opts = cf_opts;
+  sequential_opts.memtable_insert_with_hint_prefix_extractor.reset(
+    rocksdb::NewFixedPrefixTransform(0));
+  auto prefixed_opts = cf_opts;
+  prefixed_opts.memtable_insert_with_hint_prefix_extractor
+    = std::make_shared<up_to_nul_transform>();
+  auto correlation_opts = cf_opts;
+  correlation_opts.memtable_insert_with_hint_prefix_extractor.reset(
+    rocksdb::NewFixedPrefixTransform(16));
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (auto* name : cf_names)
-    descs.emplace_back(name, std::string_view{name} == "ids" ? ids_opts
-                                                             : cf_opts);
+  for (auto* name : cf_names) {
+    std::string_view n{name};
+    if (n == "ids")
+      descs.emplace_back(name, ids_opts);
+    else if (n == "events")
+      descs.emplace_back(name, sequential_opts);
+    else if (n == "streams" || n == "by_type" || n == "by_actor")
+      descs.emplace_back(name, prefixed_opts);
+    else if (n == "by_correlation")
+      descs.emplace_back(name, correlation_opts);
+    else
+      descs.emplace_back(name, cf_opts);
+  }
   for (auto& name : self->opts_.extra_column_families)
     descs.emplace_back(name, cf_opts);
   for (auto& d : descs)
