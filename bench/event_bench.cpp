@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
@@ -79,6 +80,12 @@ double percentile(std::vector<double> xs, double p) {
 
 double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+/// CAF scheduler threads for the appenders (BILLOW_BENCH_THREADS, default 2).
+size_t bench_scheduler_threads() {
+  auto* env = std::getenv("BILLOW_BENCH_THREADS");
+  return env ? static_cast<size_t>(std::atoi(env)) : 2;
 }
 
 /// Shared between appender actors of one run.
@@ -152,7 +159,7 @@ double store_append_rate(int n, durability d,
   if (!store)
     throw std::runtime_error(to_string(store.error()));
   actors::runtime_options ro;
-  ro.scheduler_threads = 2;
+  ro.scheduler_threads = bench_scheduler_threads();
   auto cfg = actors::make_actor_system_config(ro);
   double rate = 0;
   {
