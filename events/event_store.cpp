@@ -8,6 +8,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
@@ -192,6 +193,9 @@ event_store::open(store_options opts) {
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
+  // One writer: concurrent memtable inserts buy nothing, and turning them off
+  // allows the hashed memtable of `ids`.
+  db_opts.allow_concurrent_memtable_write = false;
   // Point lookups (ids, stream heads) profit from bloom filters and a cache.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -200,9 +204,13 @@ event_store::open(store_options opts) {
   cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Most id lookups on append miss (new events): a memtable bloom filter
   // answers those without walking the skiplist.
+  // `ids` is only ever read by point lookups of random keys: a hashed
+  // memtable inserts and finds them without a skiplist search.
   auto ids_opts = cf_opts;
   ids_opts.memtable_whole_key_filtering = true;
   ids_opts.memtable_prefix_bloom_size_ratio = 0.1;
+  ids_opts.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+  ids_opts.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 16));
   // Keys that grow within a prefix insert with a per-prefix hint: O(1)
   // instead of a skiplist search from the top.
   auto sequential_opts = cf_opts;
