@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
@@ -24,6 +25,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <libpq-fe.h>
+#include <prometheus/registry.h>
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -41,7 +43,12 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto run_time = std::chrono::milliseconds(2500);
+/// Each throughput figure and its baselines are measured in `rounds`
+/// interleaved slices of `run_time` (ours, baseline, ours, baseline, ...),
+/// so that load from other processes on this shared machine hits both sides
+/// alike.
+constexpr auto run_time = std::chrono::milliseconds(800);
+constexpr int rounds = 3;
 constexpr int concurrency = 64;
 
 /// A ~300-byte JSON object payload.
@@ -73,6 +80,12 @@ double percentile(std::vector<double> xs, double p) {
 
 double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+/// CAF scheduler threads for the appenders (BILLOW_BENCH_THREADS, default 2).
+size_t bench_scheduler_threads() {
+  auto* env = std::getenv("BILLOW_BENCH_THREADS");
+  return env ? static_cast<size_t>(std::atoi(env)) : 2;
 }
 
 /// Shared between appender actors of one run.
@@ -139,19 +152,22 @@ caf::behavior appender(appender_ptr self, writer_actor writer, int id,
 
 /// Runs `n` appenders against a fresh store for `run_time`; events/s.
 double store_append_rate(int n, durability d,
-                         std::vector<double>* latencies = nullptr) {
+                         std::vector<double>* latencies = nullptr,
+                         double* mean_batch = nullptr) {
   test::temp_dir dir{"bench-append"};
   auto store = event_store::open({dir.sub("db"), nullptr, {}});
   if (!store)
     throw std::runtime_error(to_string(store.error()));
   actors::runtime_options ro;
-  ro.scheduler_threads = 2;
+  ro.scheduler_threads = bench_scheduler_threads();
   auto cfg = actors::make_actor_system_config(ro);
   double rate = 0;
   {
     caf::actor_system sys{*cfg};
     writer_options wo;
     wo.durability = d;
+    auto metrics = std::make_shared<prometheus::Registry>();
+    wo.metrics = metrics;
     auto writer = make_writer(sys, **store, wo);
     auto run = std::make_shared<append_run>();
     run->record_latency = latencies != nullptr;
@@ -167,6 +183,13 @@ double store_append_rate(int n, durability d,
     rate = static_cast<double>(run->events.load()) / seconds_since(t0);
     if (latencies)
       *latencies = run->latencies_us;
+    if (mean_batch)
+      for (auto& fam : metrics->Collect())
+        if (fam.name == "billow_event_commit_batch_appends"
+            && !fam.metric.empty() && fam.metric[0].histogram.sample_count > 0)
+          *mean_batch = fam.metric[0].histogram.sample_sum
+                        / static_cast<double>(
+                          fam.metric[0].histogram.sample_count);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   }
   return rate;
@@ -255,8 +278,8 @@ std::vector<double> raw_put_latencies() {
   return out;
 }
 
-/// PostgreSQL as an event store: 64 connections, one transaction per append.
-double postgres_rate() {
+/// A throwaway cluster with an `events` table as users would write one.
+std::unique_ptr<test::throwaway_postgres> postgres_event_store() {
   auto pg = test::throwaway_postgres::start();
   {
     auto* c = PQconnectdb(pg->conninfo().c_str());
@@ -276,6 +299,11 @@ double postgres_rate() {
     PQclear(res);
     PQfinish(c);
   }
+  return pg;
+}
+
+/// PostgreSQL as an event store: 64 connections, one transaction per append.
+double postgres_rate(test::throwaway_postgres& pg, int round) {
   std::atomic<uint64_t> events{0};
   std::atomic<bool> stop{false};
   std::atomic<bool> failed{false};
@@ -284,7 +312,7 @@ double postgres_rate() {
   // Connect first, so connection setup is not timed.
   std::vector<PGconn*> conns;
   for (int t = 0; t < concurrency; ++t) {
-    auto* c = PQconnectdb(pg->conninfo().c_str());
+    auto* c = PQconnectdb(pg.conninfo().c_str());
     if (PQstatus(c) != CONNECTION_OK)
       throw std::runtime_error(PQerrorMessage(c));
     conns.push_back(c);
@@ -293,7 +321,8 @@ double postgres_rate() {
   for (int t = 0; t < concurrency; ++t)
     threads.emplace_back([&, t] {
       auto* c = conns[static_cast<size_t>(t)];
-      auto stream = "bench-" + std::to_string(t);
+      auto stream = "bench-" + std::to_string(round) + "-"
+                    + std::to_string(t);
       for (uint64_t v = 1; !stop.load(); ++v) {
         auto version = std::to_string(v);
         auto id = to_string(uuid::random());
@@ -335,6 +364,10 @@ struct big_log {
   std::unique_ptr<event_store> store;
   static constexpr const char* target = "bench-target";
 
+  /// Events/s of building the log through `append_group` (no actors):
+  /// the store's own append cost.
+  double build_rate = 0;
+
   explicit big_log(uint64_t n) {
     auto s = event_store::open({dir.sub("db"), nullptr, {}});
     if (!s)
@@ -343,6 +376,7 @@ struct big_log {
     auto payload = payload_300();
     std::vector<append_request> reqs;
     uint64_t written = 0;
+    auto t0 = steady::now();
     while (written < n) {
       reqs.clear();
       for (int i = 0; i < 1000 && written < n; ++i, ++written) {
@@ -356,6 +390,7 @@ struct big_log {
         if (!r)
           throw std::runtime_error(to_string(r.error()));
     }
+    build_rate = static_cast<double>(n) / seconds_since(t0);
   }
 };
 
@@ -398,7 +433,8 @@ void bench_read_all(big_log& log) {
     raw = std::max(raw, raw_pass());
   }
   bench::print({"event_read_all", ours, "events/s",
-                "raw_rocksdb_iterator_events_cf", raw});
+                "raw_rocksdb_iterator_events_cf", raw,
+                {{"store_append_group_async_events_per_s", log.build_rate}}});
 }
 
 void bench_read_stream(big_log& log) {
@@ -447,28 +483,55 @@ int main(int argc, char** argv) {
     bool vs_threads = want("event_append_sync_c64_vs_threads");
     bool vs_pg = want("event_append_sync_c64_vs_postgres");
     if (c64 || vs_threads || vs_pg) {
-      auto ours = store_append_rate(concurrency, durability::sync);
+      std::unique_ptr<test::throwaway_postgres> pg;
+      if (vs_pg)
+        pg = postgres_event_store();
+      double ours = 0, batch = 0, raw64 = 0, threads = 0, postgres = 0;
+      for (int r = 0; r < rounds; ++r) {
+        double b = 0;
+        ours += store_append_rate(concurrency, durability::sync, nullptr, &b)
+                / rounds;
+        batch += b / rounds;
+        if (c64)
+          raw64 += raw_batch64_rate(true) / rounds;
+        if (vs_threads)
+          threads += raw_threads_rate() / rounds;
+        if (vs_pg)
+          postgres += postgres_rate(*pg, r) / rounds;
+      }
       if (c64)
         bench::print({"event_append_sync_c64", ours, "events/s",
-                      "raw_rocksdb_batch64_sync", raw_batch64_rate(true)});
+                      "raw_rocksdb_batch64_sync", raw64,
+                      {{"mean_appends_per_commit", batch}}});
       if (vs_threads)
         bench::print({"event_append_sync_c64_vs_threads", ours, "events/s",
-                      "raw_rocksdb_64_threads_synced_put",
-                      raw_threads_rate()});
+                      "raw_rocksdb_64_threads_synced_put", threads});
       if (vs_pg)
         bench::print({"event_append_sync_c64_vs_postgres", ours, "events/s",
-                      "postgres15_64_connections_txn_per_append",
-                      postgres_rate()});
+                      "postgres15_64_connections_txn_per_append", postgres});
     }
-    if (want("event_append_async_c64"))
-      bench::print({"event_append_async_c64",
-                    store_append_rate(concurrency, durability::async),
-                    "events/s", "raw_rocksdb_batch64_nosync",
-                    raw_batch64_rate(false)});
+    if (want("event_append_async_c64")) {
+      double ours = 0, batch = 0, raw = 0;
+      for (int r = 0; r < rounds; ++r) {
+        double b = 0;
+        ours += store_append_rate(concurrency, durability::async, nullptr, &b)
+                / rounds;
+        batch += b / rounds;
+        raw += raw_batch64_rate(false) / rounds;
+      }
+      bench::print({"event_append_async_c64", ours, "events/s",
+                    "raw_rocksdb_batch64_nosync", raw,
+                    {{"mean_appends_per_commit", batch}}});
+    }
     if (want("event_append_sync_c1")) {
-      std::vector<double> lat;
-      store_append_rate(1, durability::sync, &lat);
-      auto raw = raw_put_latencies();
+      std::vector<double> lat, raw;
+      for (int r = 0; r < rounds; ++r) {
+        std::vector<double> l;
+        store_append_rate(1, durability::sync, &l);
+        lat.insert(lat.end(), l.begin(), l.end());
+        auto w = raw_put_latencies();
+        raw.insert(raw.end(), w.begin(), w.end());
+      }
       bench::print({"event_append_sync_c1", percentile(lat, 0.5), "us",
                     "raw_rocksdb_synced_put_p50_us", percentile(raw, 0.5),
                     {{"p50_us", percentile(lat, 0.5)},

@@ -15,6 +15,9 @@ using append_atom = caf::atom_constant<caf::atom("append")>;
 /// The writer's note to itself: commit everything queued so far.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
+/// Writer -> its syncer: fsync the WAL.
+using wal_sync_atom = caf::atom_constant<caf::atom("walsync")>;
+
 /// Registers a subscription with the writer.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 

@@ -8,7 +8,9 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -103,6 +105,27 @@ bool starts_with(std::string_view x, std::string_view prefix) {
   return x.substr(0, prefix.size()) == prefix;
 }
 
+/// The part of a key up to and including its first \0: the stream, type or
+/// actor of an index key. Used as memtable insert hint: keys under one prefix
+/// arrive in increasing order, so each insert starts where the last ended.
+class up_to_nul_transform : public rocksdb::SliceTransform {
+public:
+  const char* Name() const override {
+    return "billow.UpToNul";
+  }
+
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    auto* nul = static_cast<const char*>(std::memchr(key.data(), 0,
+                                                     key.size()));
+    return {key.data(), nul ? static_cast<size_t>(nul - key.data()) + 1
+                            : key.size()};
+  }
+
+  bool InDomain(const rocksdb::Slice&) const override {
+    return true;
+  }
+};
+
 } // namespace
 
 struct event_store::impl {
@@ -170,6 +193,9 @@ event_store::open(store_options opts) {
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
+  // One writer: concurrent memtable inserts buy nothing, and turning them off
+  // allows the hashed memtable of `ids`.
+  db_opts.allow_concurrent_memtable_write = false;
   // Point lookups (ids, stream heads) profit from bloom filters and a cache.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -178,13 +204,38 @@ event_store::open(store_options opts) {
   cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Most id lookups on append miss (new events): a memtable bloom filter
   // answers those without walking the skiplist.
+  // `ids` is only ever read by point lookups of random keys: a hashed
+  // memtable inserts and finds them without a skiplist search.
   auto ids_opts = cf_opts;
   ids_opts.memtable_whole_key_filtering = true;
   ids_opts.memtable_prefix_bloom_size_ratio = 0.1;
+  ids_opts.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+  ids_opts.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 16));
+  // Keys that grow within a prefix insert with a per-prefix hint: O(1)
+  // instead of a skiplist search from the top.
+  auto sequential_opts = cf_opts;
+  sequential_opts.memtable_insert_with_hint_prefix_extractor.reset(
+    rocksdb::NewFixedPrefixTransform(0));
+  auto prefixed_opts = cf_opts;
+  prefixed_opts.memtable_insert_with_hint_prefix_extractor
+    = std::make_shared<up_to_nul_transform>();
+  auto correlation_opts = cf_opts;
+  correlation_opts.memtable_insert_with_hint_prefix_extractor.reset(
+    rocksdb::NewFixedPrefixTransform(16));
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (auto* name : cf_names)
-    descs.emplace_back(name, std::string_view{name} == "ids" ? ids_opts
-                                                             : cf_opts);
+  for (auto* name : cf_names) {
+    std::string_view n{name};
+    if (n == "ids")
+      descs.emplace_back(name, ids_opts);
+    else if (n == "events")
+      descs.emplace_back(name, sequential_opts);
+    else if (n == "streams" || n == "by_type" || n == "by_actor")
+      descs.emplace_back(name, prefixed_opts);
+    else if (n == "by_correlation")
+      descs.emplace_back(name, correlation_opts);
+    else
+      descs.emplace_back(name, cf_opts);
+  }
   for (auto& name : self->opts_.extra_column_families)
     descs.emplace_back(name, cf_opts);
   for (auto& d : descs)
@@ -219,6 +270,7 @@ event_store::open(store_options opts) {
                           + std::to_string(last.position)
                           + ") does not match its hash");
     self->last_position_.store(last.position, std::memory_order_release);
+    self->written_position_ = last.position;
     self->last_hash_ = last.hash;
     self->last_time_us_ = last.time_us;
   }
@@ -238,12 +290,42 @@ event_store::append(std::string_view stream, expected_version expected,
 std::vector<caf::expected<append_result>>
 event_store::append_group(std::span<const append_request> requests,
                           durability d) {
+  return append_group_impl(requests, d, true);
+}
+
+std::vector<caf::expected<append_result>>
+event_store::append_group_unsynced(std::span<const append_request> requests) {
+  return append_group_impl(requests, durability::async, false);
+}
+
+caf::error event_store::sync_wal() {
+  auto st = impl_->db->SyncWAL();
+  if (!st.ok())
+    return storage_error(st, "syncing the WAL");
+  return caf::none;
+}
+
+void event_store::publish(uint64_t upto) {
+  std::lock_guard<std::mutex> guard{write_mutex_};
+  upto = std::min(upto, written_position_);
+  if (upto > last_position_.load(std::memory_order_relaxed))
+    last_position_.store(upto, std::memory_order_release);
+}
+
+uint64_t event_store::written_position() {
+  std::lock_guard<std::mutex> guard{write_mutex_};
+  return written_position_;
+}
+
+std::vector<caf::expected<append_result>>
+event_store::append_group_impl(std::span<const append_request> requests,
+                               durability d, bool publish) {
   std::lock_guard<std::mutex> guard{write_mutex_};
   auto& im = *impl_;
   std::vector<caf::expected<append_result>> results;
   results.reserve(requests.size());
   // State as if the accepted requests so far were committed.
-  auto next_position = last_position_.load(std::memory_order_relaxed) + 1;
+  auto next_position = written_position_ + 1;
   auto prev_hash = last_hash_;
   auto time_us = std::max(opts_.clock(), last_time_us_);
   std::map<std::string, uint64_t, std::less<>> pending_versions;
@@ -253,7 +335,9 @@ event_store::append_group(std::span<const append_request> requests,
     uint64_t version;
   };
   std::map<uuid, pending_id> pending_ids;
-  rocksdb::WriteBatch batch;
+  // Entries per column family; sorted before they go into the batch, since
+  // sorted inserts let RocksDB's skiplists reuse the previous insert's path.
+  std::vector<std::pair<std::string, std::string>> entries[cf_builtin_count];
   std::string encoded;
   std::string value;
   envelope env;
@@ -410,15 +494,16 @@ event_store::append_group(std::span<const append_request> requests,
       auto& ev = req.events[i];
       auto pos = next_position + i;
       auto pos_key = be64(pos);
-      batch.Put(im.cf(cf_events), pos_key, encodings[i]);
-      batch.Put(im.cf(cf_streams), name_key(req.stream, current + 1 + i),
-                pos_key);
-      batch.Put(im.cf(cf_ids), as_slice(id_key(ev.event_id)), pos_key);
-      batch.Put(im.cf(cf_by_type), name_key(ev.type, pos), rocksdb::Slice{});
-      batch.Put(im.cf(cf_by_actor), name_key(ev.actor, pos), rocksdb::Slice{});
+      entries[cf_events].emplace_back(pos_key, std::move(encodings[i]));
+      entries[cf_streams].emplace_back(name_key(req.stream, current + 1 + i),
+                                       pos_key);
+      entries[cf_ids].emplace_back(std::string{id_key(ev.event_id)}, pos_key);
+      entries[cf_by_type].emplace_back(name_key(ev.type, pos), std::string{});
+      entries[cf_by_actor].emplace_back(name_key(ev.actor, pos),
+                                        std::string{});
       if (!ev.correlation_id.is_nil())
-        batch.Put(im.cf(cf_by_correlation),
-                  correlation_key(ev.correlation_id, pos), rocksdb::Slice{});
+        entries[cf_by_correlation].emplace_back(
+          correlation_key(ev.correlation_id, pos), std::string{});
       pending_ids[ev.event_id] = {stream_key, pos, current + 1 + i};
     }
     auto first = next_position;
@@ -431,6 +516,14 @@ event_store::append_group(std::span<const append_request> requests,
   }
   if (!any_written)
     return results;
+  rocksdb::WriteBatch batch;
+  for (size_t cf = 0; cf < cf_builtin_count; ++cf) {
+    auto& xs = entries[cf];
+    if (cf != cf_events) // events are in position order already
+      std::sort(xs.begin(), xs.end());
+    for (auto& [key, val] : xs)
+      batch.Put(im.cf(static_cast<cf_index>(cf)), key, val);
+  }
   auto st = im.db->Write(im.write_options(d), &batch);
   if (!st.ok()) {
     // Nothing of the group is acknowledged; the in-memory head stays put, so
@@ -447,7 +540,9 @@ event_store::append_group(std::span<const append_request> requests,
     version_cache_.clear();
   for (auto& [stream, version] : pending_versions)
     version_cache_[stream] = version;
-  last_position_.store(next_position - 1, std::memory_order_release);
+  written_position_ = next_position - 1;
+  if (publish)
+    last_position_.store(next_position - 1, std::memory_order_release);
   return results;
 }
 
@@ -481,6 +576,12 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
     if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
       break;
     auto pos = get_be64(it->value().data());
+    if (pos > last_position()) {
+      // Written but not yet durable: invisible until published.
+      if (dir == read_direction::forward)
+        break;
+      continue;
+    }
     auto st = im.get_event(pos, value);
     if (!st.ok())
       return make_error(billow_errc::corruption,
@@ -501,12 +602,14 @@ caf::error
 event_store::for_each(uint64_t from, uint64_t to,
                       const std::function<bool(const envelope&)>& fn) const {
   auto& im = *impl_;
+  to = std::min(to, last_position());
+  if (from > to)
+    return caf::none;
   rocksdb::ReadOptions ro;
   ro.readahead_size = 2 << 20;
-  auto upper = be64(to == UINT64_MAX ? to : to + 1);
+  auto upper = be64(to + 1);
   rocksdb::Slice upper_slice{upper};
-  if (to != UINT64_MAX)
-    ro.iterate_upper_bound = &upper_slice;
+  ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{
     im.db->NewIterator(ro, im.cf(cf_events))};
   envelope x;
@@ -540,7 +643,8 @@ event_store::read_all(uint64_t from_position, size_t max_count) const {
 
 caf::expected<envelope> event_store::read_event(uint64_t position) const {
   std::string value;
-  auto st = impl_->get_event(position, value);
+  auto st = position > last_position() ? rocksdb::Status::NotFound()
+                                       : impl_->get_event(position, value);
   if (st.IsNotFound())
     return make_error(billow_errc::not_found,
                       "no event at position " + std::to_string(position));

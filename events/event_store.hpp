@@ -228,6 +228,23 @@ public:
   std::vector<caf::expected<append_result>>
   append_group(std::span<const append_request> requests, durability d);
 
+  /// Pipelined group commit, step 1: like `append_group`, but writes without
+  /// waiting for the WAL sync and without publishing the new head to readers.
+  /// The caller must `sync_wal()` and then `publish()` before acknowledging.
+  std::vector<caf::expected<append_result>>
+  append_group_unsynced(std::span<const append_request> requests);
+
+  /// Pipelined group commit, step 2: fsyncs the WAL, making every write
+  /// before the call durable. May run on another thread than the appends.
+  caf::error sync_wal();
+
+  /// Pipelined group commit, step 3: makes positions up to `upto` (at most
+  /// the written head) visible to readers.
+  void publish(uint64_t upto);
+
+  /// The last position written, published or not (the writer's head).
+  uint64_t written_position();
+
   // -- reads -----------------------------------------------------------------
 
   /// Up to `max_count` events of `stream` starting at `from_version`
@@ -255,7 +272,8 @@ public:
   /// time range becomes a position range. None of them scans the whole log.
   caf::expected<log_page> query(const log_query& q) const;
 
-  /// The last committed position (0 for an empty log).
+  /// The last committed (durable and published) position; 0 for an empty
+  /// log. Reads never return events past it.
   uint64_t last_position() const noexcept {
     return last_position_.load(std::memory_order_acquire);
   }
@@ -322,12 +340,18 @@ private:
 
   caf::error finish_read(envelope& x) const;
 
+  std::vector<caf::expected<append_result>>
+  append_group_impl(std::span<const append_request> requests, durability d,
+                    bool publish);
+
   store_options opts_;
   std::unique_ptr<impl> impl_;
   upcaster_registry upcasters_;
   /// Serializes appends and the writer-side state below.
   std::mutex write_mutex_;
   std::atomic<uint64_t> last_position_{0};
+  /// The head of what is written (>= last_position_); guarded by the mutex.
+  uint64_t written_position_ = 0;
   /// Stream heads written by this store (the only writer), so an append
   /// needs no index seek for a recently written stream. Dropped wholesale
   /// when it grows past `max_cached_versions`.

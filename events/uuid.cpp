@@ -1,5 +1,10 @@
 #include "events/uuid.hpp"
 
+#include <atomic>
+#include <cstring>
+
+#include <pthread.h>
+
 #include <sodium.h>
 
 namespace billow::events {
@@ -22,8 +27,26 @@ uuid uuid::random() {
   static const bool ready = sodium_init() >= 0;
   if (!ready)
     std::abort(); // libsodium cannot run at all: no safe way on
+  // One CSPRNG call per 256 ids instead of one system call per id. A forked
+  // child must not reuse its parent's pool: fork bumps the generation.
+  static std::atomic<uint64_t> generation{0};
+  static const bool registered = [] {
+    ::pthread_atfork(nullptr, nullptr, [] { ++generation; });
+    return true;
+  }();
+  (void) registered;
+  thread_local std::array<uint8_t, 4096> pool;
+  thread_local size_t used = pool.size();
+  thread_local uint64_t pool_generation = 0;
+  if (used == pool.size() || pool_generation != generation.load()) {
+    pool_generation = generation.load();
+    randombytes_buf(pool.data(), pool.size());
+    used = 0;
+  }
   uuid result;
-  randombytes_buf(result.bytes.data(), result.bytes.size());
+  std::memcpy(result.bytes.data(), pool.data() + used, result.bytes.size());
+  sodium_memzero(pool.data() + used, result.bytes.size());
+  used += result.bytes.size();
   result.bytes[6] = static_cast<uint8_t>((result.bytes[6] & 0x0F) | 0x40);
   result.bytes[8] = static_cast<uint8_t>((result.bytes[8] & 0x3F) | 0x80);
   return result;

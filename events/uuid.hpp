@@ -13,7 +13,7 @@ namespace billow::events {
 struct uuid {
   std::array<uint8_t, 16> bytes{};
 
-  /// A random (version 4) UUID from libsodium's CSPRNG.
+  /// A random (version 4) UUID from libsodium's CSPRNG (buffered per thread).
   static uuid random();
 
   /// Parses the canonical 36-character text form; nullopt when malformed.

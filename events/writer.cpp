@@ -59,6 +59,83 @@ void notify(writer_ptr self, writer_state::subscriber& sub) {
   self->send(sub.handle, committed_atom::value, last);
 }
 
+/// Answers `n` appends and records their metrics as one durable commit.
+void acknowledge(
+  writer_state& st,
+  std::vector<caf::typed_response_promise<append_result>>& promises,
+  std::vector<caf::expected<append_result>>& results,
+  std::chrono::steady_clock::time_point since, bool& any_events) {
+  // Metrics first, so whoever sees a reply also sees it counted.
+  uint64_t events = 0;
+  uint64_t failed = 0;
+  for (auto& r : results) {
+    if (!r)
+      ++failed;
+    else if (!r->duplicate)
+      events += r->last_position - r->first_position + 1;
+  }
+  any_events = events > 0;
+  if (st.appends) {
+    auto elapsed = std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - since)
+                     .count();
+    st.appends->Increment(static_cast<double>(promises.size()));
+    st.events_appended->Increment(static_cast<double>(events));
+    st.errors->Increment(static_cast<double>(failed));
+    st.batch_appends->Observe(static_cast<double>(promises.size()));
+    st.commit_seconds->Observe(elapsed);
+  }
+  for (size_t i = 0; i < promises.size(); ++i) {
+    if (results[i])
+      promises[i].deliver(*results[i]);
+    else
+      promises[i].deliver(results[i].error());
+  }
+}
+
+void notify_all(writer_ptr self) {
+  for (auto& sub : self->state.subscribers)
+    notify(self, sub);
+}
+
+/// Sync mode: fsyncs everything written so far on the syncer, then
+/// publishes and answers it.
+void start_sync(writer_ptr self) {
+  auto& st = self->state;
+  st.sync_in_flight = true;
+  auto target = st.store->written_position();
+  using promise_list = std::vector<caf::typed_response_promise<append_result>>;
+  using result_list = std::vector<caf::expected<append_result>>;
+  auto promises = std::make_shared<promise_list>(
+    std::move(st.unsynced_promises));
+  auto results = std::make_shared<result_list>(std::move(st.unsynced_results));
+  st.unsynced_promises.clear();
+  st.unsynced_results.clear();
+  auto since = st.unsynced_since;
+  self->request(st.syncer, caf::infinite, wal_sync_atom::value)
+    .then(
+      [self, target, promises, results, since](bool) {
+        auto& st = self->state;
+        st.store->publish(target);
+        bool any_events = false;
+        acknowledge(st, *promises, *results, since, any_events);
+        st.sync_in_flight = false;
+        if (!st.unsynced_promises.empty())
+          start_sync(self);
+        if (any_events)
+          notify_all(self);
+      },
+      [self, promises](caf::error& err) {
+        // After a failed fsync nothing written since the last good one can
+        // be trusted: answer everything with the error and stop.
+        for (auto& p : *promises)
+          p.deliver(err);
+        for (auto& p : self->state.unsynced_promises)
+          p.deliver(err);
+        self->quit(std::move(err));
+      });
+}
+
 void flush(writer_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -67,31 +144,26 @@ void flush(writer_ptr self) {
   // Take at most max_batch_appends; the rest waits for the next round.
   auto n = std::min(st.requests.size(), st.opts.max_batch_appends);
   auto start = std::chrono::steady_clock::now();
-  auto results = st.store->append_group(
-    std::span<const append_request>{st.requests.data(), n},
-    st.opts.durability);
-  auto elapsed = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - start)
-                   .count();
-  uint64_t events = 0;
-  uint64_t failed = 0;
-  for (size_t i = 0; i < n; ++i) {
-    auto& r = results[i];
-    if (r) {
-      if (!r->duplicate)
-        events += r->last_position - r->first_position + 1;
-      st.promises[i].deliver(*r);
-    } else {
-      ++failed;
-      st.promises[i].deliver(r.error());
+  auto batch = std::span<const append_request>{st.requests.data(), n};
+  if (st.opts.durability == durability::sync) {
+    auto results = st.store->append_group_unsynced(batch);
+    if (st.unsynced_promises.empty())
+      st.unsynced_since = start;
+    for (size_t i = 0; i < n; ++i) {
+      st.unsynced_promises.push_back(std::move(st.promises[i]));
+      st.unsynced_results.push_back(std::move(results[i]));
     }
-  }
-  if (st.appends) {
-    st.appends->Increment(static_cast<double>(n));
-    st.events_appended->Increment(static_cast<double>(events));
-    st.errors->Increment(static_cast<double>(failed));
-    st.batch_appends->Observe(static_cast<double>(n));
-    st.commit_seconds->Observe(elapsed);
+    if (!st.sync_in_flight)
+      start_sync(self);
+  } else {
+    auto results = st.store->append_group(batch, st.opts.durability);
+    std::vector<caf::typed_response_promise<append_result>> promises(
+      std::make_move_iterator(st.promises.begin()),
+      std::make_move_iterator(st.promises.begin() + n));
+    bool any_events = false;
+    acknowledge(st, promises, results, start, any_events);
+    if (any_events)
+      notify_all(self);
   }
   st.requests.erase(st.requests.begin(), st.requests.begin() + n);
   st.promises.erase(st.promises.begin(), st.promises.begin() + n);
@@ -99,9 +171,17 @@ void flush(writer_ptr self) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
   }
-  if (events > 0)
-    for (auto& sub : st.subscribers)
-      notify(self, sub);
+}
+
+syncer_actor::behavior_type syncer_impl(syncer_actor::pointer,
+                                        event_store* store) {
+  return {
+    [store](wal_sync_atom) -> caf::result<bool> {
+      if (auto err = store->sync_wal())
+        return err;
+      return true;
+    },
+  };
 }
 
 writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
@@ -112,6 +192,9 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     self->state.opts.max_batch_appends = 1;
   if (self->state.opts.metrics)
     register_metrics(self->state);
+  if (self->state.opts.durability == durability::sync)
+    self->state.syncer = self->spawn<caf::detached + caf::linked>(syncer_impl,
+                                                                  store);
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),

@@ -16,9 +16,18 @@
 //
 // The first append after an idle period sends `flush` to the writer itself;
 // it lands behind every append already in the mailbox, so all of them join
-// one WriteBatch and one fsync. Replies go out only after the batch is
-// durable. Spawned `detached`: the fsync blocks its own thread, never a CAF
-// scheduler thread.
+// one WriteBatch. Replies go out only after the batch is durable. Spawned
+// `detached`: blocking I/O stays off CAF's scheduler threads.
+//
+// With `sync` durability the commit is pipelined: the writer writes each
+// batch without sync (visible to nobody yet: readers see only published
+// positions) and asks its own detached syncer to fsync the WAL. While that
+// fsync runs, the writer keeps writing the batches that arrive; the next
+// fsync covers all of them. When an fsync returns, the writer publishes the
+// positions it covers and only then replies:
+//
+//   writer:  write B1 ─┬─ write B2 ── write B3 ─┬─ write B4 ...
+//   syncer:            └── fsync(B1) ──► reply ─┴── fsync(B2,B3) ──► reply
 
 #include <cstdint>
 #include <memory>
@@ -66,9 +75,15 @@ struct writer_options {
   /// Metrics sink; none when null. Families registered:
   /// `billow_event_appends_total`, `billow_events_appended_total`,
   /// `billow_event_append_errors_total`, `billow_event_commit_batch_appends`
-  /// (histogram) and `billow_event_commit_seconds` (histogram).
+  /// (histogram: appends acknowledged per durable commit, i.e. per fsync in
+  /// `sync` mode) and `billow_event_commit_seconds` (histogram: from the
+  /// first write of a commit to its durability).
   std::shared_ptr<prometheus::Registry> metrics;
 };
+
+/// The writer's helper that fsyncs the WAL (detached, linked to the writer).
+using syncer_actor
+  = caf::typed_actor<caf::replies_to<wal_sync_atom>::with<bool>>;
 
 /// Spawns the writer (detached) over `store`, which must outlive it.
 writer_actor make_writer(caf::actor_system& sys, event_store& store,

@@ -36,6 +36,14 @@ struct writer_state {
   bool flush_scheduled = false;
   std::vector<subscriber> subscribers;
 
+  /// Sync mode: appends written but not yet covered by an fsync.
+  std::vector<caf::typed_response_promise<append_result>> unsynced_promises;
+  std::vector<caf::expected<append_result>> unsynced_results;
+  std::chrono::steady_clock::time_point unsynced_since;
+  /// Sync mode: true while the syncer runs an fsync.
+  bool sync_in_flight = false;
+  syncer_actor syncer;
+
   prometheus::Counter* appends = nullptr;
   prometheus::Counter* events_appended = nullptr;
   prometheus::Counter* errors = nullptr;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/write_batch.h>
 
 #include "events/encoding.hpp"
@@ -590,4 +592,75 @@ TEST_F(event_store_test, data_dir_open_elsewhere_is_refused) {
   // Once closed, it opens again.
   store.reset();
   EXPECT_TRUE(event_store::open(opts));
+}
+
+TEST(uuid_test, forked_child_draws_different_ids_than_its_parent) {
+  (void) uuid::random(); // fill this thread's pool
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto id = uuid::random();
+    auto n = ::write(fds[1], id.bytes.data(), id.bytes.size());
+    ::_exit(n == 16 ? 0 : 1);
+  }
+  uuid child;
+  ASSERT_EQ(::read(fds[0], child.bytes.data(), 16), 16);
+  ::waitpid(pid, nullptr, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_NE(uuid::random(), child);
+}
+
+TEST(uuid_test, text_form_round_trips_and_rejects_garbage) {
+  auto id = uuid::random();
+  EXPECT_EQ(id.bytes[6] >> 4, 4);
+  auto text = to_string(id);
+  EXPECT_EQ(text.size(), 36u);
+  EXPECT_EQ(uuid::parse(text), id);
+  EXPECT_FALSE(uuid::parse("not-a-uuid"));
+  EXPECT_FALSE(uuid::parse("0f8e5a4c-2b1d-4c7e-9a3f-6d5e4c3b2a1g"));
+}
+
+TEST_F(event_store_test, indexed_filters_do_not_scan_the_log) {
+  // 3000 events, of which 3 have the rare type, the rare actor and the
+  // rare stream prefix.
+  std::vector<append_request> reqs;
+  for (int i = 0; i < 3000; ++i) {
+    bool rare = i % 1000 == 500;
+    auto ev = make_event(rare ? "invoice.refunded" : "service.created",
+                         R"({"i":1})", rare ? "admin:7" : "system");
+    reqs.push_back({(rare ? "invoice-" : "service-") + std::to_string(i % 50),
+                    expected_version::any(),
+                    {ev}});
+  }
+  for (auto& r : store->append_group(reqs, durability::async))
+    ASSERT_TRUE(r);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  auto steps_for = [&](log_query q) {
+    rocksdb::get_perf_context()->Reset();
+    auto page = store->query(q);
+    EXPECT_TRUE(page);
+    EXPECT_EQ(page->events.size(), 3u);
+    auto* ctx = rocksdb::get_perf_context();
+    return ctx->next_on_memtable_count + ctx->seek_on_memtable_count
+           + ctx->get_from_memtable_count;
+  };
+  log_query by_type;
+  by_type.type = "invoice.refunded";
+  log_query by_actor;
+  by_actor.actor = "admin:7";
+  log_query by_prefix;
+  by_prefix.stream_prefix = "invoice-";
+  EXPECT_LT(steps_for(by_type), 50u);
+  EXPECT_LT(steps_for(by_actor), 50u);
+  EXPECT_LT(steps_for(by_prefix), 50u);
+  // The unindexed path really does walk the log (so the counter works).
+  log_query scan;
+  scan.limit = 3000;
+  rocksdb::get_perf_context()->Reset();
+  ASSERT_TRUE(store->query(scan));
+  EXPECT_GE(rocksdb::get_perf_context()->next_on_memtable_count, 2900u);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 }
