@@ -34,8 +34,8 @@
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
+#include "tests/support/postgres_server.hpp"
 #include "tests/support/temp_dir.hpp"
-#include "tests/support/throwaway_postgres.hpp"
 
 using namespace billow;
 using namespace billow::events;
@@ -188,8 +188,7 @@ double store_append_rate(int n, durability d,
         if (fam.name == "billow_event_commit_batch_appends"
             && !fam.metric.empty() && fam.metric[0].histogram.sample_count > 0)
           *mean_batch = fam.metric[0].histogram.sample_sum
-                        / static_cast<double>(
-                          fam.metric[0].histogram.sample_count);
+            / static_cast<double>(fam.metric[0].histogram.sample_count);
     caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
   }
   return rate;
@@ -279,21 +278,23 @@ std::vector<double> raw_put_latencies() {
 }
 
 /// A throwaway cluster with an `events` table as users would write one.
-std::unique_ptr<test::throwaway_postgres> postgres_event_store() {
-  auto pg = test::throwaway_postgres::start();
+std::unique_ptr<test::postgres_server> postgres_event_store() {
+  auto pg = std::make_unique<test::postgres_server>(
+    test::postgres_server::options{true, 200});
   {
     auto* c = PQconnectdb(pg->conninfo().c_str());
     if (PQstatus(c) != CONNECTION_OK)
       throw std::runtime_error(PQerrorMessage(c));
-    auto* res = PQexec(c, "CREATE TABLE events ("
-                          " position bigserial PRIMARY KEY,"
-                          " stream text NOT NULL,"
-                          " version bigint NOT NULL,"
-                          " event_id uuid NOT NULL UNIQUE,"
-                          " type text NOT NULL,"
-                          " payload jsonb NOT NULL,"
-                          " created_at timestamptz NOT NULL DEFAULT now(),"
-                          " UNIQUE (stream, version))");
+    auto* res = PQexec(c,
+                       "CREATE TABLE events ("
+                       " position bigserial PRIMARY KEY,"
+                       " stream text NOT NULL,"
+                       " version bigint NOT NULL,"
+                       " event_id uuid NOT NULL UNIQUE,"
+                       " type text NOT NULL,"
+                       " payload jsonb NOT NULL,"
+                       " created_at timestamptz NOT NULL DEFAULT now(),"
+                       " UNIQUE (stream, version))");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
       throw std::runtime_error(PQerrorMessage(c));
     PQclear(res);
@@ -303,7 +304,7 @@ std::unique_ptr<test::throwaway_postgres> postgres_event_store() {
 }
 
 /// PostgreSQL as an event store: 64 connections, one transaction per append.
-double postgres_rate(test::throwaway_postgres& pg, int round) {
+double postgres_rate(test::postgres_server& pg, int round) {
   std::atomic<uint64_t> events{0};
   std::atomic<bool> stop{false};
   std::atomic<bool> failed{false};
@@ -321,8 +322,7 @@ double postgres_rate(test::throwaway_postgres& pg, int round) {
   for (int t = 0; t < concurrency; ++t)
     threads.emplace_back([&, t] {
       auto* c = conns[static_cast<size_t>(t)];
-      auto stream = "bench-" + std::to_string(round) + "-"
-                    + std::to_string(t);
+      auto stream = "bench-" + std::to_string(round) + "-" + std::to_string(t);
       for (uint64_t v = 1; !stop.load(); ++v) {
         auto version = std::to_string(v);
         auto id = to_string(uuid::random());
@@ -381,10 +381,10 @@ struct big_log {
       reqs.clear();
       for (int i = 0; i < 1000 && written < n; ++i, ++written) {
         auto stream = written % 10'000 == 5'000
-                        ? std::string{target}
-                        : "bench-" + std::to_string(written % 5000);
-        reqs.push_back({std::move(stream), expected_version::any(),
-                        {make_event(payload)}});
+          ? std::string{target}
+          : "bench-" + std::to_string(written % 5000);
+        reqs.push_back(
+          {std::move(stream), expected_version::any(), {make_event(payload)}});
       }
       for (auto& r : store->append_group(reqs, durability::async))
         if (!r)
@@ -407,7 +407,7 @@ void bench_read_all(big_log& log) {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       ++n;
       bytes += it->key().size() + it->value().size()
-               + static_cast<uint8_t>(it->value()[it->value().size() / 2]);
+        + static_cast<uint8_t>(it->value()[it->value().size() / 2]);
     }
     if (bytes == 0)
       std::abort();
@@ -432,8 +432,11 @@ void bench_read_all(big_log& log) {
     ours = std::max(ours, store_pass());
     raw = std::max(raw, raw_pass());
   }
-  bench::print({"event_read_all", ours, "events/s",
-                "raw_rocksdb_iterator_events_cf", raw,
+  bench::print({"event_read_all",
+                ours,
+                "events/s",
+                "raw_rocksdb_iterator_events_cf",
+                raw,
                 {{"store_append_group_async_events_per_s", log.build_rate}}});
 }
 
@@ -464,11 +467,15 @@ void bench_read_stream(big_log& log) {
       std::chrono::duration<double, std::micro>(steady::now() - t0).count());
   }
   auto p99 = percentile(ours, 0.99);
-  bench::print({"event_read_stream_p99_us", p99, "us",
-                "raw_rocksdb_100_gets_p99_us", percentile(raw, 0.99),
-                {{"p50_us", percentile(ours, 0.5)}, {"events", 100},
-                 {"log_events", static_cast<double>(
-                                  log.store->last_position())}}});
+  bench::print(
+    {"event_read_stream_p99_us",
+     p99,
+     "us",
+     "raw_rocksdb_100_gets_p99_us",
+     percentile(raw, 0.99),
+     {{"p50_us", percentile(ours, 0.5)},
+      {"events", 100},
+      {"log_events", static_cast<double>(log.store->last_position())}}});
 }
 
 } // namespace
@@ -483,14 +490,14 @@ int main(int argc, char** argv) {
     bool vs_threads = want("event_append_sync_c64_vs_threads");
     bool vs_pg = want("event_append_sync_c64_vs_postgres");
     if (c64 || vs_threads || vs_pg) {
-      std::unique_ptr<test::throwaway_postgres> pg;
+      std::unique_ptr<test::postgres_server> pg;
       if (vs_pg)
         pg = postgres_event_store();
       double ours = 0, batch = 0, raw64 = 0, threads = 0, postgres = 0;
       for (int r = 0; r < rounds; ++r) {
         double b = 0;
         ours += store_append_rate(concurrency, durability::sync, nullptr, &b)
-                / rounds;
+          / rounds;
         batch += b / rounds;
         if (c64)
           raw64 += raw_batch64_rate(true) / rounds;
@@ -500,8 +507,11 @@ int main(int argc, char** argv) {
           postgres += postgres_rate(*pg, r) / rounds;
       }
       if (c64)
-        bench::print({"event_append_sync_c64", ours, "events/s",
-                      "raw_rocksdb_batch64_sync", raw64,
+        bench::print({"event_append_sync_c64",
+                      ours,
+                      "events/s",
+                      "raw_rocksdb_batch64_sync",
+                      raw64,
                       {{"mean_appends_per_commit", batch}}});
       if (vs_threads)
         bench::print({"event_append_sync_c64_vs_threads", ours, "events/s",
@@ -515,12 +525,15 @@ int main(int argc, char** argv) {
       for (int r = 0; r < rounds; ++r) {
         double b = 0;
         ours += store_append_rate(concurrency, durability::async, nullptr, &b)
-                / rounds;
+          / rounds;
         batch += b / rounds;
         raw += raw_batch64_rate(false) / rounds;
       }
-      bench::print({"event_append_async_c64", ours, "events/s",
-                    "raw_rocksdb_batch64_nosync", raw,
+      bench::print({"event_append_async_c64",
+                    ours,
+                    "events/s",
+                    "raw_rocksdb_batch64_nosync",
+                    raw,
                     {{"mean_appends_per_commit", batch}}});
     }
     if (want("event_append_sync_c1")) {
@@ -532,8 +545,11 @@ int main(int argc, char** argv) {
         auto w = raw_put_latencies();
         raw.insert(raw.end(), w.begin(), w.end());
       }
-      bench::print({"event_append_sync_c1", percentile(lat, 0.5), "us",
-                    "raw_rocksdb_synced_put_p50_us", percentile(raw, 0.5),
+      bench::print({"event_append_sync_c1",
+                    percentile(lat, 0.5),
+                    "us",
+                    "raw_rocksdb_synced_put_p50_us",
+                    percentile(raw, 0.5),
                     {{"p50_us", percentile(lat, 0.5)},
                      {"p99_us", percentile(lat, 0.99)},
                      {"raw_p99_us", percentile(raw, 0.99)}}});

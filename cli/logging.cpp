@@ -1,5 +1,7 @@
 #include "cli/logging.hpp"
 
+#include "api/json_body.hpp"
+
 #include <chrono>
 
 #include <boost/json.hpp>
@@ -18,19 +20,11 @@ class json_formatter : public spdlog::formatter {
 public:
   void format(const spdlog::details::log_msg& msg,
               spdlog::memory_buf_t& dest) override {
-    using namespace std::chrono;
-    auto t = msg.time;
-    auto secs = time_point_cast<seconds>(t);
-    auto micros = duration_cast<microseconds>(t - secs).count();
-    auto tt = system_clock::to_time_t(secs);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char stamp[40];
-    auto n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(stamp + n, sizeof(stamp) - n, ".%06lldZ",
-                  static_cast<long long>(micros));
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                msg.time.time_since_epoch())
+                .count();
     boost::json::object line;
-    line["time"] = stamp;
+    line["time"] = api::rfc3339(us);
     auto level = spdlog::level::to_string_view(msg.level);
     line["level"] = std::string_view{level.data(), level.size()};
     line["logger"] = std::string_view{msg.logger_name.data(),

@@ -46,10 +46,9 @@ int free_loopback_port() {
   return ntohs(addr.sin_port);
 }
 
-postgres_server::postgres_server() {
-  std::string pattern = (std::filesystem::temp_directory_path()
-                         / "billow-pg-XXXXXX")
-                          .string();
+postgres_server::postgres_server(options opts) {
+  std::string pattern
+    = (std::filesystem::temp_directory_path() / "billow-pg-XXXXXX").string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr)
@@ -77,8 +76,7 @@ postgres_server::postgres_server() {
   auto run = [&](const std::string& cmd, const std::string& what) {
     if (std::system(cmd.c_str()) != 0)
       throw std::runtime_error(what + " failed: " + cmd + "\n"
-                               + read_all(dir_ / "initdb.log")
-                               + read_all(log));
+                               + read_all(dir_ / "initdb.log") + read_all(log));
   };
   run(as_user + pg_bin + "initdb -D " + data.string()
         + " -U postgres --pwfile=" + (dir_ / "pwfile").string()
@@ -88,11 +86,12 @@ postgres_server::postgres_server() {
   for (int attempt = 0; attempt < 5 && !started_; ++attempt) {
     port_ = free_loopback_port();
     auto cmd = as_user + pg_bin + "pg_ctl -D " + data.string() + " -l "
-               + log.string() + " -w -t 30 -o \"-p " + std::to_string(port_)
-               + " -k " + dir_.string()
-               + " -c listen_addresses=127.0.0.1 -c fsync=off"
-                 " -c full_page_writes=off -c max_connections=40\" start"
-                 " > /dev/null 2>&1";
+      + log.string() + " -w -t 30 -o \"-p " + std::to_string(port_) + " -k "
+      + dir_.string() + " -c listen_addresses=127.0.0.1"
+      + (opts.durable ? " -c fsync=on -c synchronous_commit=on"
+                      : " -c fsync=off -c full_page_writes=off")
+      + " -c max_connections=" + std::to_string(opts.max_connections)
+      + "\" start > /dev/null 2>&1";
     started_ = std::system(cmd.c_str()) == 0;
   }
   if (!started_)
@@ -103,7 +102,7 @@ postgres_server::postgres_server() {
 postgres_server::~postgres_server() {
   if (started_) {
     auto cmd = as_user_ + pg_bin + "pg_ctl -D " + (dir_ / "data").string()
-               + " -m immediate -w stop > /dev/null 2>&1";
+      + " -m immediate -w stop > /dev/null 2>&1";
     [[maybe_unused]] auto rc = std::system(cmd.c_str());
   }
   std::error_code ec;
@@ -113,9 +112,8 @@ postgres_server::~postgres_server() {
 std::string postgres_server::conninfo(const std::string& user,
                                       const std::string& password,
                                       const std::string& dbname) const {
-  return "host=" + host() + " port=" + std::to_string(port_) + " user='"
-         + user + "' password='" + password + "' dbname='" + dbname
-         + "' connect_timeout=5";
+  return "host=" + host() + " port=" + std::to_string(port_) + " user='" + user
+    + "' password='" + password + "' dbname='" + dbname + "' connect_timeout=5";
 }
 
 } // namespace billow::test

@@ -13,9 +13,17 @@ namespace billow::test {
 /// destruction.
 class postgres_server {
 public:
+  struct options {
+    /// Keep fsync and synchronous_commit on, as a production server runs
+    /// (benchmarks compare against it); tests turn them off for speed.
+    bool durable = false;
+    int max_connections = 40;
+  };
+
   /// initdb + pg_ctl start; throws std::runtime_error with the log on
   /// failure.
-  postgres_server();
+  explicit postgres_server(options opts);
+  postgres_server() : postgres_server(options{}) {}
   ~postgres_server();
   postgres_server(const postgres_server&) = delete;
   postgres_server& operator=(const postgres_server&) = delete;
@@ -40,6 +48,11 @@ public:
   /// A libpq connection string for `user`/`password` on `dbname`.
   std::string conninfo(const std::string& user, const std::string& password,
                        const std::string& dbname) const;
+
+  /// The superuser on the `postgres` database.
+  std::string conninfo() const {
+    return conninfo(admin_user(), admin_password(), "postgres");
+  }
 
 private:
   std::filesystem::path dir_;

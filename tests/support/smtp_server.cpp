@@ -17,10 +17,9 @@ namespace billow::test {
 
 smtp_server::smtp_server(const std::filesystem::path& script) {
   dir_ = std::filesystem::temp_directory_path()
-         / ("billow-smtp-" + std::to_string(::getpid()) + "-"
-            + std::to_string(std::chrono::steady_clock::now()
-                               .time_since_epoch()
-                               .count()));
+    / ("billow-smtp-" + std::to_string(::getpid()) + "-"
+       + std::to_string(
+         std::chrono::steady_clock::now().time_since_epoch().count()));
   std::filesystem::create_directories(dir_ / "mail");
   port_ = free_loopback_port();
   auto ready = dir_ / "ready";
@@ -33,7 +32,7 @@ smtp_server::smtp_server(const std::filesystem::path& script) {
     auto ready_s = ready.string();
     auto script_s = script.string();
     ::execl("/usr/bin/python3", "python3", script_s.c_str(), port.c_str(),
-             mail.c_str(), ready_s.c_str(), static_cast<char*>(nullptr));
+            mail.c_str(), ready_s.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   for (int i = 0; i < 200; ++i) {
