@@ -15,11 +15,14 @@
 #include "api/auth.hpp"
 #include "api/front.hpp"
 #include "api/metrics.hpp"
+#include "api/module_routes.hpp"
 #include "api/operations.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
+#include "modules/host/module_catalog.hpp"
 #include "projections/admin_directory.hpp"
+#include <caf/scoped_actor.hpp>
 
 namespace billow::api {
 
@@ -41,8 +44,31 @@ struct application::impl {
   /// Slow or blocking work of request handlers (password hashing, store
   /// reads, chain verification), kept off CAF's scheduler threads.
   std::unique_ptr<boost::asio::thread_pool> blocking;
+  std::shared_ptr<modules::module_catalog> catalog;
   caf::actor front;
   std::unique_ptr<http_server> server;
+
+  /// Appends through the writer from a thread outside CAF's scheduler
+  /// (start-up, the blocking pool): the writer stays the log's one writer.
+  modules::append_fn writer_append() {
+    return [this](const std::string& stream, events::expected_version expected,
+                  std::vector<events::new_event> evs)
+             -> caf::expected<events::append_result> {
+      caf::scoped_actor self{*sys};
+      caf::expected<events::append_result> out{caf::none};
+      self
+        ->request(writer, caf::infinite, events::append_atom::value, stream,
+                  expected, std::move(evs))
+        .receive(
+          [&](const events::append_result& res) {
+            out = res;
+          },
+          [&](caf::error& err) {
+            out = std::move(err);
+          });
+      return out;
+    };
+  }
 
   std::vector<readiness_check> readiness() {
     return {
@@ -90,7 +116,8 @@ struct application::impl {
       sys.reset(); // waits for every actor to finish
       spdlog::info("stopped");
     }
-    store.reset(); // after the writer: it appends to the store
+    catalog.reset(); // unloads the modules; reads the store
+    store.reset();   // after the writer: it appends to the store
   }
 };
 
@@ -139,10 +166,20 @@ caf::error application::start() {
   auth->run_blocking = [pool = d.blocking.get()](std::function<void()> fn) {
     boost::asio::post(*pool, std::move(fn));
   };
+  d.catalog = std::make_shared<modules::module_catalog>(
+    *d.store, d.writer_append(), d.opts.modules_dir);
+  if (!d.opts.modules_dir.empty()) {
+    auto found = d.catalog->scan("system");
+    if (!found)
+      return std::move(found.error());
+    spdlog::info("modules: {} found in {}", found->size(),
+                 d.opts.modules_dir.string());
+  }
   auto routes = std::make_shared<route_table>();
   add_operations_routes(*routes, d.registry, d.readiness());
   add_auth_routes(*routes, auth);
   add_audit_routes(*routes, auth, *d.store);
+  add_module_routes(*routes, auth, d.catalog);
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   d.front = spawn_front(*d.sys, std::move(routes));

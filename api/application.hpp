@@ -23,6 +23,8 @@ struct application_options {
   actors::runtime_options runtime;
   /// Where Billow keeps its data (the event log).
   std::filesystem::path data_dir = "data";
+  /// Where modules are scanned (`{Type}/{Name}/` folders); empty: none.
+  std::filesystem::path modules_dir;
   /// Threads for request work that blocks (password hashing, store reads).
   std::size_t blocking_threads = 2;
   /// Adds routes beyond Billow's own (embedding and tests).

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <boost/version.hpp>
 #include <caf/config.hpp>
 #include <rocksdb/version.h>
@@ -17,10 +18,13 @@
 #include "cli/settings.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
+#include "modules/host/module_catalog.hpp"
 
 namespace {
 
 using billow::cli::settings_layer;
+
+std::filesystem::path builtin_modules_dir();
 
 int run_serve(settings_layer flags, const std::string& config_path,
               bool config_given) {
@@ -39,6 +43,8 @@ int run_serve(settings_layer flags, const std::string& config_path,
     std::cerr << "billow: " << billow::detail_of(settings.error()) << "\n";
     return 2;
   }
+  if (settings->app.modules_dir.empty())
+    settings->app.modules_dir = builtin_modules_dir();
   billow::cli::setup_logging(settings->log_level, settings->format);
   settings->app.http.handle_signals = true;
   billow::api::application app{std::move(settings->app)};
@@ -49,6 +55,80 @@ int run_serve(settings_layer flags, const std::string& config_path,
     return 1;
   }
   app.wait();
+  return 0;
+}
+
+/// The built-in modules: the `modules` folder beside the billow binary.
+std::filesystem::path builtin_modules_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path{"modules"} : exe.parent_path() / "modules";
+}
+
+/// Opens the log of a stopped server's data directory, or says why not.
+std::unique_ptr<billow::events::event_store>
+open_stopped_store(const std::filesystem::path& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  billow::events::store_options opts;
+  opts.dir = billow::api::log_dir(data_dir).string();
+  auto store = billow::events::event_store::open(std::move(opts));
+  if (!store) {
+    std::cerr << "billow: " << billow::detail_of(store.error());
+    if (billow::errc_of(store.error()) == billow::billow_errc::data_dir_locked)
+      std::cerr << " (is billow serve running on it? stop it first, or use "
+                   "the HTTP API)";
+    std::cerr << "\n";
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+/// `billow modules list|activate|deactivate` on a stopped server's data.
+int run_modules(const std::filesystem::path& data_dir,
+                const std::filesystem::path& modules_dir,
+                const std::string& command, const std::string& type,
+                const std::string& name, bool json) {
+  auto store = open_stopped_store(data_dir);
+  if (!store)
+    return 1;
+  auto* raw = store.get();
+  billow::modules::module_catalog catalog{
+    *store,
+    [raw](const std::string& stream, billow::events::expected_version expected,
+          std::vector<billow::events::new_event> evs) {
+      return raw->append(stream, expected, std::move(evs));
+    },
+    modules_dir};
+  auto found = catalog.scan("system");
+  if (!found) {
+    std::cerr << "billow: " << billow::detail_of(found.error()) << "\n";
+    return 1;
+  }
+  if (command != "list") {
+    auto res = command == "activate" ? catalog.activate(type, name, "system")
+                                     : catalog.deactivate(type, name, "system");
+    if (!res) {
+      std::cerr << "billow: " << billow::detail_of(res.error()) << "\n";
+      return 1;
+    }
+    std::cout << type << "/" << name << ": " << res->status << "\n";
+    return 0;
+  }
+  auto all = catalog.list();
+  if (json) {
+    boost::json::array items;
+    for (const auto& m : all)
+      items.push_back(billow::modules::to_json(m));
+    std::cout << boost::json::serialize(items) << "\n";
+    return 0;
+  }
+  std::printf("%-13s %-12s %-9s %-9s %s\n", "TYPE", "NAME", "VERSION", "STATUS",
+              "NOTE");
+  for (const auto& m : all)
+    std::printf("%-13s %-12s %-9s %-9s %s\n", m.type.c_str(), m.name.c_str(),
+                m.version.c_str(), m.status.c_str(),
+                m.error.empty() ? m.description.c_str() : m.error.c_str());
   return 0;
 }
 
@@ -83,19 +163,10 @@ int run_admin_create(const std::filesystem::path& data_dir,
     std::cerr << "billow: give --password or --password-stdin\n";
     return 2;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  billow::events::store_options opts;
-  opts.dir = billow::api::log_dir(data_dir).string();
-  auto store = billow::events::event_store::open(std::move(opts));
-  if (!store) {
-    std::cerr << "billow: " << billow::detail_of(store.error());
-    if (billow::errc_of(store.error()) == billow::billow_errc::data_dir_locked)
-      std::cerr << " (is billow serve running on it? stop it first)";
-    std::cerr << "\n";
+  auto store = open_stopped_store(data_dir);
+  if (!store)
     return 1;
-  }
-  auto id = billow::api::create_admin(**store, email, password, group);
+  auto id = billow::api::create_admin(*store, email, password, group);
   if (!id) {
     std::cerr << "billow: " << billow::detail_of(id.error()) << "\n";
     return billow::errc_of(id.error()) == billow::billow_errc::storage_error
@@ -162,6 +233,32 @@ int main(int argc, char** argv) {
                            "Data directory (env BILLOW_DATA)");
   admin_create->add_option("--config", config_path, "Settings file (TOML)");
 
+  auto* modules = cli.add_subcommand("modules",
+                                     "List, activate and deactivate modules");
+  modules->require_subcommand(1);
+  std::optional<std::string> modules_data, modules_dir_flag;
+  std::string module_type, module_name;
+  bool modules_json = false;
+  auto* modules_list = modules->add_subcommand("list",
+                                               "Every discovered module");
+  modules_list->add_flag("--json", modules_json, "One JSON array");
+  auto* modules_activate = modules->add_subcommand("activate",
+                                                   "Activate TYPE NAME");
+  auto* modules_deactivate = modules->add_subcommand("deactivate",
+                                                     "Deactivate TYPE NAME");
+  for (auto* sub : {modules_activate, modules_deactivate}) {
+    sub
+      ->add_option("type", module_type,
+                   "Product, Plugin, Payment, Notification")
+      ->required();
+    sub->add_option("name", module_name, "The module's name")->required();
+  }
+  for (auto* sub : {modules_list, modules_activate, modules_deactivate}) {
+    sub->add_option("--data", modules_data, "Data directory (env BILLOW_DATA)");
+    sub->add_option("--modules-dir", modules_dir_flag,
+                    "Modules directory (env BILLOW_MODULES_DIR)");
+  }
+
   CLI11_PARSE(cli, argc, argv);
 
   if (*version) {
@@ -180,6 +277,20 @@ int main(int argc, char** argv) {
       return 2;
     return run_admin_create(*data, admin_email, admin_password,
                             admin_password_stdin, admin_group);
+  }
+  if (*modules) {
+    auto data = resolve_data_dir(modules_data, config_path, false);
+    if (!data)
+      return 2;
+    auto env = billow::cli::load_env_settings();
+    auto dir = modules_dir_flag ? std::filesystem::path{*modules_dir_flag}
+      : env.modules_dir         ? std::filesystem::path{*env.modules_dir}
+                                : builtin_modules_dir();
+    auto command = *modules_list ? "list"
+      : *modules_activate        ? "activate"
+                                 : "deactivate";
+    return run_modules(*data, dir, command, module_type, module_name,
+                       modules_json);
   }
   return run_serve(std::move(flags), config_path, config_opt->count() > 0);
 }

@@ -27,6 +27,7 @@ void fill(std::optional<T>& mine, const std::optional<T>& lower) {
 void settings_layer::fill_from(const settings_layer& lower) {
   fill(listen, lower.listen);
   fill(data_dir, lower.data_dir);
+  fill(modules_dir, lower.modules_dir);
   fill(log_level, lower.log_level);
   fill(log_format, lower.log_format);
   fill(body_limit, lower.body_limit);
@@ -67,6 +68,7 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
   };
   text(doc["listen"], "listen", out.listen);
   text(doc["data"], "data", out.data_dir);
+  text(doc["modules"]["dir"], "modules.dir", out.modules_dir);
   text(doc["log"]["level"], "log.level", out.log_level);
   text(doc["log"]["format"], "log.format", out.log_format);
   number(doc["http"]["body_limit"], "http.body_limit", out.body_limit);
@@ -84,6 +86,7 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
   // Unknown keys are refused: a typo must not silently fall back to a default.
   static const std::set<std::string> known{"listen",
                                            "data",
+    "modules.dir",
                                            "log.level",
                                            "log.format",
                                            "http.body_limit",
@@ -92,7 +95,7 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
                                            "http.shutdown_timeout_ms",
                                            "http.io_threads",
                                            "actors.scheduler_threads"};
-  static const std::set<std::string> tables{"log", "http", "actors"};
+  static const std::set<std::string> tables{"log", "http", "actors", "modules"};
   for (const auto& [key, node] : doc) {
     std::string name{key.str()};
     if (auto* tbl = node.as_table(); tbl && tables.count(name)) {
@@ -117,6 +120,7 @@ settings_layer load_env_settings() {
   settings_layer out;
   out.listen = text("BILLOW_LISTEN");
   out.data_dir = text("BILLOW_DATA");
+  out.modules_dir = text("BILLOW_MODULES_DIR");
   out.log_level = text("BILLOW_LOG_LEVEL");
   out.log_format = text("BILLOW_LOG_FORMAT");
   // Numbers from the environment are validated in resolve_settings: a value
@@ -168,6 +172,8 @@ caf::expected<serve_settings> resolve_settings(const settings_layer& merged) {
   }
   if (merged.data_dir)
     app.data_dir = *merged.data_dir;
+  if (merged.modules_dir)
+    app.modules_dir = *merged.modules_dir;
   if (merged.log_level) {
     static const std::set<std::string> levels{"trace", "debug", "info",
                                               "warn",  "error", "off"};

@@ -1,0 +1,130 @@
+#pragma once
+
+// The module catalog: which modules Billow found, which it refused and why,
+// and which are active, all recorded in the log (stream
+// `module-<type>-<name>`) so an operator can ask when a module was
+// activated, updated or refused, and by whom.
+//
+// Events:
+//   module.discovered          {version, description, author, dir}
+//   module.refused             {reason, message}
+//   module.activated           {version}
+//   module.updated             {from_version, to_version}
+//   module.activation_failed   {version, error}
+//   module.deactivated         {version}
+//
+// State of one module, folded from its stream:
+//
+//   (none) --discovered--> inactive --activated--> active --deactivated-->
+//   inactive
+//     |                       |  ^                   |
+//     +--refused--> refused   |  +--activation_failed+ (stays inactive)
+//                             +--updated (active, module.json newer)
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <caf/expected.hpp>
+
+#include "events/envelope.hpp"
+#include "events/event_store.hpp"
+#include "modules/sdk/lifecycle.hpp"
+#include "modules/sdk/loader.hpp"
+
+namespace billow::modules {
+
+/// One module as the catalog reports it.
+struct module_status {
+  std::string type; // `Product`, `Plugin`, `Payment`, `Notification`
+  std::string name;
+  /// module.json's version (what is on disk now).
+  std::string version;
+  std::string description;
+  std::string author;
+  /// `active`, `inactive` or `refused`.
+  std::string status;
+  /// The version that last ran activate()/update(); empty if never.
+  std::string recorded_version;
+  /// Why it was refused or why its last activation failed.
+  std::string error;
+  /// The stream's version (for If-Match).
+  uint64_t stream_version = 0;
+};
+
+boost::json::object to_json(const module_status& s);
+
+/// Appends events to a stream: through the writer actor inside a running
+/// server, straight to the store in command-line tools.
+using append_fn = std::function<caf::expected<events::append_result>(
+  const std::string& stream, events::expected_version expected,
+  std::vector<events::new_event> events)>;
+
+class module_catalog {
+public:
+  module_catalog(const events::event_store& store, append_fn append,
+                 std::filesystem::path root);
+
+  /// Scans the modules directory, records what changed (new or changed
+  /// modules as `module.discovered`, refusals as `module.refused`), and
+  /// runs `update()` on active modules whose module.json is newer. A
+  /// module's failure is recorded and never stops the scan.
+  caf::expected<std::vector<module_status>> scan(const std::string& actor);
+
+  /// Every known module, sorted by type and name.
+  std::vector<module_status> list() const;
+
+  /// Activates a module (runs activate(), and update() after an upgrade).
+  /// Errors: not_found (unknown module), invalid_transition (refused
+  /// module), module_failure (activate() failed: recorded, stays inactive).
+  caf::expected<module_status> activate(const std::string& type,
+                                        const std::string& name,
+                                        const std::string& actor);
+
+  /// Deactivates a module (runs deactivate()).
+  caf::expected<module_status> deactivate(const std::string& type,
+                                          const std::string& name,
+                                          const std::string& actor);
+
+  /// The loaded object of an active module, or null.
+  std::shared_ptr<sdk::module> active_instance(const std::string& type,
+                                               const std::string& name) const;
+
+  /// The stream of a module: `module-product-postgres`.
+  static std::string stream_of(const std::string& type,
+                               const std::string& name);
+
+private:
+  struct entry {
+    module_status status;
+    /// Folded from the stream: whether activated, whether refused now.
+    bool active = false;
+    bool refused = false;
+    sdk::scan_entry loaded;
+  };
+
+  /// Applies one of the module's events to `e` (the stream's fold).
+  static void apply(entry& e, const std::string& type,
+                    const boost::json::object& payload);
+
+  caf::expected<module_status>
+  run(const std::string& type, const std::string& name,
+      sdk::lifecycle_command command, const std::string& actor);
+  caf::error record(entry& e, const std::string& type, std::string payload,
+                    const std::string& actor);
+  void fold_recorded(entry& e) const;
+
+  const events::event_store& store_;
+  append_fn append_;
+  std::filesystem::path root_;
+  mutable std::mutex mtx_;
+  std::map<std::pair<std::string, std::string>, entry> entries_;
+};
+
+} // namespace billow::modules
