@@ -14,6 +14,7 @@
 
 #include "api/accounts.hpp"
 #include "api/application.hpp"
+#include "api/audit_routes.hpp"
 #include "cli/logging.hpp"
 #include "cli/settings.hpp"
 #include "events/errc.hpp"
@@ -132,6 +133,75 @@ int run_modules(const std::filesystem::path& data_dir,
   return 0;
 }
 
+/// `billow verify`: walks the hash chain of a stopped server's log.
+int run_verify(const std::filesystem::path& data_dir) {
+  auto store = open_stopped_store(data_dir);
+  if (!store)
+    return 1;
+  auto report = store->verify(1, store->last_position());
+  if (!report) {
+    std::cerr << "billow: " << billow::detail_of(report.error()) << "\n";
+    return 1;
+  }
+  boost::json::object out{{"ok", report->ok()}, {"checked", report->checked}};
+  if (report->first_bad) {
+    out["first_bad_position"] = *report->first_bad;
+    out["problem"] = report->problem;
+  }
+  std::cout << boost::json::serialize(out) << "\n";
+  return report->ok() ? 0 : 3;
+}
+
+/// `billow events query|show|tail`: the log of a stopped server, one JSON
+/// envelope per line (secrets shown: this is the operator's own machine).
+int run_events(const std::filesystem::path& data_dir,
+               const std::string& command, billow::events::log_query q,
+               uint64_t position, size_t count) {
+  auto store = open_stopped_store(data_dir);
+  if (!store)
+    return 1;
+  auto print = [](const billow::events::envelope& ev) {
+    std::cout << boost::json::serialize(billow::api::envelope_json(ev, true))
+              << "\n";
+  };
+  if (command == "show") {
+    auto ev = store->read_event(position);
+    if (!ev) {
+      std::cerr << "billow: no event at position " << position << "\n";
+      return 1;
+    }
+    print(*ev);
+    return 0;
+  }
+  if (command == "tail") {
+    auto last = store->last_position();
+    auto from = last > count ? last - count + 1 : 1;
+    auto evs = store->read_all(from, count);
+    if (!evs) {
+      std::cerr << "billow: " << billow::detail_of(evs.error()) << "\n";
+      return 1;
+    }
+    for (const auto& ev : *evs)
+      print(ev);
+    return 0;
+  }
+  for (size_t printed = 0; printed < count;) {
+    q.limit = std::min<size_t>(1000, count - printed);
+    auto page = store->query(q);
+    if (!page) {
+      std::cerr << "billow: " << billow::detail_of(page.error()) << "\n";
+      return 1;
+    }
+    for (const auto& ev : page->events)
+      print(ev);
+    printed += page->events.size();
+    if (!page->next_cursor)
+      break;
+    q.from_position = *page->next_cursor;
+  }
+  return 0;
+}
+
 /// Resolves the data directory the way `serve` does (flag > env > file >
 /// default), for commands that work on a stopped server's data.
 std::optional<std::filesystem::path>
@@ -233,6 +303,35 @@ int main(int argc, char** argv) {
                            "Data directory (env BILLOW_DATA)");
   admin_create->add_option("--config", config_path, "Settings file (TOML)");
 
+  std::optional<std::string> tool_data;
+  auto* verify = cli.add_subcommand("verify", "Walk the log's hash chain");
+  verify->add_option("--data", tool_data, "Data directory (env BILLOW_DATA)");
+  auto* events_cmd = cli.add_subcommand("events",
+                                        "Read the log (stopped server)");
+  events_cmd->require_subcommand(1);
+  billow::events::log_query events_query;
+  uint64_t events_after = 0, events_position = 0;
+  size_t events_count = 100;
+  std::string events_correlation;
+  auto* events_q = events_cmd->add_subcommand("query",
+                                              "Filtered events, JSON lines");
+  events_q->add_option("--type", events_query.type, "Exact event type");
+  events_q->add_option("--stream-prefix", events_query.stream_prefix,
+                       "Stream id prefix (a whole stream id works too)");
+  events_q->add_option("--actor", events_query.actor, "Exact actor");
+  events_q->add_option("--after", events_after, "Start after this position");
+  events_q->add_option("--limit", events_count, "At most this many")
+    ->capture_default_str();
+  auto* events_show = events_cmd->add_subcommand("show",
+                                                 "One event by position");
+  events_show->add_option("position", events_position, "Log position")
+    ->required();
+  auto* events_tail = events_cmd->add_subcommand("tail", "The last events");
+  events_tail->add_option("-n", events_count, "How many")
+    ->capture_default_str();
+  for (auto* sub : {events_q, events_show, events_tail})
+    sub->add_option("--data", tool_data, "Data directory (env BILLOW_DATA)");
+
   auto* modules = cli.add_subcommand("modules",
                                      "List, activate and deactivate modules");
   modules->require_subcommand(1);
@@ -277,6 +376,17 @@ int main(int argc, char** argv) {
       return 2;
     return run_admin_create(*data, admin_email, admin_password,
                             admin_password_stdin, admin_group);
+  }
+  if (*verify || *events_cmd) {
+    auto data = resolve_data_dir(tool_data, config_path, false);
+    if (!data)
+      return 2;
+    if (*verify)
+      return run_verify(*data);
+    events_query.from_position = events_after + 1;
+    auto command = *events_q ? "query" : *events_show ? "show" : "tail";
+    return run_events(*data, command, events_query, events_position,
+                      events_count);
   }
   if (*modules) {
     auto data = resolve_data_dir(modules_data, config_path, false);

@@ -176,3 +176,73 @@ TEST(serve_test, port_in_use_fails_with_a_clear_error) {
   EXPECT_EQ(WEXITSTATUS(status), 1);
   first.stop(SIGTERM);
 }
+
+namespace {
+
+/// Runs `billow ARGS` to completion; answers its exit status and output
+/// (stdout and stderr together).
+std::pair<int, std::string> run_billow(const std::string& args,
+                                       const std::string& stdin_text = {}) {
+  auto cmd = std::string{BILLOW_BINARY} + " " + args + " 2>&1";
+  if (!stdin_text.empty())
+    cmd = "printf '%s\\n' '" + stdin_text + "' | " + cmd;
+  std::string out;
+  auto* pipe = ::popen(cmd.c_str(), "r");
+  char buf[4096];
+  while (auto n = std::fread(buf, 1, sizeof(buf), pipe))
+    out.append(buf, n);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+} // namespace
+
+TEST(cli_tools_test, admin_create_then_verify_and_query_the_log) {
+  billow::test::temp_dir dir;
+  auto data = "--data " + (dir.path() / "data").string();
+  auto [created, out1] = run_billow("admin create --email ops@example.com "
+                                    "--password-stdin "
+                                      + data,
+                                    "a-long-password");
+  ASSERT_EQ(created, 0) << out1;
+  EXPECT_NE(out1.find("created admin"), std::string::npos);
+  auto [dup, out2]
+    = run_billow("admin create --email OPS@example.com --password "
+                 "another-password "
+                 + data);
+  EXPECT_EQ(dup, 2) << out2;
+  EXPECT_NE(out2.find("exists already"), std::string::npos);
+  auto [short_pw, out3]
+    = run_billow("admin create --email x@example.com --password "
+                 "short "
+                 + data);
+  EXPECT_EQ(short_pw, 2) << out3;
+  auto [verified, out4] = run_billow("verify " + data);
+  EXPECT_EQ(verified, 0) << out4;
+  auto report = boost::json::parse(out4).as_object();
+  EXPECT_TRUE(report.at("ok").as_bool());
+  EXPECT_EQ(report.at("checked").as_int64(), 1);
+  auto [queried, out5]
+    = run_billow("events query --type admin.created " + data);
+  ASSERT_EQ(queried, 0) << out5;
+  auto ev = boost::json::parse(out5).as_object();
+  EXPECT_EQ(ev.at("type").as_string(), "admin.created");
+  EXPECT_EQ(ev.at("payload").at("email").as_string(), "ops@example.com");
+  auto [missing, out6] = run_billow("events show 2 " + data);
+  EXPECT_EQ(missing, 1) << out6;
+}
+
+TEST(cli_tools_test, tools_refuse_a_data_dir_a_running_server_holds) {
+  billow::test::temp_dir dir;
+  auto data = (dir.path() / "data").string();
+  serve_process proc{{"serve", "--listen", "127.0.0.1:0", "--data", data}, {}};
+  ASSERT_FALSE(proc.wait_for_log(std::regex{"listening on"}).empty())
+    << proc.log();
+  auto [status, out]
+    = run_billow("admin create --email a@example.com --password "
+                 "long-enough --data "
+                 + data);
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("stop it first"), std::string::npos) << out;
+  proc.stop(SIGTERM);
+}
