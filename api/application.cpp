@@ -176,12 +176,20 @@ caf::error application::start() {
                  d.opts.modules_dir.string());
   }
   auto routes = std::make_shared<route_table>();
+  // The document describes the finished table, so it is made last.
+  auto openapi = std::make_shared<std::string>();
+  routes->add("GET", "/api/v1/openapi.json",
+              [openapi](const request_context& ctx) {
+                ctx.reply(json_response(200, *openapi));
+              },
+              {"This OpenAPI 3 document"});
   add_operations_routes(*routes, d.registry, d.readiness());
   add_auth_routes(*routes, auth);
   add_audit_routes(*routes, auth, *d.store);
   add_module_routes(*routes, auth, d.catalog);
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
+  *openapi = routes->openapi("Billow", "0.1.0");
   d.front = spawn_front(*d.sys, std::move(routes));
   d.server = std::make_unique<http_server>(
     d.opts.http,

@@ -12,14 +12,16 @@ void add_module_routes(route_table& routes,
                        std::shared_ptr<modules::module_catalog> catalog) {
   routes.add(
     "GET", "/api/v1/admin/modules",
-    require_admin(auth, "modules.read", [catalog](const request_context& ctx) {
-      boost::json::array items;
-      for (const auto& m : catalog->list())
-        items.push_back(modules::to_json(m));
-      boost::json::object out{{"items", std::move(items)},
-                              {"next_cursor", nullptr}};
-      ctx.reply(json_response(200, boost::json::serialize(out)));
-    }));
+    require_admin(auth, "modules.read",
+                  [catalog](const request_context& ctx) {
+                    boost::json::array items;
+                    for (const auto& m : catalog->list())
+                      items.push_back(modules::to_json(m));
+                    boost::json::object out{{"items", std::move(items)},
+                                            {"next_cursor", nullptr}};
+                    ctx.reply(json_response(200, boost::json::serialize(out)));
+                  }),
+    {"Every discovered module with its status", "modules.read"});
   for (std::string command : {"activate", "deactivate"}) {
     routes.add(
       "POST", "/api/v1/admin/modules/{type}/{name}/" + command,
@@ -41,7 +43,10 @@ void add_module_routes(route_table& routes,
                         ctx.reply(json_response(
                           200, boost::json::serialize(modules::to_json(*res))));
                       });
-                    }));
+                    }),
+      {command == "activate" ? "Activate a module (runs activate())"
+                             : "Deactivate a module (runs deactivate())",
+       "modules.write"});
   }
 }
 

@@ -10,9 +10,11 @@ namespace billow::api {
 void add_operations_routes(route_table& routes,
                            std::shared_ptr<prometheus::Registry> registry,
                            std::vector<readiness_check> checks) {
-  routes.add("GET", "/healthz", [](const request_context& ctx) {
-    ctx.reply(json_response(200, R"({"status":"ok"})"));
-  });
+  routes.add("GET", "/healthz",
+             [](const request_context& ctx) {
+               ctx.reply(json_response(200, R"({"status":"ok"})"));
+             },
+             {"The process is up"});
   routes.add(
     "GET", "/readyz", [checks = std::move(checks)](const request_context& ctx) {
       boost::json::object results;

@@ -1,6 +1,9 @@
 #include "api/router.hpp"
 
 #include <algorithm>
+#include <cctype>
+
+#include <boost/json.hpp>
 
 namespace billow::api {
 
@@ -24,12 +27,13 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 void route_table::add(std::string method, std::string pattern,
-                      route_handler handler) {
+                      route_handler handler, route_doc doc) {
   std::vector<std::string> segments;
   for (auto seg : split_path(pattern))
     segments.emplace_back(seg);
   routes_.push_back(route{std::move(method), std::move(pattern),
-                          std::move(segments), std::move(handler)});
+                          std::move(segments), std::move(handler),
+                          std::move(doc)});
 }
 
 namespace {
@@ -71,6 +75,110 @@ route_table::match_result route_table::match(std::string_view method,
       result.allowed.push_back(r.method);
   }
   return result;
+}
+
+std::string route_table::openapi(const std::string& title,
+                                 const std::string& version) const {
+  namespace json = boost::json;
+  json::object problem_schema{
+    {"type", "object"},
+    {"required", json::array{"type", "title", "status", "detail"}},
+    {"properties",
+     json::object{
+       {"type", json::object{{"type", "string"}}},
+       {"title", json::object{{"type", "string"}}},
+       {"status", json::object{{"type", "integer"}}},
+       {"detail", json::object{{"type", "string"}}},
+       {"errors",
+        json::object{
+          {"type", "array"},
+          {"items",
+           json::object{{"type", "object"},
+                        {"properties",
+                         json::object{
+                           {"field", json::object{{"type", "string"}}},
+                           {"message", json::object{{"type", "string"}}},
+                         }}}}}},
+     }},
+  };
+  auto problem_ref = json::object{{"$ref", "#/components/schemas/problem"}};
+  auto problem_answer = [&](const char* what) {
+    return json::object{
+      {"description", what},
+      {"content",
+       json::object{
+         {"application/problem+json", json::object{{"schema", problem_ref}}}}}};
+  };
+  json::object paths;
+  for (const auto& r : routes_) {
+    json::array params;
+    for (const auto& seg : r.segments)
+      if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}')
+        params.push_back(
+          json::object{{"name", seg.substr(1, seg.size() - 2)},
+                       {"in", "path"},
+                       {"required", true},
+                       {"schema", json::object{{"type", "string"}}}});
+    for (const auto& q : r.doc.query)
+      params.push_back(
+        json::object{{"name", q},
+                     {"in", "query"},
+                     {"required", false},
+                     {"schema", json::object{{"type", "string"}}}});
+    json::object responses;
+    responses[std::to_string(r.doc.success)] = json::object{
+      {"description", r.doc.summary.empty() ? "Success" : r.doc.summary},
+      {"content", json::object{{r.doc.content_type, json::object{}}}}};
+    if (r.doc.json_body) {
+      responses["400"] = problem_answer("Malformed JSON");
+      responses["422"] = problem_answer("Validation failed");
+    }
+    if (!r.doc.permission.empty()) {
+      responses["401"] = problem_answer("No valid bearer token");
+      responses["403"] = problem_answer("Missing permission");
+    }
+    responses["default"] = problem_answer("Error");
+    std::string op_id;
+    for (char c : r.method + r.pattern)
+      op_id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    json::object op{{"operationId", op_id},
+                    {"summary", r.doc.summary},
+                    {"parameters", std::move(params)},
+                    {"responses", std::move(responses)}};
+    if (!r.doc.permission.empty()) {
+      op["security"] = json::array{json::object{{"bearer", json::array{}}}};
+      op["x-permission"] = r.doc.permission;
+    }
+    if (r.doc.json_body)
+      op["requestBody"] = json::object{
+        {"required", true},
+        {"content",
+         json::object{
+           {"application/json",
+            json::object{{"schema", json::object{{"type", "object"}}}}}}}};
+    std::string method = r.method;
+    std::transform(method.begin(), method.end(), method.begin(),
+                   [](unsigned char c) {
+                     return static_cast<char>(std::tolower(c));
+                   });
+    auto& path = paths[r.pattern];
+    if (!path.is_object())
+      path = json::object{};
+    path.as_object()[method] = std::move(op);
+  }
+  json::object doc{
+    {"openapi", "3.0.3"},
+    {"info", json::object{{"title", title}, {"version", version}}},
+    {"paths", std::move(paths)},
+    {"components",
+     json::object{
+       {"schemas", json::object{{"problem", std::move(problem_schema)}}},
+       {"securitySchemes",
+        json::object{
+          {"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}}}}},
+     }},
+  };
+  return json::serialize(doc);
 }
 
 } // namespace billow::api

@@ -55,11 +55,30 @@ struct request_context {
 /// A route handler. It answers through `ctx.reply`, now or later.
 using route_handler = std::function<void(const request_context& ctx)>;
 
+/// What the OpenAPI document says about a route.
+struct route_doc {
+  std::string summary = {};
+  /// The admin permission it needs; empty for public routes.
+  std::string permission = {};
+  /// Query parameters it reads.
+  std::vector<std::string> query = {};
+  /// Whether it takes a JSON object body.
+  bool json_body = false;
+  /// Its success status and response content type.
+  unsigned success = 200;
+  std::string content_type = "application/json";
+};
+
 /// An immutable-after-start set of routes.
 class route_table {
 public:
-  /// Adds a route; `method` in upper case.
-  void add(std::string method, std::string pattern, route_handler handler);
+  /// Adds a route; `method` in upper case. Routes are tried in the order
+  /// added.
+  void add(std::string method, std::string pattern, route_handler handler,
+           route_doc doc = {});
+
+  /// The OpenAPI 3.0 document describing every route.
+  std::string openapi(const std::string& title, const std::string& version) const;
 
   /// Result of `match`.
   struct match_result {
@@ -78,6 +97,7 @@ private:
     std::string pattern;
     std::vector<std::string> segments;
     route_handler handler;
+    route_doc doc;
   };
   std::vector<route> routes_;
 };
