@@ -78,7 +78,8 @@ public:
            route_doc doc = {});
 
   /// The OpenAPI 3.0 document describing every route.
-  std::string openapi(const std::string& title, const std::string& version) const;
+  std::string openapi(const std::string& title,
+                      const std::string& version) const;
 
   /// Result of `match`.
   struct match_result {

@@ -86,7 +86,7 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
   // Unknown keys are refused: a typo must not silently fall back to a default.
   static const std::set<std::string> known{"listen",
                                            "data",
-    "modules.dir",
+                                           "modules.dir",
                                            "log.level",
                                            "log.format",
                                            "http.body_limit",

@@ -144,7 +144,7 @@ bool hash_matches(std::string_view bytes) {
     return false;
   auto expected = compute_hash(bytes.substr(0, bytes.size() - 32));
   return std::memcmp(expected.data(), bytes.data() + bytes.size() - 32, 32)
-         == 0;
+    == 0;
 }
 
 uint64_t encoded_position(std::string_view bytes) {

@@ -24,8 +24,8 @@ namespace {
 
 // Column family names, in the order they are opened (default first).
 constexpr const char* cf_names[] = {
-  "default", "events",   "streams", "ids",           "checkpoints",
-  "snapshots", "by_type", "by_actor", "by_correlation",
+  "default", "events",   "streams",        "ids", "checkpoints", "snapshots",
+  "by_type", "by_actor", "by_correlation",
 };
 
 enum cf_index : size_t {
@@ -115,10 +115,10 @@ public:
   }
 
   rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
-    auto* nul = static_cast<const char*>(std::memchr(key.data(), 0,
-                                                     key.size()));
-    return {key.data(), nul ? static_cast<size_t>(nul - key.data()) + 1
-                            : key.size()};
+    auto* nul
+      = static_cast<const char*>(std::memchr(key.data(), 0, key.size()));
+    return {key.data(),
+            nul ? static_cast<size_t>(nul - key.data()) + 1 : key.size()};
   }
 
   bool InDomain(const rocksdb::Slice&) const override {
@@ -249,8 +249,8 @@ event_store::open(store_options opts) {
             || msg.find("LOCK") != std::string::npos))
       return make_error(billow_errc::data_dir_locked,
                         "data directory " + self->opts_.dir
-                          + " is already in use by another process ("
-                          + msg + ")");
+                          + " is already in use by another process (" + msg
+                          + ")");
     return storage_error(st, "opening " + self->opts_.dir);
   }
   im.db.reset(raw);
@@ -277,7 +277,8 @@ event_store::open(store_options opts) {
   return self;
 }
 
-// -- appends -------------------------------------------------------------------
+// -- appends
+// -------------------------------------------------------------------
 
 caf::expected<append_result>
 event_store::append(std::string_view stream, expected_version expected,
@@ -344,7 +345,9 @@ event_store::append_group_impl(std::span<const append_request> requests,
   env.time_us = time_us;
   bool any_written = false;
   for (auto& req : requests) {
-    auto fail = [&](caf::error err) { results.emplace_back(std::move(err)); };
+    auto fail = [&](caf::error err) {
+      results.emplace_back(std::move(err));
+    };
     if (auto err = validate_stream_id(req.stream)) {
       fail(std::move(err));
       continue;
@@ -426,8 +429,8 @@ event_store::append_group_impl(std::span<const append_request> requests,
         continue;
       }
       // A retry: answer the original positions, write nothing.
-      results.emplace_back(append_result{first_found, last_found,
-                                         last_found_version, true});
+      results.emplace_back(
+        append_result{first_found, last_found, last_found_version, true});
       continue;
     }
     // Optimistic concurrency.
@@ -451,8 +454,7 @@ event_store::append_group_impl(std::span<const append_request> requests,
                       "stream " + req.stream + " is at version "
                         + std::to_string(current) + ", expected "
                         + std::to_string(req.expected.version())
-                        + "; current_version="
-                        + std::to_string(current)));
+                        + "; current_version=" + std::to_string(current)));
       continue;
     }
     // Encode the events; the size limit is checked before anything is kept,
@@ -488,8 +490,8 @@ event_store::append_group_impl(std::span<const append_request> requests,
       fail(std::move(bad));
       continue;
     }
-    auto& stream_key = pending_versions.try_emplace(req.stream, current)
-                         .first->first;
+    auto& stream_key
+      = pending_versions.try_emplace(req.stream, current).first->first;
     for (size_t i = 0; i < req.events.size(); ++i) {
       auto& ev = req.events[i];
       auto pos = next_position + i;
@@ -499,8 +501,7 @@ event_store::append_group_impl(std::span<const append_request> requests,
                                        pos_key);
       entries[cf_ids].emplace_back(std::string{id_key(ev.event_id)}, pos_key);
       entries[cf_by_type].emplace_back(name_key(ev.type, pos), std::string{});
-      entries[cf_by_actor].emplace_back(name_key(ev.actor, pos),
-                                        std::string{});
+      entries[cf_by_actor].emplace_back(name_key(ev.actor, pos), std::string{});
       if (!ev.correlation_id.is_nil())
         entries[cf_by_correlation].emplace_back(
           correlation_key(ev.correlation_id, pos), std::string{});
@@ -546,7 +547,8 @@ event_store::append_group_impl(std::span<const append_request> requests,
   return results;
 }
 
-// -- reads -----------------------------------------------------------------------
+// -- reads
+// -----------------------------------------------------------------------
 
 caf::error event_store::finish_read(envelope& x) const {
   if (upcasters_.empty())
@@ -567,8 +569,8 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
   if (dir == read_direction::forward)
     it->Seek(name_key(stream, from_version));
   else
-    it->SeekForPrev(name_key(stream, from_version == 0 ? UINT64_MAX
-                                                       : from_version));
+    it->SeekForPrev(
+      name_key(stream, from_version == 0 ? UINT64_MAX : from_version));
   std::string value;
   for (; it->Valid() && result.size() < max_count;
        dir == read_direction::forward ? it->Next() : it->Prev()) {
@@ -669,9 +671,9 @@ namespace {
 
 /// The first position in [lo, hi + 1] whose commit time is >= t (hi + 1 when
 /// none): binary search, valid because times never decrease along the log.
-caf::expected<uint64_t>
-first_position_at(const rocksdb::DB& db, rocksdb::ColumnFamilyHandle* events,
-                  uint64_t lo, uint64_t hi, int64_t t) {
+caf::expected<uint64_t> first_position_at(const rocksdb::DB& db,
+                                          rocksdb::ColumnFamilyHandle* events,
+                                          uint64_t lo, uint64_t hi, int64_t t) {
   std::string value;
   auto end = hi + 1;
   while (lo < end) {
@@ -690,11 +692,11 @@ first_position_at(const rocksdb::DB& db, rocksdb::ColumnFamilyHandle* events,
 
 bool matches(const log_query& q, const envelope& x) {
   return (q.type.empty() || x.type == q.type)
-         && (q.actor.empty() || x.actor == q.actor)
-         && (q.stream_prefix.empty() || starts_with(x.stream, q.stream_prefix))
-         && (!q.correlation_id || x.correlation_id == *q.correlation_id)
-         && (!q.time_from_us || x.time_us >= *q.time_from_us)
-         && (!q.time_to_us || x.time_us < *q.time_to_us);
+    && (q.actor.empty() || x.actor == q.actor)
+    && (q.stream_prefix.empty() || starts_with(x.stream, q.stream_prefix))
+    && (!q.correlation_id || x.correlation_id == *q.correlation_id)
+    && (!q.time_from_us || x.time_us >= *q.time_from_us)
+    && (!q.time_to_us || x.time_us < *q.time_to_us);
 }
 
 } // namespace
@@ -714,8 +716,7 @@ caf::expected<log_page> event_store::query(const log_query& q) const {
     lo = *p;
   }
   if (q.time_to_us) {
-    auto p = first_position_at(*im.db, im.cf(cf_events), lo, hi,
-                               *q.time_to_us);
+    auto p = first_position_at(*im.db, im.cf(cf_events), lo, hi, *q.time_to_us);
     if (!p)
       return std::move(p.error());
     hi = *p - 1;
@@ -839,10 +840,10 @@ caf::expected<log_page> event_store::query(const log_query& q) const {
   return page;
 }
 
-// -- snapshots and checkpoints ---------------------------------------------------
+// -- snapshots and checkpoints
+// ---------------------------------------------------
 
-caf::error event_store::save_snapshot(std::string_view stream,
-                                      uint64_t version,
+caf::error event_store::save_snapshot(std::string_view stream, uint64_t version,
                                       std::string_view bytes) {
   auto& im = *impl_;
   auto current = stream_version(stream);
@@ -859,8 +860,8 @@ caf::error event_store::save_snapshot(std::string_view stream,
   value.reserve(8 + bytes.size());
   put_be64(value, version);
   value.append(bytes);
-  auto st = im.db->Put(im.write_options(durability::sync),
-                       im.cf(cf_snapshots), as_slice(stream), value);
+  auto st = im.db->Put(im.write_options(durability::sync), im.cf(cf_snapshots),
+                       as_slice(stream), value);
   if (!st.ok())
     return storage_error(st, "saving snapshot");
   return caf::none;
@@ -933,7 +934,8 @@ rocksdb::DB& event_store::db() const noexcept {
   return *impl_->db;
 }
 
-// -- integrity -------------------------------------------------------------------
+// -- integrity
+// -------------------------------------------------------------------
 
 caf::expected<verify_report> event_store::verify(uint64_t from,
                                                  uint64_t to) const {
@@ -976,8 +978,8 @@ caf::expected<verify_report> event_store::verify(uint64_t from,
     if (auto err = decode_envelope(value, x))
       return bad(expected_pos, "undecodable: " + to_string(err));
     if (x.position != expected_pos)
-      return bad(expected_pos, "envelope names position "
-                                 + std::to_string(x.position));
+      return bad(expected_pos,
+                 "envelope names position " + std::to_string(x.position));
     if (x.prev_hash != prev)
       return bad(expected_pos,
                  "prev_hash does not match the hash of the previous event");

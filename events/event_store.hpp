@@ -19,9 +19,10 @@
 //   checkpoints     +------+                              +----------------+
 //                   | name |                         -->  | position u64BE |
 //                   +------+                              +----------------+
-//   snapshots       +--------+                            +---------------+-------+
-//                   | stream |                       -->  | version u64BE | bytes |
-//                   +--------+                            +---------------+-------+
+//   snapshots       +--------+ +---------------+-------+
+//                   | stream |                       -->  | version u64BE |
+//                   bytes |
+//                   +--------+ +---------------+-------+
 //   by_type         +------+----+----------------+
 //                   | type | \0 | position u64BE |   -->  (empty)
 //                   +------+----+----------------+
@@ -113,16 +114,15 @@ public:
   }
 
   template <class Inspector>
-  friend typename Inspector::result_type inspect(Inspector& f,
-                                                 expected_version& x) {
+  friend typename Inspector::result_type
+  inspect(Inspector& f, expected_version& x) {
     return f(x.raw_);
   }
 
   friend bool operator==(expected_version, expected_version) = default;
 
 private:
-  constexpr explicit expected_version(int64_t raw) noexcept : raw_(raw) {
-  }
+  constexpr explicit expected_version(int64_t raw) noexcept : raw_(raw) {}
 
   int64_t raw_ = -1;
 };
@@ -217,10 +217,9 @@ public:
   /// `already_exists` when only some event ids are stored or an id belongs to
   /// another stream. When every event id is already stored in `stream`,
   /// answers the original positions with `duplicate` set.
-  caf::expected<append_result> append(std::string_view stream,
-                                      expected_version expected,
-                                      std::vector<new_event> events,
-                                      durability d = durability::sync);
+  caf::expected<append_result>
+  append(std::string_view stream, expected_version expected,
+         std::vector<new_event> events, durability d = durability::sync);
 
   /// Group commit: checks every request in order as if appended one after
   /// the other, writes all accepted ones in a single WriteBatch with one
@@ -281,7 +280,8 @@ public:
   /// The current version of `stream` (0 when it has no events).
   caf::expected<uint64_t> stream_version(std::string_view stream) const;
 
-  // -- snapshots and checkpoints -----------------------------------------------
+  // -- snapshots and checkpoints
+  // -----------------------------------------------
 
   /// Stores `bytes` as the latest snapshot of `stream` at `version`. Refuses
   /// a version beyond the stream's current one; an older snapshot than the

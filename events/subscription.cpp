@@ -2,9 +2,9 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "events/subscription_state.hpp"
 
@@ -39,8 +39,9 @@ void pump(subscription_ptr self) {
   auto next = page->back().position + 1;
   st.committed = std::max(st.committed, next - 1);
   st.awaiting_subscriber = true;
-  self->request(st.subscriber, caf::infinite, deliver_atom::value,
-                std::move(*page))
+  self
+    ->request(st.subscriber, caf::infinite, deliver_atom::value,
+              std::move(*page))
     .then(
       [self, next](bool keep) {
         auto& st = self->state;
@@ -52,7 +53,9 @@ void pump(subscription_ptr self) {
         }
         pump(self);
       },
-      [self](caf::error& err) { self->quit(std::move(err)); });
+      [self](caf::error& err) {
+        self->quit(std::move(err));
+      });
 }
 
 subscription_actor::behavior_type

@@ -31,10 +31,12 @@ uuid uuid::random() {
   // child must not reuse its parent's pool: fork bumps the generation.
   static std::atomic<uint64_t> generation{0};
   static const bool registered = [] {
-    ::pthread_atfork(nullptr, nullptr, [] { ++generation; });
+    ::pthread_atfork(nullptr, nullptr, [] {
+      ++generation;
+    });
     return true;
   }();
-  (void) registered;
+  (void)registered;
   thread_local std::array<uint8_t, 4096> pool;
   thread_local size_t used = pool.size();
   thread_local uint64_t pool_generation = 0;

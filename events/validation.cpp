@@ -11,8 +11,7 @@ namespace {
 
 bool is_stream_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':'
-         || c == '-';
+    || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
 }
 
 bool is_type_char(char c) {

@@ -2,8 +2,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -37,16 +37,17 @@ void register_metrics(writer_state& st) {
                         .Name("billow_event_commit_batch_appends")
                         .Help("Appends per group commit")
                         .Register(reg)
-                        .Add({}, prometheus::Histogram::BucketBoundaries{
-                                   1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
-                                   1024});
+                        .Add({},
+                             prometheus::Histogram::BucketBoundaries{
+                               1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
   st.commit_seconds = &prometheus::BuildHistogram()
                          .Name("billow_event_commit_seconds")
                          .Help("Time to write and sync one group commit")
                          .Register(reg)
-                         .Add({}, prometheus::Histogram::BucketBoundaries{
-                                    0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+                         .Add({},
+                              prometheus::Histogram::BucketBoundaries{
+                                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                0.01, 0.025, 0.05, 0.1, 0.25, 1});
 }
 
 /// Sends a `committed` note to `sub` unless one is in flight or it is
@@ -76,9 +77,9 @@ void acknowledge(
   }
   any_events = events > 0;
   if (st.appends) {
-    auto elapsed = std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - since)
-                     .count();
+    auto elapsed
+      = std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
+          .count();
     st.appends->Increment(static_cast<double>(promises.size()));
     st.events_appended->Increment(static_cast<double>(events));
     st.errors->Increment(static_cast<double>(failed));
@@ -106,8 +107,8 @@ void start_sync(writer_ptr self) {
   auto target = st.store->written_position();
   using promise_list = std::vector<caf::typed_response_promise<append_result>>;
   using result_list = std::vector<caf::expected<append_result>>;
-  auto promises = std::make_shared<promise_list>(
-    std::move(st.unsynced_promises));
+  auto promises
+    = std::make_shared<promise_list>(std::move(st.unsynced_promises));
   auto results = std::make_shared<result_list>(std::move(st.unsynced_results));
   st.unsynced_promises.clear();
   st.unsynced_results.clear();
@@ -217,7 +218,9 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
       }
       return st.promises.back();
     },
-    [self](flush_atom) { flush(self); },
+    [self](flush_atom) {
+      flush(self);
+    },
     [self](subscribe_atom, subscription_actor& sub) {
       self->monitor(sub);
       // The first note tells the subscription where the log ends now; it

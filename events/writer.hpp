@@ -4,7 +4,8 @@
 // into group commits.
 //
 //   appenders ──append──► [ mailbox: a1 a2 a3 ... flush ] ──► one WriteBatch
-//                                                               (sync) ──► replies
+//                                                               (sync) ──►
+//                                                               replies
 //
 // State machine (per commit round):
 //

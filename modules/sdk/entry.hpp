@@ -24,7 +24,7 @@ struct billow_module_descriptor {
 } // extern "C"
 
 /// The signature of the entry point.
-using billow_module_entry_fn = const billow_module_descriptor* (*) ();
+using billow_module_entry_fn = const billow_module_descriptor* (*)();
 
 /// The entry point's symbol name.
 #define BILLOW_MODULE_ENTRY_SYMBOL "billow_module_entry"
@@ -34,7 +34,8 @@ using billow_module_entry_fn = const billow_module_descriptor* (*) ();
 /// a default constructor). Use it once, at namespace scope, in one .cpp file.
 #define BILLOW_MODULE(class_name)                                              \
   extern "C" __attribute__((visibility("default")))                            \
-  const billow_module_descriptor* billow_module_entry() {                      \
+  const billow_module_descriptor*                                              \
+  billow_module_entry() {                                                      \
     static const billow_module_descriptor descriptor{                          \
       static_cast<uint32_t>(::billow::modules::sdk::sdk_version_major),        \
       static_cast<uint32_t>(::billow::modules::sdk::sdk_version_minor),        \
@@ -45,6 +46,8 @@ using billow_module_entry_fn = const billow_module_descriptor* (*) ();
           return nullptr;                                                      \
         }                                                                      \
       },                                                                       \
-      [](::billow::modules::sdk::module* m) { delete m; }};                    \
+      [](::billow::modules::sdk::module* m) {                                  \
+        delete m;                                                              \
+      }};                                                                      \
     return &descriptor;                                                        \
   }

@@ -16,7 +16,7 @@ caf::error make_not_supported(std::string_view what) {
 
 bool is_not_supported(const caf::error& err) {
   return errc_of(err) == billow_errc::not_found
-         && detail_of(err).starts_with(not_supported_prefix);
+    && detail_of(err).starts_with(not_supported_prefix);
 }
 
 } // namespace billow::modules::sdk

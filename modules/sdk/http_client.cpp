@@ -14,10 +14,10 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
+    && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x))
+             == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 size_t on_body(char* ptr, size_t size, size_t n, void* user) {
@@ -49,7 +49,7 @@ size_t on_header(char* ptr, size_t size, size_t n, void* user) {
 
 void ensure_curl() {
   static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  (void) rc;
+  (void)rc;
 }
 
 } // namespace
@@ -61,10 +61,9 @@ std::string http_response::header(std::string_view name) const {
   return {};
 }
 
-caf::expected<http_response>
-http_client::send(const http_request& req) const {
-  static constexpr std::string_view methods[]
-    = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+caf::expected<http_response> http_client::send(const http_request& req) const {
+  static constexpr std::string_view methods[] = {"GET",   "POST",   "PUT",
+                                                 "PATCH", "DELETE", "HEAD"};
   if (req.url.empty())
     return make_error(billow_errc::invalid_argument, "http: empty URL");
   if (std::find(std::begin(methods), std::end(methods), req.method)
@@ -73,7 +72,7 @@ http_client::send(const http_request& req) const {
                       "http: unsupported method " + req.method);
   ensure_curl();
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl{curl_easy_init(),
-                                                          curl_easy_cleanup};
+                                                           curl_easy_cleanup};
   if (!curl)
     return make_error(billow_errc::internal, "http: curl_easy_init failed");
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers{

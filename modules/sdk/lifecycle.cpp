@@ -27,8 +27,8 @@ plan_lifecycle(const module_record& record, const std::string& manifest_version,
     if (*to < *from)
       return make_error(billow_errc::invalid_transition,
                         "module.json version " + manifest_version
-                          + " is older than the recorded "
-                          + *record.version + " (no downgrades)");
+                          + " is older than the recorded " + *record.version
+                          + " (no downgrades)");
   }
   bool newer = from && *from < *to;
   std::vector<step> out;
@@ -54,9 +54,9 @@ plan_lifecycle(const module_record& record, const std::string& manifest_version,
 caf::expected<void> run_lifecycle(module& target,
                                   const std::vector<lifecycle_step>& steps) {
   for (const auto& s : steps) {
-    const char* name = s.kind == lifecycle_step::activate   ? "activate"
-                       : s.kind == lifecycle_step::update   ? "update"
-                                                            : "deactivate";
+    const char* name = s.kind == lifecycle_step::activate ? "activate"
+      : s.kind == lifecycle_step::update                  ? "update"
+                                                          : "deactivate";
     try {
       caf::expected<void> res = caf::unit;
       switch (s.kind) {

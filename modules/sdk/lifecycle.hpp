@@ -35,8 +35,8 @@ struct lifecycle_step {
   /// For `update`: the recorded version to migrate from.
   std::string from_version;
 
-  friend bool operator==(const lifecycle_step&,
-                         const lifecycle_step&) = default;
+  friend bool operator==(const lifecycle_step&, const lifecycle_step&)
+    = default;
 };
 
 /// Decides which lifecycle calls to run, in order, for `command` given the

@@ -35,7 +35,7 @@ namespace {
 
 std::string sdk_text() {
   return std::to_string(sdk_version_major) + "."
-         + std::to_string(sdk_version_minor);
+    + std::to_string(sdk_version_minor);
 }
 
 scan_entry refuse(scan_entry e, refusal_reason r, std::string msg) {
@@ -72,13 +72,14 @@ scan_entry load_module(const std::filesystem::path& dir) {
                     + " but the module sits under " + e.type_folder + "/");
   if (e.folder_name != m.name)
     return refuse(std::move(e), refusal_reason::name_mismatch,
-                  "folder '" + e.folder_name + "' does not match module.json "
-                    "name '" + m.name + "'");
+                  "folder '" + e.folder_name
+                    + "' does not match module.json "
+                      "name '"
+                    + m.name + "'");
   if (!sdk_compatible(m.sdk_version))
     return refuse(std::move(e), refusal_reason::sdk_mismatch,
-                  "module.json needs SDK "
-                    + std::to_string(m.sdk_version.major) + "."
-                    + std::to_string(m.sdk_version.minor)
+                  "module.json needs SDK " + std::to_string(m.sdk_version.major)
+                    + "." + std::to_string(m.sdk_version.minor)
                     + ", this Billow has SDK " + sdk_text());
   auto so = dir / ("lib" + m.name + ".so");
   std::error_code ec;
@@ -92,7 +93,9 @@ scan_entry load_module(const std::filesystem::path& dir) {
                   "dlopen " + so.string() + ": "
                     + (why != nullptr ? why : "unknown error"));
   }
-  std::shared_ptr<void> handle{raw, [](void* h) { ::dlclose(h); }};
+  std::shared_ptr<void> handle{raw, [](void* h) {
+                                 ::dlclose(h);
+                               }};
   ::dlerror();
   auto entry = reinterpret_cast<billow_module_entry_fn>(
     ::dlsym(raw, BILLOW_MODULE_ENTRY_SYMBOL));
@@ -109,8 +112,8 @@ scan_entry load_module(const std::filesystem::path& dir) {
     return refuse(std::move(e), refusal_reason::sdk_mismatch,
                   so.string() + " was built against SDK "
                     + std::to_string(desc->sdk_major) + "."
-                    + std::to_string(desc->sdk_minor)
-                    + ", this Billow has SDK " + sdk_text());
+                    + std::to_string(desc->sdk_minor) + ", this Billow has SDK "
+                    + sdk_text());
   if (desc->create == nullptr || desc->destroy == nullptr)
     return refuse(std::move(e), refusal_reason::entry_point_missing,
                   so.string() + ": descriptor lacks create/destroy");

@@ -54,7 +54,7 @@ std::optional<semantic_version> parse_version(std::string_view text) {
 
 std::string to_string(const semantic_version& v) {
   return std::to_string(v.major) + "." + std::to_string(v.minor) + "."
-         + std::to_string(v.patch);
+    + std::to_string(v.patch);
 }
 
 namespace {
@@ -159,7 +159,7 @@ boost::json::object to_json(const module_manifest& m) {
   obj["description"] = m.description;
   obj["author"] = m.author;
   obj["sdk_version"] = std::to_string(m.sdk_version.major) + "."
-                       + std::to_string(m.sdk_version.minor);
+    + std::to_string(m.sdk_version.minor);
   if (!m.hooks.empty()) {
     boost::json::array hooks;
     for (const auto& h : m.hooks)

@@ -28,8 +28,8 @@ struct semantic_version {
   int minor = 0;
   int patch = 0;
 
-  friend auto operator<=>(const semantic_version&,
-                          const semantic_version&) = default;
+  friend auto operator<=>(const semantic_version&, const semantic_version&)
+    = default;
 };
 
 /// Parses `1`, `1.2` or `1.2.3` (missing parts are zero).
@@ -62,8 +62,7 @@ struct module_manifest {
 caf::expected<module_manifest> parse_manifest(std::string_view json_text);
 
 /// Reads and parses `file`; a missing file is `billow_errc::not_found`.
-caf::expected<module_manifest>
-read_manifest(const std::filesystem::path& file);
+caf::expected<module_manifest> read_manifest(const std::filesystem::path& file);
 
 /// Renders `m` back to module.json's form.
 boost::json::object to_json(const module_manifest& m);

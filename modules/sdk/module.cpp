@@ -11,10 +11,10 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
+    && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x))
+             == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string_view trim_slashes(std::string_view s) {
@@ -27,7 +27,7 @@ std::string_view trim_slashes(std::string_view s) {
 
 } // namespace
 
-module::module() : ctx_(std::make_shared<module_context>(context_options{})) {
+module::module() :ctx_(std::make_shared<module_context>(context_options{})) {
   // nop
 }
 
@@ -60,9 +60,8 @@ boost::json::value module::config(std::string_view key) const {
   return context()->config(key);
 }
 
-caf::expected<std::string>
-module::view(std::string_view template_name,
-             const boost::json::object& data) const {
+caf::expected<std::string> module::view(std::string_view template_name,
+                                        const boost::json::object& data) const {
   return context()->view(template_name, data);
 }
 
@@ -108,7 +107,7 @@ module::call_admin_route(route_kind kind, std::string_view method,
                                         : admin_api_routes();
   auto it = std::find_if(routes.begin(), routes.end(), [&](const auto& r) {
     return iequals(r.method, method)
-           && trim_slashes(r.uri) == trim_slashes(uri);
+      && trim_slashes(r.uri) == trim_slashes(uri);
   });
   if (it == routes.end())
     return make_error(billow_errc::not_found,
@@ -117,7 +116,7 @@ module::call_admin_route(route_kind kind, std::string_view method,
   if (!it->permission.empty() && !call.all_permissions
       && std::find(call.permissions.begin(), call.permissions.end(),
                    it->permission)
-           == call.permissions.end())
+        == call.permissions.end())
     return make_error(billow_errc::permission_denied,
                       "admin route " + it->name + " needs permission "
                         + it->permission);
@@ -132,8 +131,8 @@ module::call_admin_route(route_kind kind, std::string_view method,
 caf::expected<void> module::run_job(job_call& call) {
   auto it = jobs_.find(call.method);
   if (it == jobs_.end())
-    return make_error(billow_errc::not_found, "module has no job method '"
-                                                + call.method + "'");
+    return make_error(billow_errc::not_found,
+                      "module has no job method '" + call.method + "'");
   return it->second(call);
 }
 

@@ -35,9 +35,9 @@ struct sidebar_entry {
   std::string permission;
 };
 
-/// An admin web or API route (the seed's `adminWebRoutes()`/`adminApiRoutes()`).
-/// `controller` names a controller the module registered with
-/// `register_admin_controller`.
+/// An admin web or API route (the seed's
+/// `adminWebRoutes()`/`adminApiRoutes()`). `controller` names a controller the
+/// module registered with `register_admin_controller`.
 struct admin_route {
   std::string method;
   std::string uri;

@@ -22,8 +22,7 @@ const char* to_string(log_level x) {
 
 module_tasks::module_tasks(std::shared_ptr<task_queue> queue,
                            std::string module_type, std::string module_name)
-  : queue_(std::move(queue)),
-    module_type_(std::move(module_type)),
+  : queue_(std::move(queue)), module_type_(std::move(module_type)),
     module_name_(std::move(module_name)) {
   // nop
 }
@@ -41,7 +40,7 @@ module_tasks::add(std::string method, boost::json::object data,
     return make_error(billow_errc::invalid_argument,
                       "job options: tries and max_exceptions must be >= 1, "
                       "timeout > 0, backoff >= 0");
-  task_request req{module_type_,     module_name_,    std::move(method),
+  task_request req{module_type_,    module_name_,    std::move(method),
                    std::move(data), std::move(tags), options};
   return queue_->add(std::move(req));
 }

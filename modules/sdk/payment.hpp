@@ -76,8 +76,7 @@ public:
 
   /// Refunds (part of) a transaction; answers the gateway's refund record.
   /// Default: not supported.
-  virtual caf::expected<boost::json::object>
-  refund(const refund_request& req);
+  virtual caf::expected<boost::json::object> refund(const refund_request& req);
 };
 
 } // namespace billow::modules::sdk

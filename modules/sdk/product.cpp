@@ -53,8 +53,7 @@ caf::expected<std::string> product::suspend(const service_context& service) {
   return queue_lifecycle("suspend_job", "suspend", service);
 }
 
-caf::expected<std::string>
-product::unsuspend(const service_context& service) {
+caf::expected<std::string> product::unsuspend(const service_context& service) {
   return queue_lifecycle("unsuspend_job", "unsuspend", service);
 }
 
@@ -141,8 +140,9 @@ caf::expected<std::string>
 product::render_client_tab(std::string_view tab,
                            const client_call& call) const {
   auto menu = get_client_area_menu_config();
-  auto it = std::find_if(menu.begin(), menu.end(),
-                         [&](const auto& t) { return t.key == tab; });
+  auto it = std::find_if(menu.begin(), menu.end(), [&](const auto& t) {
+    return t.key == tab;
+  });
   if (it == menu.end())
     return make_error(billow_errc::not_found,
                       "no client area tab '" + std::string{tab} + "'");

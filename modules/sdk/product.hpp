@@ -86,8 +86,7 @@ public:
 
   virtual caf::expected<std::string> create(const service_context& service);
   virtual caf::expected<std::string> suspend(const service_context& service);
-  virtual caf::expected<std::string>
-  unsuspend(const service_context& service);
+  virtual caf::expected<std::string> unsuspend(const service_context& service);
   virtual caf::expected<std::string>
   termination(const service_context& service);
   virtual caf::expected<std::string>
@@ -137,13 +136,11 @@ protected:
                                   client_controller fn);
 
 private:
-  caf::expected<std::string> queue_lifecycle(std::string job,
-                                             std::string tag,
+  caf::expected<std::string> queue_lifecycle(std::string job, std::string tag,
                                              const service_context& service);
 
   std::map<std::string, tab_variables, std::less<>> tabs_;
-  std::map<std::pair<std::string, std::string>, client_controller>
-    controllers_;
+  std::map<std::pair<std::string, std::string>, client_controller> controllers_;
 };
 
 } // namespace billow::modules::sdk

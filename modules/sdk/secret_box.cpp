@@ -32,7 +32,7 @@ caf::expected<secret_box> secret_box::from_config(std::string_view key_text) {
   if (key_text.size() == 2 * key_size
       && sodium_hex2bin(key.data(), key.size(), key_text.data(),
                         key_text.size(), nullptr, &len, nullptr)
-           == 0
+        == 0
       && len == key_size)
     return secret_box{key};
   std::vector<uint8_t> raw(key_text.size());
@@ -95,15 +95,14 @@ caf::expected<std::string> secret_box::unseal(std::string_view sealed) const {
   auto b64 = sealed.substr(prefix.size());
   std::vector<uint8_t> buf(b64.size());
   size_t len = 0;
-  if (sodium_base642bin(buf.data(), buf.size(), b64.data(), b64.size(),
-                        nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL)
+  if (sodium_base642bin(buf.data(), buf.size(), b64.data(), b64.size(), nullptr,
+                        &len, nullptr, sodium_base64_VARIANT_ORIGINAL)
       != 0)
     return bad("sealed value is not valid base64");
   if (len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
     return bad("sealed value is too short");
-  std::string plain(len - crypto_secretbox_NONCEBYTES
-                      - crypto_secretbox_MACBYTES,
-                    '\0');
+  std::string plain(
+    len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<uint8_t*>(plain.data()),
                                  buf.data() + crypto_secretbox_NONCEBYTES,
                                  len - crypto_secretbox_NONCEBYTES, buf.data(),

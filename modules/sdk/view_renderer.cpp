@@ -32,12 +32,9 @@ mst::data to_mustache(const boost::json::value& v) {
     }
     case boost::json::kind::string:
       return mst::data{std::string{v.get_string()}};
-    case boost::json::kind::bool_:
-      return mst::data{v.get_bool()};
-    case boost::json::kind::null:
-      return mst::data{false};
-    default:
-      return mst::data{boost::json::serialize(v)};
+    case boost::json::kind::bool_: return mst::data{v.get_bool()};
+    case boost::json::kind::null: return mst::data{false};
+    default: return mst::data{boost::json::serialize(v)};
   }
 }
 

@@ -33,9 +33,8 @@ public:
 
   /// Renders template text directly (for modules that build templates in
   /// code, and for tests).
-  caf::expected<std::string>
-  render_text(const std::string& template_text,
-              const boost::json::object& data) const;
+  caf::expected<std::string> render_text(const std::string& template_text,
+                                         const boost::json::object& data) const;
 
   /// The strings of `lang/{code}.json` (or `en.json`), empty when neither
   /// exists.

@@ -21,7 +21,9 @@ protected:
   void SetUp() override {
     events::store_options opts;
     opts.dir = dir.sub("db");
-    opts.clock = [this] { return clock(); };
+    opts.clock = [this] {
+      return clock();
+    };
     auto s = events::event_store::open(std::move(opts));
     ASSERT_TRUE(s) << to_string(s.error());
     store = std::move(*s);

@@ -58,22 +58,21 @@ int main(int argc, char** argv) {
           x.type = "crash.test";
           x.actor = "system";
           x.payload = "{\"cmd\":\"" + cmd + "\",\"n\":" + std::to_string(n)
-                      + ",\"i\":" + std::to_string(i) + "}";
+            + ",\"i\":" + std::to_string(i) + "}";
           events.push_back(std::move(x));
         }
-        auto stream = "crash-" + std::to_string(a) + "-" + std::to_string(k % 7);
+        auto stream = "crash-" + std::to_string(a) + "-"
+          + std::to_string(k % 7);
         self
           ->request(writer, caf::infinite, append_atom::value, stream,
                     expected_version::any(), std::move(events))
           .receive(
             [&](const append_result& r) {
               char line[160];
-              auto len = std::snprintf(line, sizeof(line),
-                                       "ack %s %u %llu %llu\n", cmd.c_str(), n,
-                                       static_cast<unsigned long long>(
-                                         r.first_position),
-                                       static_cast<unsigned long long>(
-                                         r.last_position));
+              auto len = std::snprintf(
+                line, sizeof(line), "ack %s %u %llu %llu\n", cmd.c_str(), n,
+                static_cast<unsigned long long>(r.first_position),
+                static_cast<unsigned long long>(r.last_position));
               // One write per line: atomic on a pipe (< PIPE_BUF).
               if (::write(STDOUT_FILENO, line, static_cast<size_t>(len)) < 0)
                 std::_Exit(3);

@@ -116,8 +116,7 @@ TEST(crash_test, acknowledged_appends_survive_sigkill_whole_and_once) {
     auto report = s.verify(1, UINT64_MAX);
     ASSERT_TRUE(report);
     ASSERT_TRUE(report->ok()) << "round " << round << ": position "
-                              << *report->first_bad << " "
-                              << report->problem;
+                              << *report->first_bad << " " << report->problem;
     ASSERT_EQ(report->checked, s.last_position());
     // Group every stored event by command.
     struct seen {
@@ -130,8 +129,8 @@ TEST(crash_test, acknowledged_appends_survive_sigkill_whole_and_once) {
       char cmd[64];
       unsigned n, i;
       EXPECT_EQ(std::sscanf(x.payload.c_str(),
-                            "{\"cmd\":\"%36[^\"]\",\"n\":%u,\"i\":%u}", cmd,
-                            &n, &i),
+                            "{\"cmd\":\"%36[^\"]\",\"n\":%u,\"i\":%u}", cmd, &n,
+                            &i),
                 3);
       auto& c = commands[cmd];
       c.n = n;

@@ -46,7 +46,9 @@ protected:
     store.reset();
     store_options opts;
     opts.dir = dir.sub("db");
-    opts.clock = [this] { return now_us; };
+    opts.clock = [this] {
+      return now_us;
+    };
     auto s = event_store::open(std::move(opts));
     ASSERT_TRUE(s) << to_string(s.error());
     store = std::move(*s);
@@ -115,8 +117,7 @@ TEST_F(event_store_test, append_with_no_stream_on_existing_stream_is_refused) {
   auto r2 = store->append("service-2", expected_version::exact(3),
                           events_of(1));
   ASSERT_FALSE(r2);
-  EXPECT_NE(detail_of(r2.error()).find("current_version=0"),
-            std::string::npos);
+  EXPECT_NE(detail_of(r2.error()).find("current_version=0"), std::string::npos);
 }
 
 TEST_F(event_store_test, append_with_any_ignores_the_version) {
@@ -172,9 +173,9 @@ TEST_F(event_store_test, payload_that_is_not_an_object_is_refused) {
 }
 
 TEST_F(event_store_test, invalid_stream_ids_are_refused) {
-  for (auto stream : {std::string{}, std::string(257, 'a'),
-                      std::string{"service 1"}, std::string{"a/b"},
-                      std::string{"a\0b", 3}, std::string{"é"}}) {
+  for (auto stream :
+       {std::string{}, std::string(257, 'a'), std::string{"service 1"},
+        std::string{"a/b"}, std::string{"a\0b", 3}, std::string{"é"}}) {
     auto r = store->append(stream, expected_version::any(), events_of(1));
     ASSERT_FALSE(r);
     EXPECT_EQ(errc_of(r.error()), billow_errc::invalid_argument);
@@ -209,14 +210,13 @@ TEST_F(event_store_test, empty_append_and_bad_event_fields_are_refused) {
   }
   auto no_actor = make_event();
   no_actor.actor.clear();
-  EXPECT_FALSE(store->append("service-1", expected_version::any(),
-                             {no_actor}));
+  EXPECT_FALSE(store->append("service-1", expected_version::any(), {no_actor}));
   auto nil_id = make_event();
   nil_id.event_id = uuid{};
   EXPECT_FALSE(store->append("service-1", expected_version::any(), {nil_id}));
   auto twice = make_event();
-  EXPECT_FALSE(store->append("service-1", expected_version::any(),
-                             {twice, twice}));
+  EXPECT_FALSE(
+    store->append("service-1", expected_version::any(), {twice, twice}));
   EXPECT_EQ(store->last_position(), 0u);
 }
 
@@ -268,8 +268,7 @@ TEST_F(event_store_test, streams_read_forward_and_backward_from_a_version) {
   ASSERT_EQ(back->size(), 3u);
   EXPECT_EQ((*back)[0].version, 7u);
   EXPECT_EQ((*back)[2].version, 5u);
-  auto back2 = store->read_stream("service-1", 2, read_direction::backward,
-                                  10);
+  auto back2 = store->read_stream("service-1", 2, read_direction::backward, 10);
   ASSERT_TRUE(back2);
   ASSERT_EQ(back2->size(), 2u);
   EXPECT_EQ((*back2)[1].version, 1u);
@@ -371,29 +370,39 @@ TEST_F(event_store_test, queries_filter_by_type_actor_prefix_correlation_time) {
   log_query by_type;
   by_type.type = "service.suspended";
   by_type.limit = 4;
-  EXPECT_EQ(collect(by_type), expect([](int i) { return i % 2 == 1; }));
+  EXPECT_EQ(collect(by_type), expect([](int i) {
+              return i % 2 == 1;
+            }));
   log_query by_actor;
   by_actor.actor = "admin:1";
   by_actor.limit = 3;
-  EXPECT_EQ(collect(by_actor), expect([](int i) { return i % 3 == 0; }));
+  EXPECT_EQ(collect(by_actor), expect([](int i) {
+              return i % 3 == 0;
+            }));
   log_query by_corr;
   by_corr.correlation_id = corr;
   by_corr.type = "service.created";
-  EXPECT_EQ(collect(by_corr), expect([](int i) { return i % 6 == 0; }));
+  EXPECT_EQ(collect(by_corr), expect([](int i) {
+              return i % 6 == 0;
+            }));
   log_query by_prefix;
   by_prefix.stream_prefix = "client-";
   by_prefix.limit = 2;
-  EXPECT_EQ(collect(by_prefix), expect([](int i) { return i % 5 == 0; }));
+  EXPECT_EQ(collect(by_prefix), expect([](int i) {
+              return i % 5 == 0;
+            }));
   log_query by_time;
   by_time.time_from_us = store->read_event(10)->time_us;
   by_time.time_to_us = store->read_event(20)->time_us;
   by_time.limit = 3;
-  EXPECT_EQ(collect(by_time),
-            expect([](int i) { return i >= 9 && i < 19; }));
+  EXPECT_EQ(collect(by_time), expect([](int i) {
+              return i >= 9 && i < 19;
+            }));
   log_query prefix_and_time = by_prefix;
   prefix_and_time.time_from_us = by_time.time_from_us;
-  EXPECT_EQ(collect(prefix_and_time),
-            expect([](int i) { return i % 5 == 0 && i >= 9; }));
+  EXPECT_EQ(collect(prefix_and_time), expect([](int i) {
+              return i % 5 == 0 && i >= 9;
+            }));
   log_query nothing;
   nothing.type = "service.deleted";
   EXPECT_TRUE(collect(nothing).empty());
@@ -423,8 +432,8 @@ namespace {
 void tamper(const std::string& dir, uint64_t position,
             const std::function<void(std::string&)>& fn) {
   std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, dir, &names)
-                .ok());
+  ASSERT_TRUE(
+    rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (auto& n : names)
     descs.emplace_back(n, rocksdb::ColumnFamilyOptions{});
@@ -455,7 +464,9 @@ TEST_F(event_store_test, verify_names_the_position_of_a_flipped_byte) {
   must_append("a", 20);
   store.reset();
   // Flip one byte inside the payload of position 7.
-  tamper(dir.sub("db"), 7, [](std::string& v) { v[v.size() - 40] ^= 0x01; });
+  tamper(dir.sub("db"), 7, [](std::string& v) {
+    v[v.size() - 40] ^= 0x01;
+  });
   reopen();
   auto report = store->verify(1, UINT64_MAX);
   ASSERT_TRUE(report);
@@ -464,8 +475,12 @@ TEST_F(event_store_test, verify_names_the_position_of_a_flipped_byte) {
   EXPECT_EQ(report->checked, 6u);
   // A flip in the stored prev_hash (offset 77) is caught at that position too.
   store.reset();
-  tamper(dir.sub("db"), 7, [](std::string& v) { v[v.size() - 40] ^= 0x01; });
-  tamper(dir.sub("db"), 3, [](std::string& v) { v[80] ^= 0x10; });
+  tamper(dir.sub("db"), 7, [](std::string& v) {
+    v[v.size() - 40] ^= 0x01;
+  });
+  tamper(dir.sub("db"), 3, [](std::string& v) {
+    v[80] ^= 0x10;
+  });
   reopen();
   report = store->verify(1, UINT64_MAX);
   ASSERT_TRUE(report);
@@ -535,7 +550,7 @@ TEST_F(event_store_test, upcasters_lift_old_schemas_on_read) {
                          // {"plan":X} -> {"product":X}
                          auto colon = p.find(':');
                          return std::string{R"({"product")"}
-                                + std::string{p.substr(colon)};
+                         + std::string{p.substr(colon)};
                        }));
   ASSERT_FALSE(reg.add("service.created", 2, 3,
                        [](std::string_view p) -> caf::expected<std::string> {
@@ -553,8 +568,8 @@ TEST_F(event_store_test, upcasters_lift_old_schemas_on_read) {
   ASSERT_TRUE(x);
   EXPECT_EQ(x->schema, 3u);
   EXPECT_EQ(x->payload, R"({"product":"basic","billing":"monthly"})");
-  auto via_stream = store->read_stream("service-1", 1,
-                                       read_direction::forward, 10);
+  auto via_stream = store->read_stream("service-1", 1, read_direction::forward,
+                                       10);
   EXPECT_EQ(via_stream->front().schema, 3u);
   // The stored bytes keep their schema: the chain still verifies.
   EXPECT_TRUE(store->verify(1, 1)->ok());
@@ -562,8 +577,8 @@ TEST_F(event_store_test, upcasters_lift_old_schemas_on_read) {
 
 TEST_F(event_store_test, upcaster_that_breaks_the_payload_fails_the_read) {
   ASSERT_TRUE(store->append("a", expected_version::any(), events_of(1)));
-  ASSERT_FALSE(store->upcasters().add(
-    "service.created", 1, 2, [](std::string_view) {
+  ASSERT_FALSE(
+    store->upcasters().add("service.created", 1, 2, [](std::string_view) {
       return caf::expected<std::string>{std::string{"[]"}};
     }));
   EXPECT_FALSE(store->read_event(1));
@@ -581,9 +596,8 @@ TEST_F(event_store_test, data_dir_open_elsewhere_is_refused) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     auto other = event_store::open(opts);
-    ::_exit(!other && errc_of(other.error()) == billow_errc::data_dir_locked
-              ? 0
-              : 1);
+    ::_exit(
+      !other && errc_of(other.error()) == billow_errc::data_dir_locked ? 0 : 1);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -595,7 +609,7 @@ TEST_F(event_store_test, data_dir_open_elsewhere_is_refused) {
 }
 
 TEST(uuid_test, forked_child_draws_different_ids_than_its_parent) {
-  (void) uuid::random(); // fill this thread's pool
+  (void)uuid::random(); // fill this thread's pool
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   auto pid = ::fork();
@@ -645,7 +659,7 @@ TEST_F(event_store_test, indexed_filters_do_not_scan_the_log) {
     EXPECT_EQ(page->events.size(), 3u);
     auto* ctx = rocksdb::get_perf_context();
     return ctx->next_on_memtable_count + ctx->seek_on_memtable_count
-           + ctx->get_from_memtable_count;
+      + ctx->get_from_memtable_count;
   };
   log_query by_type;
   by_type.type = "invoice.refunded";

@@ -73,7 +73,9 @@ protected:
       ->request(writer, caf::infinite, append_atom::value, stream,
                 expected_version::any(), events_of(n))
       .receive([](const append_result&) {},
-               [](caf::error& err) { FAIL() << to_string(err); });
+               [](caf::error& err) {
+                 FAIL() << to_string(err);
+               });
   }
 
   /// Receives pages until `count` envelopes arrived; returns them and the
@@ -90,7 +92,10 @@ protected:
           for (auto& x : page)
             got.push_back(std::move(x));
         },
-        caf::after(std::chrono::seconds(10)) >> [&] { timed_out = true; });
+        caf::after(std::chrono::seconds(10)) >>
+          [&] {
+            timed_out = true;
+          });
     EXPECT_FALSE(timed_out) << "got only " << got.size() << " of " << count;
     return {got, pages};
   }
@@ -144,8 +149,7 @@ TEST_F(subscription_test, slow_subscriber_catches_up_from_the_store) {
   auto sub = sys->spawn(stalling, caf::actor{self});
   subscription_options opts;
   opts.page_size = 1000;
-  subscribe(*sys, *store, writer, caf::actor_cast<subscriber_actor>(sub),
-            opts);
+  subscribe(*sys, *store, writer, caf::actor_cast<subscriber_actor>(sub), opts);
   // The subscriber holds its first page unanswered...
   auto [first, first_pages] = collect(self, 1);
   expect_positions(first, 1, 1);

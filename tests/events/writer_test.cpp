@@ -74,8 +74,13 @@ TEST_F(writer_test, append_replies_with_positions_after_commit) {
     ->request(writer, caf::infinite, append_atom::value,
               std::string{"service-1"}, expected_version::no_stream(),
               events_of(3))
-    .receive([&](const append_result& r) { got = r; },
-             [&](caf::error& err) { FAIL() << to_string(err); });
+    .receive(
+      [&](const append_result& r) {
+        got = r;
+      },
+      [&](caf::error& err) {
+        FAIL() << to_string(err);
+      });
   EXPECT_EQ(got.first_position, 1u);
   EXPECT_EQ(got.last_position, 3u);
   EXPECT_EQ(got.version, 3u);
@@ -87,26 +92,34 @@ TEST_F(writer_test, append_replies_with_positions_after_commit) {
 TEST_F(writer_test, refused_append_replies_with_a_typed_error) {
   writer = make_writer(*sys, *store);
   caf::scoped_actor self{*sys};
-  ASSERT_TRUE(store->append("service-1", expected_version::any(),
-                            events_of(2)));
+  ASSERT_TRUE(
+    store->append("service-1", expected_version::any(), events_of(2)));
   billow_errc code = billow_errc::none;
   std::string detail;
   self
     ->request(writer, caf::infinite, append_atom::value,
               std::string{"service-1"}, expected_version::exact(1),
               events_of(1))
-    .receive([&](const append_result&) { FAIL() << "append succeeded"; },
-             [&](caf::error& err) {
-               code = errc_of(err);
-               detail = detail_of(err);
-             });
+    .receive(
+      [&](const append_result&) {
+        FAIL() << "append succeeded";
+      },
+      [&](caf::error& err) {
+        code = errc_of(err);
+        detail = detail_of(err);
+      });
   EXPECT_EQ(code, billow_errc::wrong_expected_version);
   EXPECT_NE(detail.find("current_version=2"), std::string::npos);
   self
     ->request(writer, caf::infinite, append_atom::value, std::string{"x"},
               expected_version::any(), std::vector<new_event>{})
-    .receive([&](const append_result&) { FAIL() << "empty append accepted"; },
-             [&](caf::error& err) { code = errc_of(err); });
+    .receive(
+      [&](const append_result&) {
+        FAIL() << "empty append accepted";
+      },
+      [&](caf::error& err) {
+        code = errc_of(err);
+      });
   EXPECT_EQ(code, billow_errc::invalid_argument);
   EXPECT_EQ(store->last_position(), 2u);
 }
@@ -128,9 +141,10 @@ TEST_F(gated_writer_test, queued_appends_share_one_group_commit) {
                expected_version::any(), events_of(2));
   released_.set_value();
   int replies = 0;
-  self->receive_for(replies, n)(
-    [&](const append_result&) {},
-    [&](caf::error& err) { FAIL() << to_string(err); });
+  self->receive_for(replies, n)([&](const append_result&) {},
+                                [&](caf::error& err) {
+                                  FAIL() << to_string(err);
+                                });
   EXPECT_EQ(replies, n);
   auto [batches, appends] = histogram(*metrics,
                                       "billow_event_commit_batch_appends");
@@ -165,7 +179,9 @@ TEST_F(writer_test, concurrent_appenders_get_gapless_distinct_positions) {
               out.push_back(r);
               version = r.version;
             },
-            [&](caf::error& err) { ADD_FAILURE() << to_string(err); });
+            [&](caf::error& err) {
+              ADD_FAILURE() << to_string(err);
+            });
       return out;
     }));
   std::vector<std::pair<uint64_t, uint64_t>> ranges;

@@ -38,12 +38,12 @@ TEST(loader_test, built_in_modules_directory_holds_postgres_and_smtp) {
   ASSERT_TRUE(by_name.contains("smtp"));
   EXPECT_TRUE(by_name["postgres"]->loaded());
   EXPECT_EQ(by_name["postgres"]->instance->type(), sdk::module_type::product);
-  EXPECT_EQ(by_name["smtp"]->instance->type(),
-            sdk::module_type::notification);
+  EXPECT_EQ(by_name["smtp"]->instance->type(), sdk::module_type::notification);
   EXPECT_EQ(by_name["smtp"]->manifest->version, "1.0.0");
 }
 
-TEST(loader_test, each_bad_folder_is_refused_with_its_reason_and_good_ones_load) {
+TEST(loader_test,
+     each_bad_folder_is_refused_with_its_reason_and_good_ones_load) {
   billow::test::temp_dir root;
   auto r = root.path();
   // Good: the hello example and the built postgres module.
@@ -116,7 +116,8 @@ TEST(loader_test, each_bad_folder_is_refused_with_its_reason_and_good_ones_load)
             std::string::npos);
 }
 
-TEST(loader_test, loaded_example_module_dispatches_admin_routes_jobs_and_views) {
+TEST(loader_test,
+     loaded_example_module_dispatches_admin_routes_jobs_and_views) {
   auto e = sdk::load_module(fixtures / "Plugin/hello");
   ASSERT_TRUE(e.loaded()) << e.refused->message;
   auto log = std::make_shared<billow::test::recording_log>();
@@ -125,10 +126,10 @@ TEST(loader_test, loaded_example_module_dispatches_admin_routes_jobs_and_views) 
   opts.module_dir = e.dir;
   opts.log = log;
   e.instance->attach(std::make_shared<sdk::module_context>(opts));
-  sdk::admin_call allowed{"admin-1", {"hello-view"}, false,
-                          {{"name", "<Ann>"}}};
-  auto page = e.instance->call_admin_route(sdk::route_kind::web, "GET",
-                                           "/page", allowed);
+  sdk::admin_call allowed{
+    "admin-1", {"hello-view"}, false, {{"name", "<Ann>"}}};
+  auto page = e.instance->call_admin_route(sdk::route_kind::web, "GET", "/page",
+                                           allowed);
   ASSERT_TRUE(page) << billow::detail_of(page.error());
   EXPECT_EQ(page->as_string(), "<p>Hello, &lt;Ann&gt;!</p>\n");
   sdk::admin_call denied{"admin-2", {"other"}, false, {}};
@@ -137,11 +138,11 @@ TEST(loader_test, loaded_example_module_dispatches_admin_routes_jobs_and_views) 
   ASSERT_FALSE(refused);
   EXPECT_EQ(billow::errc_of(refused.error()),
             billow::billow_errc::permission_denied);
-  EXPECT_EQ(billow::errc_of(e.instance
-                              ->call_admin_route(sdk::route_kind::api, "get",
-                                                 "page", allowed)
-                              .error()),
-            billow::billow_errc::not_found);
+  EXPECT_EQ(
+    billow::errc_of(
+      e.instance->call_admin_route(sdk::route_kind::api, "get", "page", allowed)
+        .error()),
+    billow::billow_errc::not_found);
   sdk::job_call job{"greet_job", {{"who", "ops"}}, std::nullopt};
   ASSERT_TRUE(e.instance->run_job(job));
   ASSERT_EQ(log->records().size(), 1u);

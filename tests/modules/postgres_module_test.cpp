@@ -16,8 +16,7 @@ namespace {
 /// A real libpq connection, as a customer would make.
 struct login {
   explicit login(const std::string& conninfo)
-    : conn(PQconnectdb(conninfo.c_str())) {
-  }
+    : conn(PQconnectdb(conninfo.c_str())) {}
   ~login() {
     PQfinish(conn);
   }
@@ -54,8 +53,8 @@ protected:
     entry_ = sdk::load_module(fs_path());
     ASSERT_TRUE(entry_.loaded()) << entry_.refused->message;
     mod_ = static_cast<sdk::product*>(entry_.instance.get());
-    auto box = sdk::secret_box::from_config(
-      sdk::secret_box::generate_key_hex());
+    auto box
+      = sdk::secret_box::from_config(sdk::secret_box::generate_key_hex());
     ASSERT_TRUE(box);
     box_.emplace(*box);
     sdk::context_options opts;
@@ -67,8 +66,7 @@ protected:
                      {"host", server_->host()},
                      {"port", server_->port()},
                      {"admin_user", server_->admin_user()},
-                     {"admin_password",
-                      box_->seal(server_->admin_password())}};
+                     {"admin_password", box_->seal(server_->admin_password())}};
     opts.config = {{"servers", json::array{srv}}};
     mod_->attach(std::make_shared<sdk::module_context>(opts));
     ASSERT_TRUE(mod_->activate());
@@ -76,7 +74,7 @@ protected:
 
   static std::filesystem::path fs_path() {
     return std::filesystem::path{BILLOW_BUILT_MODULES_DIR} / "Product"
-           / "postgres";
+      / "postgres";
   }
 
   caf::expected<void> run(const std::string& job, sdk::service_context& svc) {
@@ -112,12 +110,13 @@ protected:
     = std::make_shared<billow::test::recording_log>();
 };
 
-TEST_F(postgres_module_test, provisions_suspends_resizes_and_terminates_for_real) {
-  sdk::service_context svc{"7f3c2a10-0000-4000-8000-00000000a001", "client-1",
-                           {{"server", "pg1"},
-                            {"connection_limit", 3},
-                            {"db_prefix", "bt_"}},
-                           {}};
+TEST_F(postgres_module_test,
+       provisions_suspends_resizes_and_terminates_for_real) {
+  sdk::service_context svc{
+    "7f3c2a10-0000-4000-8000-00000000a001",
+    "client-1",
+    {{"server", "pg1"}, {"connection_limit", 3}, {"db_prefix", "bt_"}},
+    {}};
   // create_job: a role with a sealed password and a database it owns.
   ASSERT_TRUE(run("create_job", svc));
   auto db = std::string{svc.service_data.at("database").as_string()};
@@ -162,9 +161,9 @@ TEST_F(postgres_module_test, provisions_suspends_resizes_and_terminates_for_real
   ASSERT_TRUE(run("change_package_job", svc));
   auto adm = admin();
   ASSERT_TRUE(adm.ok()) << adm.error();
-  EXPECT_EQ(adm.value("SELECT rolconnlimit FROM pg_roles WHERE rolname = '"
-                      + db + "'"),
-            "1");
+  EXPECT_EQ(
+    adm.value("SELECT rolconnlimit FROM pg_roles WHERE rolname = '" + db + "'"),
+    "1");
   {
     login first{user_conninfo(svc, pw)};
     ASSERT_TRUE(first.ok()) << first.error();
@@ -194,12 +193,12 @@ TEST_F(postgres_module_test, provisions_suspends_resizes_and_terminates_for_real
   // termination_job: database and role gone; re-run converges.
   ASSERT_TRUE(run("termination_job", svc));
   ASSERT_TRUE(run("termination_job", svc));
-  EXPECT_EQ(adm.value("SELECT count(*) FROM pg_database WHERE datname = '"
-                      + db + "'"),
-            "0");
-  EXPECT_EQ(adm.value("SELECT count(*) FROM pg_roles WHERE rolname = '" + db
-                      + "'"),
-            "0");
+  EXPECT_EQ(
+    adm.value("SELECT count(*) FROM pg_database WHERE datname = '" + db + "'"),
+    "0");
+  EXPECT_EQ(
+    adm.value("SELECT count(*) FROM pg_roles WHERE rolname = '" + db + "'"),
+    "0");
   EXPECT_FALSE(login{user_conninfo(svc, pw)}.ok());
   // Suspending a terminated service is a clear not_found, not a crash.
   auto late = run("suspend_job", svc);
@@ -207,9 +206,10 @@ TEST_F(postgres_module_test, provisions_suspends_resizes_and_terminates_for_real
   EXPECT_EQ(billow::errc_of(late.error()), billow::billow_errc::not_found);
 }
 
-TEST_F(postgres_module_test, create_after_a_crash_converges_with_a_fresh_password) {
-  sdk::service_context svc{"crash-0001", "c",
-                           {{"server", "pg1"}, {"db_prefix", "bt_"}}, {}};
+TEST_F(postgres_module_test,
+       create_after_a_crash_converges_with_a_fresh_password) {
+  sdk::service_context svc{
+    "crash-0001", "c", {{"server", "pg1"}, {"db_prefix", "bt_"}}, {}};
   auto lost = svc;
   // The first attempt created everything, but its service_data was never
   // recorded (the worker crashed): the retry starts from empty data.
@@ -224,13 +224,14 @@ TEST_F(postgres_module_test, create_after_a_crash_converges_with_a_fresh_passwor
   ASSERT_TRUE(run("termination_job", svc));
 }
 
-TEST_F(postgres_module_test, bad_product_data_and_unknown_server_are_clear_errors) {
-  sdk::service_context svc{"bad-1", "c",
-                           {{"server", "pg1"}, {"connection_limit", "lots"}},
-                           {}};
+TEST_F(postgres_module_test,
+       bad_product_data_and_unknown_server_are_clear_errors) {
+  sdk::service_context svc{
+    "bad-1", "c", {{"server", "pg1"}, {"connection_limit", "lots"}}, {}};
   auto res = run("create_job", svc);
   ASSERT_FALSE(res);
-  EXPECT_EQ(billow::errc_of(res.error()), billow::billow_errc::invalid_argument);
+  EXPECT_EQ(billow::errc_of(res.error()),
+            billow::billow_errc::invalid_argument);
   EXPECT_NE(billow::detail_of(res.error()).find("connection_limit"),
             std::string::npos);
   svc.product_data = {{"server", "nowhere"}};
@@ -255,8 +256,8 @@ TEST_F(postgres_module_test, declares_tabs_permissions_and_admin_routes) {
   EXPECT_EQ(tabs[1].template_name, "client_area.usage");
   EXPECT_EQ(mod_->admin_permissions().at(0).key, "postgres-servers");
   sdk::admin_call call{"a", {"postgres-servers"}, false, {}};
-  auto servers = mod_->call_admin_route(sdk::route_kind::api, "GET",
-                                        "servers", call);
+  auto servers = mod_->call_admin_route(sdk::route_kind::api, "GET", "servers",
+                                        call);
   ASSERT_TRUE(servers);
   const auto& list = servers->as_array();
   ASSERT_EQ(list.size(), 1u);

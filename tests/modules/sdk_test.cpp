@@ -35,8 +35,8 @@ TEST(secret_box_test, seal_round_trips_and_never_shows_the_secret) {
 
 TEST(secret_box_test, wrong_key_tampering_and_clear_text_are_refused) {
   auto box = sdk::secret_box::from_config(sdk::secret_box::generate_key_hex());
-  auto other = sdk::secret_box::from_config(
-    sdk::secret_box::generate_key_hex());
+  auto other
+    = sdk::secret_box::from_config(sdk::secret_box::generate_key_hex());
   ASSERT_TRUE(box && other);
   auto sealed = box->seal("secret");
   auto wrong = other->unseal(sealed);
@@ -65,8 +65,9 @@ TEST(view_renderer_test, escapes_html_by_default_and_uses_lang_strings) {
                            {"count", 3}};
   auto out = en.render("client_area.page", data);
   ASSERT_TRUE(out) << billow::detail_of(out.error());
-  EXPECT_EQ(*out, "<h1>Welcome</h1>&lt;script&gt;alert(&apos;x&apos;)&lt;/"
-                  "script&gt;|<b>ok</b>|[a][b]|3");
+  EXPECT_EQ(*out,
+            "<h1>Welcome</h1>&lt;script&gt;alert(&apos;x&apos;)&lt;/"
+            "script&gt;|<b>ok</b>|[a][b]|3");
   auto pl = sdk::view_renderer{dir.path(), "pl"}.render("client_area.page",
                                                         data);
   ASSERT_TRUE(pl);
@@ -109,8 +110,8 @@ TEST(module_context_test, config_walks_dotted_keys_and_tasks_carry_options) {
   jo.tries = 3;
   jo.backoff = std::chrono::seconds{5};
   jo.max_exceptions = 2;
-  auto id = ctx.tasks().add("create_job", {{"service_uuid", "s1"}},
-                            {"create"}, jo);
+  auto id = ctx.tasks().add("create_job", {{"service_uuid", "s1"}}, {"create"},
+                            jo);
   ASSERT_TRUE(id);
   ASSERT_EQ(queue->requests.size(), 1u);
   const auto& req = queue->requests.front();
@@ -148,7 +149,8 @@ public:
   }
 };
 
-TEST(product_test, lifecycle_commands_queue_jobs_and_defaults_are_not_supported) {
+TEST(product_test,
+     lifecycle_commands_queue_jobs_and_defaults_are_not_supported) {
   auto queue = std::make_shared<billow::test::recording_queue>();
   sdk::context_options opts;
   opts.manifest.name = "demo";
@@ -183,9 +185,9 @@ TEST(product_test, lifecycle_commands_queue_jobs_and_defaults_are_not_supported)
             boost::json::value("pong"));
   EXPECT_EQ(billow::errc_of(p.call_client_tab_variables("nope", cc).error()),
             billow_errc::not_found);
-  EXPECT_EQ(billow::errc_of(
-              p.call_client_controller("general", "nope", cc).error()),
-            billow_errc::not_found);
+  EXPECT_EQ(
+    billow::errc_of(p.call_client_controller("general", "nope", cc).error()),
+    billow_errc::not_found);
 }
 
 TEST(lifecycle_test, plans_activate_update_deactivate_from_recorded_state) {

@@ -28,8 +28,8 @@ protected:
     opts.manifest = *entry_.manifest;
     opts.module_dir = entry_.dir;
     opts.log = log_;
-    opts.secrets = *sdk::secret_box::from_config(
-      sdk::secret_box::generate_key_hex());
+    opts.secrets
+      = *sdk::secret_box::from_config(sdk::secret_box::generate_key_hex());
     json::object cfg{{"email", "billing@example.org"},
                      {"server", "127.0.0.1"},
                      {"sender_name", "Billow Billing"},
@@ -78,8 +78,8 @@ TEST_F(smtp_module_test, delivers_to_a_real_smtp_server) {
 
 TEST_F(smtp_module_test, validation_names_each_failing_field) {
   configure({});
-  auto res = mod_->send({{"to", "not-an-email"},
-                         {"subject", std::string(256, 's')}});
+  auto res
+    = mod_->send({{"to", "not-an-email"}, {"subject", std::string(256, 's')}});
   ASSERT_FALSE(res);
   EXPECT_EQ(billow::errc_of(res.error()),
             billow::billow_errc::invalid_argument);
@@ -103,9 +103,8 @@ TEST_F(smtp_module_test, validation_names_each_failing_field) {
 
 TEST_F(smtp_module_test, rate_limit_holds_per_module) {
   configure({{"rate_limit_per_minute", 2}});
-  json::object msg{{"to", "bob@example.com"},
-                   {"subject", "s"},
-                   {"message", "m"}};
+  json::object msg{
+    {"to", "bob@example.com"}, {"subject", "s"}, {"message", "m"}};
   EXPECT_TRUE(mod_->send(msg));
   EXPECT_TRUE(mod_->send(msg));
   auto third = mod_->send(msg);
@@ -120,9 +119,8 @@ TEST_F(smtp_module_test, retries_with_backoff_then_reports_the_failure) {
   auto closed = billow::test::free_loopback_port();
   configure({{"port", closed}, {"retries", 3}, {"retry_backoff_ms", 20}});
   auto start = std::chrono::steady_clock::now();
-  auto res = mod_->send({{"to", "c@example.com"},
-                         {"subject", "s"},
-                         {"message", "m"}});
+  auto res
+    = mod_->send({{"to", "c@example.com"}, {"subject", "s"}, {"message", "m"}});
   auto took = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(res);
   EXPECT_EQ(billow::errc_of(res.error()), billow::billow_errc::unavailable);

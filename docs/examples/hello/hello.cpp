@@ -8,20 +8,21 @@ namespace sdk = billow::modules::sdk;
 class hello_plugin : public sdk::plugin {
 public:
   hello_plugin() {
-    register_admin_controller("page", [this](const sdk::admin_call& call)
-                                        -> caf::expected<boost::json::value> {
-      auto name = call.params.contains("name")
-                    ? call.params.at("name")
-                    : boost::json::value("world");
-      auto html = view("page", {{"name", name}});
-      if (!html)
-        return std::move(html.error());
-      return boost::json::value(*html);
-    });
-    register_job("greet_job", [this](sdk::job_call& call) -> caf::expected<void> {
-      log_info("greet_job", "greeted", call.data);
-      return caf::unit;
-    });
+    register_admin_controller(
+      "page",
+      [this](const sdk::admin_call& call) -> caf::expected<boost::json::value> {
+        auto name = call.params.contains("name") ? call.params.at("name")
+                                                 : boost::json::value("world");
+        auto html = view("page", {{"name", name}});
+        if (!html)
+          return std::move(html.error());
+        return boost::json::value(*html);
+      });
+    register_job("greet_job",
+                 [this](sdk::job_call& call) -> caf::expected<void> {
+                   log_info("greet_job", "greeted", call.data);
+                   return caf::unit;
+                 });
   }
 
   caf::expected<void> activate() override {

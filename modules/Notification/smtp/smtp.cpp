@@ -6,8 +6,8 @@
 // delivery policy {"timeout_ms", "retries", "retry_backoff_ms",
 // "rate_limit_per_minute"}.
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <mutex>
 #include <random>
 #include <string>
@@ -101,8 +101,9 @@ std::string base64_lines(std::string_view bytes) {
 }
 
 bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 128; });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 128;
+  });
 }
 
 /// A header value, RFC 2047-encoded when it is not plain ASCII.
@@ -214,11 +215,9 @@ public:
       }
     }
     if (!errors.empty()) {
-      json::object answer{{"status", "error"},
-                          {"code", 422},
-                          {"errors", std::move(errors)}};
-      return make_error(billow_errc::invalid_argument,
-                        json::serialize(answer));
+      json::object answer{
+        {"status", "error"}, {"code", 422}, {"errors", std::move(errors)}};
+      return make_error(billow_errc::invalid_argument, json::serialize(answer));
     }
     auto settings = load_settings();
     if (!settings)
@@ -241,9 +240,8 @@ public:
       auto res = deliver(*settings, to, text);
       if (res) {
         log_info("send", "Email sent successfully",
-                 json::object{{"to", to},
-                              {"subject", subject},
-                              {"attempts", attempt}});
+                 json::object{
+                   {"to", to}, {"subject", subject}, {"attempts", attempt}});
         return json::object{{"status", "success"}, {"attempts", attempt}};
       }
       last = std::move(res.error());
@@ -256,8 +254,7 @@ public:
           settings->retry_backoff_ms << (attempt - 1)});
     }
     return make_error(billow_errc::unavailable,
-                      "Failed to send email after "
-                        + std::to_string(attempts)
+                      "Failed to send email after " + std::to_string(attempts)
                         + " attempts: " + detail_of(last));
   }
 
@@ -273,16 +270,14 @@ private:
     std::string bytes(content.size(), '\0');
     size_t len = 0;
     if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()),
-                          bytes.size(), content.data(), content.size(),
-                          "\r\n", &len, nullptr,
-                          sodium_base64_VARIANT_ORIGINAL)
+                          bytes.size(), content.data(), content.size(), "\r\n",
+                          &len, nullptr, sodium_base64_VARIANT_ORIGINAL)
         != 0)
       return std::nullopt;
     bytes.resize(len);
-    return attachment{name,
-                      string_or(obj, "content_type",
-                                "application/octet-stream"),
-                      std::move(bytes)};
+    return attachment{
+      name, string_or(obj, "content_type", "application/octet-stream"),
+      std::move(bytes)};
   }
 
   caf::expected<smtp_settings> load_settings() const {
@@ -335,14 +330,13 @@ private:
     return true;
   }
 
-  static std::string build_message(const smtp_settings& s,
-                                   const std::string& to,
-                                   const std::string& subject,
-                                   const std::string& message,
-                                   const std::vector<attachment>& files) {
+  static std::string
+  build_message(const smtp_settings& s, const std::string& to,
+                const std::string& subject, const std::string& message,
+                const std::vector<attachment>& files) {
     std::string from = s.sender_name.empty()
-                         ? s.email
-                         : header_text(s.sender_name) + " <" + s.email + ">";
+      ? s.email
+      : header_text(s.sender_name) + " <" + s.email + ">";
     auto domain = s.email.substr(s.email.find('@') + 1);
     char date[64];
     auto now = std::time(nullptr);
@@ -355,27 +349,27 @@ private:
     out += "To: <" + to + ">\r\n";
     out += "Subject: " + header_text(subject) + "\r\n";
     out += "Message-ID: <" + random_token() + "." + random_token() + "@"
-           + domain + ">\r\n";
+      + domain + ">\r\n";
     out += "MIME-Version: 1.0\r\n";
     auto body_type = message.find('<') != std::string::npos
-                         && message.find('>') != std::string::npos
-                       ? "text/html"
-                       : "text/plain";
+        && message.find('>') != std::string::npos
+      ? "text/html"
+      : "text/plain";
     auto body_part = std::string{"Content-Type: "} + body_type
-                     + "; charset=UTF-8\r\n"
-                       "Content-Transfer-Encoding: base64\r\n\r\n"
-                     + base64_lines(message);
+      + "; charset=UTF-8\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+      + base64_lines(message);
     if (files.empty())
       return out + body_part;
     auto boundary = "=_billow_" + random_token();
     out += "Content-Type: multipart/mixed; boundary=\"" + boundary
-           + "\"\r\n\r\n";
+      + "\"\r\n\r\n";
     out += "--" + boundary + "\r\n" + body_part;
     for (const auto& f : files) {
       out += "--" + boundary + "\r\n";
       out += "Content-Type: " + f.content_type + "\r\n";
       out += "Content-Disposition: attachment; filename=\"" + f.filename
-             + "\"\r\n";
+        + "\"\r\n";
       out += "Content-Transfer-Encoding: base64\r\n\r\n";
       out += base64_lines(f.bytes);
     }
@@ -386,13 +380,13 @@ private:
   static caf::expected<void> deliver(const smtp_settings& s,
                                      const std::string& to,
                                      const std::string& text) {
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl{
-      curl_easy_init(), curl_easy_cleanup};
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl{curl_easy_init(),
+                                                             curl_easy_cleanup};
     if (!curl)
       return make_error(billow_errc::internal, "curl_easy_init failed");
     auto* h = curl.get();
     auto url = std::string{s.encryption == "tls" ? "smtps://" : "smtp://"}
-               + s.server + ":" + std::to_string(s.port);
+      + s.server + ":" + std::to_string(s.port);
     auto from = "<" + s.email + ">";
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> rcpt{
       curl_slist_append(nullptr, ("<" + to + ">").c_str()),

@@ -13,12 +13,17 @@ pg_connection::pg_connection(pg_conn* conn) : conn_(conn, PQfinish) {
 caf::expected<pg_connection> pg_connection::connect(const pg_target& t) {
   auto port = std::to_string(t.port);
   auto timeout = std::to_string(t.connect_timeout_s);
-  const char* keys[] = {"host",   "port",   "user",
-                        "password", "dbname", "connect_timeout",
-                        "application_name", nullptr};
-  const char* values[] = {t.host.c_str(),     port.c_str(),
-                          t.user.c_str(),     t.password.c_str(),
-                          t.dbname.c_str(),   timeout.c_str(),
+  const char* keys[] = {"host",
+                        "port",
+                        "user",
+                        "password",
+                        "dbname",
+                        "connect_timeout",
+                        "application_name",
+                        nullptr};
+  const char* values[] = {t.host.c_str(),           port.c_str(),
+                          t.user.c_str(),           t.password.c_str(),
+                          t.dbname.c_str(),         timeout.c_str(),
                           "billow-postgres-module", nullptr};
   auto* conn = PQconnectdbParams(keys, values, 0);
   if (conn == nullptr)
@@ -45,8 +50,7 @@ pg_connection::exec(const std::string& sql,
   auto status = PQresultStatus(res.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
     return make_error(billow_errc::module_failure,
-                      std::string{"postgres: "}
-                        + PQerrorMessage(conn_.get()));
+                      std::string{"postgres: "} + PQerrorMessage(conn_.get()));
   pg_rows rows;
   auto n = PQntuples(res.get());
   auto m = PQnfields(res.get());
@@ -57,16 +61,15 @@ pg_connection::exec(const std::string& sql,
       if (PQgetisnull(res.get(), i, j))
         row.emplace_back(std::nullopt);
       else
-        row.emplace_back(std::string{PQgetvalue(res.get(), i, j),
-                                     static_cast<size_t>(
-                                       PQgetlength(res.get(), i, j))});
+        row.emplace_back(
+          std::string{PQgetvalue(res.get(), i, j),
+                      static_cast<size_t>(PQgetlength(res.get(), i, j))});
     }
   }
   return rows;
 }
 
-caf::expected<std::string>
-pg_connection::quote_ident(const std::string& name) {
+caf::expected<std::string> pg_connection::quote_ident(const std::string& name) {
   auto* q = PQescapeIdentifier(conn_.get(), name.c_str(), name.size());
   if (q == nullptr)
     return make_error(billow_errc::invalid_argument,

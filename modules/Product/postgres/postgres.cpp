@@ -92,14 +92,14 @@ public:
     register_client_tab("usage", [this](const sdk::client_call& call) {
       return variables_usage(call);
     });
-    register_client_controller("usage", "refresh",
-                               [this](const sdk::client_call& call)
-                                 -> caf::expected<json::value> {
-                                 auto vars = variables_usage(call);
-                                 if (!vars)
-                                   return std::move(vars.error());
-                                 return json::value(std::move(*vars));
-                               });
+    register_client_controller(
+      "usage", "refresh",
+      [this](const sdk::client_call& call) -> caf::expected<json::value> {
+        auto vars = variables_usage(call);
+        if (!vars)
+          return std::move(vars.error());
+        return json::value(std::move(*vars));
+      });
     register_admin_controller("servers", [this](const sdk::admin_call&) {
       return controller_admin_servers();
     });
@@ -129,13 +129,12 @@ public:
     pd["connection_limit"] = *limit;
     const auto& prefix = pd["db_prefix"].get_string();
     bool ok = !prefix.empty() && prefix.size() <= 20
-              && (std::islower(static_cast<unsigned char>(prefix[0]))
-                  || prefix[0] == '_')
-              && std::all_of(prefix.begin(), prefix.end(), [](char c) {
-                   return std::islower(static_cast<unsigned char>(c))
-                          || std::isdigit(static_cast<unsigned char>(c))
-                          || c == '_';
-                 });
+      && (std::islower(static_cast<unsigned char>(prefix[0]))
+          || prefix[0] == '_')
+      && std::all_of(prefix.begin(), prefix.end(), [](char c) {
+           return std::islower(static_cast<unsigned char>(c))
+             || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+         });
     if (!ok)
       return invalid("product_data.db_prefix must be 1-20 of a-z, 0-9, _ "
                      "and start with a letter or _");
@@ -273,8 +272,7 @@ public:
     }
     if (auto ok = end_sessions(conn, name); !ok)
       return fail("termination_job", svc, std::move(ok.error()));
-    auto res = conn.exec("DROP DATABASE IF EXISTS " + *ident
-                         + " WITH (FORCE)");
+    auto res = conn.exec("DROP DATABASE IF EXISTS " + *ident + " WITH (FORCE)");
     if (res)
       res = conn.exec("DROP ROLE IF EXISTS " + *ident);
     if (!res)
@@ -334,8 +332,8 @@ private:
     std::string name;
   };
 
-  caf::expected<void> fail(std::string_view action,
-                           const service_context& svc, caf::error err) const {
+  caf::expected<void> fail(std::string_view action, const service_context& svc,
+                           caf::error err) const {
     log_error(action, detail_of(err),
               json::object{{"service_uuid", svc.service_uuid},
                            {"error", to_string(errc_of(err))}});
@@ -408,10 +406,9 @@ private:
     auto name = object_name(*pd, svc.service_uuid);
     if (!name)
       return std::move(name.error());
-    auto conn = pg_connection::connect(pg_target{server->host, server->port,
-                                                 server->admin_user,
-                                                 server->admin_password,
-                                                 "postgres", 10});
+    auto conn = pg_connection::connect(
+      pg_target{server->host, server->port, server->admin_user,
+                server->admin_password, "postgres", 10});
     if (!conn)
       return std::move(conn.error());
     return job_target{std::move(*pd), std::move(*server), std::move(*conn),
@@ -426,8 +423,9 @@ private:
       return std::move(exists.error());
     if (exists->empty())
       return make_error(billow_errc::not_found,
-                        "role " + name + " does not exist (not created yet, "
-                                         "or terminated)");
+                        "role " + name
+                          + " does not exist (not created yet, "
+                            "or terminated)");
     return caf::unit;
   }
 
@@ -479,19 +477,18 @@ private:
     auto pd = save_product_data(call.service.product_data);
     if (!pd)
       return std::move(pd.error());
-    auto server = find_server(string_or(call.service.service_data, "server",
-                                        std::string{(*pd)["server"]
-                                                      .get_string()}));
+    auto server
+      = find_server(string_or(call.service.service_data, "server",
+                              std::string{(*pd)["server"].get_string()}));
     if (!server)
       return std::move(server.error());
     auto name = string_or(call.service.service_data, "database", "");
     if (name.empty())
       return make_error(billow_errc::not_found,
                         "the service has no database yet");
-    auto conn = pg_connection::connect(pg_target{server->host, server->port,
-                                                 server->admin_user,
-                                                 server->admin_password,
-                                                 "postgres", 10});
+    auto conn = pg_connection::connect(
+      pg_target{server->host, server->port, server->admin_user,
+                server->admin_password, "postgres", 10});
     if (!conn)
       return std::move(conn.error());
     auto rows = conn->exec("SELECT pg_database_size(datname), "
@@ -517,11 +514,11 @@ private:
       for (const auto& s : servers.get_array())
         if (s.is_object()) {
           const auto& obj = s.get_object();
-          out.push_back(json::object{{"name", string_or(obj, "name", "")},
-                                     {"host", string_or(obj, "host", "")},
-                                     {"port", obj.contains("port")
-                                                ? obj.at("port")
-                                                : json::value(5432)}});
+          out.push_back(json::object{
+            {"name", string_or(obj, "name", "")},
+            {"host", string_or(obj, "host", "")},
+            {"port",
+             obj.contains("port") ? obj.at("port") : json::value(5432)}});
         }
     return json::value(std::move(out));
   }
