@@ -13,6 +13,7 @@
 
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
+#include "api/live_events.hpp"
 #include "api/front.hpp"
 #include "api/metrics.hpp"
 #include "api/module_routes.hpp"
@@ -186,6 +187,7 @@ caf::error application::start() {
   add_operations_routes(*routes, d.registry, d.readiness());
   add_auth_routes(*routes, auth);
   add_audit_routes(*routes, auth, *d.store);
+  add_live_events_route(*routes, auth, *d.store, d.writer);
   add_module_routes(*routes, auth, d.catalog);
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -134,14 +135,17 @@ public:
   void drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->draining_ = true;
-      // Idle connections go at once; a request in progress is finished.
+      // Idle connections go at once; a request in progress is finished;
+      // a stream ends with its last chunk.
       if (self->phase_ == phase::idle)
         self->stream_.cancel();
+      else if (self->phase_ == phase::streaming)
+        self->end_stream(true);
     });
   }
 
 private:
-  enum class phase { idle, reading, processing, writing, closing };
+  enum class phase { idle, reading, processing, writing, streaming, closing };
 
   void wait_for_request() {
     if (draining_)
@@ -258,6 +262,8 @@ private:
     phase_ = phase::writing;
     route_ = resp.route.empty() ? "unknown" : resp.route;
     status_ = resp.status;
+    if (resp.on_stream && !head_)
+      return start_stream(std::move(resp));
     auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(resp.status), version_);
     res->set(http::field::server, "billow");
@@ -291,6 +297,159 @@ private:
     else
       http::async_write(stream_, *sr, std::move(on_written));
   }
+
+  // -- streamed responses (server-sent events) ------------------------------
+
+  /// Writes the headers of a chunked response, then hands a body_stream to
+  /// the handler. The stream lives until the handler closes it, the client
+  /// goes away, or the server drains.
+  void start_stream(http_response resp) {
+    phase_ = phase::streaming;
+    auto res = std::make_shared<http::response<http::empty_body>>(
+      static_cast<http::status>(resp.status), version_);
+    res->set(http::field::server, "billow");
+    res->set(http::field::content_type, resp.content_type);
+    res->set(http::field::cache_control, "no-cache");
+    for (auto& [name, value] : resp.headers)
+      res->set(name, value);
+    res->keep_alive(false);
+    res->chunked(true);
+    auto sr
+      = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    stream_.expires_after(server_->opts.write_timeout);
+    http::async_write_header(stream_, *sr,
+                             [self = shared_from_this(), res, sr,
+                              on_stream = std::move(resp.on_stream)](
+                               beast::error_code ec, std::size_t) {
+                               self->server_->metrics->observe(
+                                 self->method_, self->route_, self->status_,
+                                 steady::now() - self->started_);
+                               if (ec)
+                                 return self->close();
+                               self->stream_.expires_never();
+                               self->watch_for_hangup();
+                               on_stream(std::make_shared<stream_handle>(self));
+                             });
+  }
+
+  /// While streaming the client sends nothing; a read that ends means it
+  /// hung up.
+  void watch_for_hangup() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(1024),
+                            [self = shared_from_this()](beast::error_code ec,
+                                                        std::size_t) {
+                              if (ec)
+                                return self->end_stream(false);
+                              self->watch_for_hangup();
+                            });
+  }
+
+  /// Queues a chunk (on the strand); writes one chunk at a time.
+  void stream_write(std::string chunk, body_stream::done_fn done) {
+    if (phase_ != phase::streaming) {
+      if (done)
+        done(false);
+      return;
+    }
+    chunks_.emplace_back(std::move(chunk), std::move(done));
+    if (chunks_.size() == 1)
+      write_next_chunk();
+  }
+
+  void write_next_chunk() {
+    auto& [data, done] = chunks_.front();
+    stream_.expires_after(server_->opts.write_timeout);
+    net::async_write(stream_, http::make_chunk(net::buffer(data)),
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 std::size_t) {
+                       self->stream_.expires_never();
+                       if (self->chunks_.empty())
+                         return;
+                       auto done = std::move(self->chunks_.front().second);
+                       self->chunks_.pop_front();
+                       if (ec) {
+                         if (done)
+                           done(false);
+                         return self->end_stream(false);
+                       }
+                       if (done)
+                         done(true);
+                       if (!self->chunks_.empty())
+                         self->write_next_chunk();
+                       else if (self->stream_closing_)
+                         self->end_stream(true);
+                     });
+  }
+
+  /// Ends a stream: the last chunk when the connection still works, then
+  /// close. Pending writes answer false.
+  void end_stream(bool graceful) {
+    if (phase_ != phase::streaming)
+      return;
+    if (graceful && !chunks_.empty()) {
+      stream_closing_ = true; // after the queued chunks
+      return;
+    }
+    phase_ = phase::closing;
+    for (auto& [data, done] : chunks_)
+      if (done)
+        done(false);
+    chunks_.clear();
+    if (!graceful)
+      return close();
+    stream_.expires_after(server_->opts.write_timeout);
+    net::async_write(stream_, http::make_chunk_last(),
+                     [self = shared_from_this()](beast::error_code,
+                                                 std::size_t) {
+                       self->close();
+                     });
+  }
+
+  /// The handler's side of a streamed response. It holds its session
+  /// weakly: a handler that keeps the stream after the connection ended
+  /// keeps nothing alive, and nothing it posts can hold the server's
+  /// io_context in a cycle. The session lives while its hang-up watch or a
+  /// write is pending.
+  class stream_handle : public body_stream {
+  public:
+    explicit stream_handle(const std::shared_ptr<session>& s) : session_(s) {}
+
+    ~stream_handle() override {
+      close();
+    }
+
+    void write(std::string chunk, done_fn done) override {
+      auto s = session_.lock();
+      if (!s) {
+        if (done)
+          done(false);
+        return;
+      }
+      net::post(s->stream_.get_executor(),
+                [weak = session_, chunk = std::move(chunk),
+                 done = std::move(done)]() mutable {
+                  if (auto s = weak.lock())
+                    s->stream_write(std::move(chunk), std::move(done));
+                  else if (done)
+                    done(false);
+                });
+    }
+
+    void close() override {
+      if (closed_.exchange(true))
+        return;
+      if (auto s = session_.lock())
+        net::post(s->stream_.get_executor(), [weak = session_] {
+          if (auto s = weak.lock())
+            s->end_stream(true);
+        });
+    }
+
+  private:
+    std::weak_ptr<session> session_;
+    std::atomic<bool> closed_{false};
+  };
 
   /// Closes after a response that ends the connection: send FIN, then read
   /// and discard what the client still sends (an unread body would turn our
@@ -333,6 +492,9 @@ private:
   phase phase_ = phase::idle;
   bool draining_ = false;
   bool keep_alive_ = true;
+  /// Streamed responses: chunks waiting to be written, with their callbacks.
+  std::deque<std::pair<std::string, body_stream::done_fn>> chunks_;
+  bool stream_closing_ = false;
   bool head_ = false;
   unsigned version_ = 11;
   // For metrics: what the current request was and when it was read.

@@ -30,6 +30,8 @@ http_response json_response(unsigned status, std::string body) {
   return resp;
 }
 
+body_stream::~body_stream() = default;
+
 exchange::exchange(http_request request, reply_fn reply)
   : request_(std::move(request)), reply_(std::move(reply)) {
   // nop

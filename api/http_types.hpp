@@ -39,6 +39,25 @@ struct http_request {
   std::optional<std::string_view> query_param(std::string_view name) const;
 };
 
+/// The body of a streamed response (server-sent events): written piece by
+/// piece, from any thread, as chunks of a chunked HTTP/1.1 response.
+class body_stream {
+public:
+  /// Called once a write finished: true when the chunk was sent, false when
+  /// the connection is gone (stop writing then).
+  using done_fn = std::function<void(bool sent)>;
+
+  virtual ~body_stream();
+
+  /// Queues `chunk`; `done` runs (on an I/O thread) once it was written.
+  /// Writers wait for `done` before the next write: that is the
+  /// backpressure a slow client exerts.
+  virtual void write(std::string chunk, done_fn done) = 0;
+
+  /// Ends the body (the last chunk) and the connection.
+  virtual void close() = 0;
+};
+
 /// One HTTP response as a handler produced it.
 struct http_response {
   unsigned status = 200;
@@ -49,6 +68,10 @@ struct http_response {
   std::string route;
   /// Whether the server must close the connection after sending.
   bool close = false;
+  /// When set, the response is streamed: the server sends the headers
+  /// (chunked, `body` ignored) and then hands the stream to this function,
+  /// which writes the body over time. The connection ends with the stream.
+  std::function<void(std::shared_ptr<body_stream>)> on_stream = nullptr;
 };
 
 /// A JSON response with `status`.
