@@ -23,6 +23,9 @@ struct command {
   std::function<decision(const State&, uint64_t version)> decide;
   std::function<void(command_result&)> effects;
   caf::typed_response_promise<command_result> rp;
+  /// Called with the error when the command is refused or its append fails
+  /// (for callers that answer with something else than `command_result`).
+  std::function<void(const caf::error&)> on_error;
   /// Remaining re-decisions after `wrong_expected_version`.
   int retries = 3;
 };
@@ -49,6 +52,8 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
     }
   auto d = c->decide(agg->state, agg->version);
   if (!d) {
+    if (c->on_error)
+      c->on_error(d.error());
     if (c->rp.pending())
       c->rp.deliver(d.error());
     finish(self, *agg);
@@ -106,6 +111,8 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
             return;
           }
         }
+        if (c->on_error)
+          c->on_error(err);
         if (c->rp.pending())
           c->rp.deliver(std::move(err));
         finish(self, *agg);

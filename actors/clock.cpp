@@ -114,8 +114,16 @@ timer_id manual_clock::schedule(time_point at, std::function<void()> fn) {
   timer_id id;
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    id = timers_.add(at, std::move(fn));
+    if (at > now_) {
+      id = timers_.add(at, std::move(fn));
+      fn = nullptr;
+    } else {
+      id = timers_.add(at, nullptr); // an id that cancel ignores
+      timers_.remove(id);
+    }
   }
+  if (fn)
+    fn(); // already due: time does not have to move for it
   cv_.notify_all();
   return id;
 }
@@ -181,7 +189,7 @@ std::unique_ptr<clock> make_clock(clock_kind kind) {
   return std::make_unique<system_clock>();
 }
 
-bool advance(clock& c, duration d) {
+bool advance_clock(clock& c, duration d) {
   if (!c.is_manual())
     return false;
   static_cast<manual_clock&>(c).advance(d);

@@ -58,9 +58,9 @@ public:
   /// The current time.
   virtual time_point now() const = 0;
 
-  /// Runs `fn` once the clock reaches `at` (at once, from the timer thread or
-  /// the advancing thread, when `at` already passed). Returns an id for
-  /// `cancel`.
+  /// Runs `fn` once the clock reaches `at`, on the timer thread (system) or
+  /// the advancing thread (manual); a manual clock runs a timer that is
+  /// already due at once, on the calling thread. Returns an id for `cancel`.
   virtual timer_id schedule(time_point at, std::function<void()> fn) = 0;
 
   /// Drops a timer that has not fired yet; a no-op otherwise.
@@ -172,7 +172,8 @@ private:
 std::unique_ptr<clock> make_clock(clock_kind kind);
 
 /// Advances `c` by `d` when it is a manual clock (the integrator's HTTP/CLI
-/// advance command); fails with `false` on a system clock.
-bool advance(clock& c, duration d);
+/// advance command); fails with `false` on a system clock. (Not
+/// named `advance`: that would meet `std::advance` by ADL.)
+bool advance_clock(clock& c, duration d);
 
 } // namespace billow::actors

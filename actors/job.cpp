@@ -215,7 +215,6 @@ void finished(job_ptr self) {
   self->state.awaiting.clear();
   self->send(self->state.manager, job_done_atom::value, v);
   self->state.active = false;
-  passivate(self, self->state.agg);
 }
 
 /// Starts or resumes work according to the state (once per incarnation).
@@ -391,6 +390,7 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         rp.deliver(view_of(self));
         resume(self);
       };
+      c.on_error = [rp](const caf::error& err) mutable { rp.deliver(err); };
       // The queued event's id derives from the job id: a retried add after
       // a crash is a no-op in the store.
       c.key = "queued";
@@ -398,21 +398,15 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       return rp;
     },
     [self](job_get_atom) -> caf::result<job_view> {
-      if (self->state.agg.version == 0) {
-        passivate(self, self->state.agg);
+      if (self->state.agg.version == 0)
         return make_error(billow_errc::not_found, self->state.agg.stream);
-      }
-      auto v = view_of(self);
-      if (!self->state.active)
-        passivate(self, self->state.agg);
-      return v;
+      return view_of(self);
     },
     [self](job_retry_atom, std::string& actor) -> caf::result<job_view> {
       auto& st = self->state;
       if (st.agg.version == 0)
         return make_error(billow_errc::not_found, st.agg.stream);
       auto rp = self->make_response_promise<job_view>();
-      st.agg.passivating = false;
       command<job_state> c;
       c.actor = actor;
       c.decide = [](const job_state& s, uint64_t) -> decision {
@@ -426,6 +420,7 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         rp.deliver(view_of(self));
         resume(self);
       };
+      c.on_error = [rp](const caf::error& err) mutable { rp.deliver(err); };
       execute(self, st.agg, *st.ctx, std::move(c));
       return rp;
     },
@@ -433,12 +428,8 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       auto& st = self->state;
       if (st.agg.version == 0)
         return make_error(billow_errc::not_found, st.agg.stream);
-      if (st.agg.state.view.terminal()) {
-        auto v = view_of(self);
-        if (!st.active)
-          passivate(self, st.agg);
-        return v;
-      }
+      if (st.agg.state.view.terminal())
+        return view_of(self);
       auto rp = self->make_response_promise<job_view>();
       st.awaiting.push_back(rp);
       return rp;
@@ -471,6 +462,7 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       if (v.status == job_status::retrying && k == v.attempt + 1)
         start_attempt(self, k, false);
     },
+    [self](passivate_atom) { passivate(self, self->state.agg); },
   };
 }
 
@@ -514,10 +506,44 @@ job_actor job_for(manager_ptr self, const events::uuid& id) {
     return i->second;
   job_manager_actor me = self;
   auto h = self->system().spawn(job_impl, id, st.ctx, me);
+  // Linked: jobs die with their manager (no orphan keeps running timers).
+  self->link_to(h);
   self->monitor(h);
   st.live.emplace(id, h);
   st.by_addr.emplace(h.address(), id);
   return h;
+}
+
+/// Ends the actor of a job that has nothing left to do (terminal, or an
+/// unknown id). Messages routed to it before stay ahead of `passivate` in its
+/// mailbox; later ones spawn a fresh incarnation.
+void release(manager_ptr self, const events::uuid& id) {
+  auto& st = self->state;
+  if (auto i = st.live.find(id); i != st.live.end()) {
+    caf::anon_send(i->second, passivate_atom::value);
+    st.by_addr.erase(i->second.address());
+    st.live.erase(i);
+  }
+}
+
+/// Asks the job actor of `id` and drops it afterwards when the job is done.
+template <class... Ts>
+caf::result<job_view> ask_job(manager_ptr self, const events::uuid& id,
+                              Ts... xs) {
+  auto rp = self->make_response_promise<job_view>();
+  self->request(job_for(self, id), caf::infinite, xs...)
+    .then(
+      [self, rp](job_view& v) mutable {
+        if (v.terminal() && self->state.fingerprint_of.count(v.job_id) == 0)
+          release(self, v.job_id);
+        rp.deliver(std::move(v));
+      },
+      [self, rp, id](caf::error& err) mutable {
+        if (errc_of(err) == billow_errc::not_found)
+          release(self, id);
+        rp.deliver(std::move(err));
+      });
+  return rp;
 }
 
 void track(manager_ptr self, const job_view& v) {
@@ -560,8 +586,7 @@ job_manager_impl(manager_ptr self, const runtime_context* ctx) {
                               spec.input, spec.tags);
         if (auto i = st.active.find(fp); i != st.active.end()) {
           ++st.stats.deduplicated;
-          return self->delegate(job_for(self, i->second),
-                                job_get_atom::value);
+          return ask_job(self, i->second, job_get_atom::value);
         }
         spec.job_id = events::uuid::random();
         st.active.emplace(fp, spec.job_id);
@@ -584,18 +609,21 @@ job_manager_impl(manager_ptr self, const runtime_context* ctx) {
                   std::move(spec))
         .then(
           [self, rp](job_view& v) mutable {
-            if (v.terminal())
+            if (v.terminal()) {
               untrack(self, v.job_id);
+              release(self, v.job_id);
+            }
             rp.deliver(std::move(v));
           },
           [self, rp, id](caf::error& err) mutable {
             untrack(self, id);
+            release(self, id);
             rp.deliver(std::move(err));
           });
       return rp;
     },
     [self](job_get_atom, events::uuid id) -> caf::result<job_view> {
-      return self->delegate(job_for(self, id), job_get_atom::value);
+      return ask_job(self, id, job_get_atom::value);
     },
     [self](job_retry_atom, events::uuid id,
            std::string& actor) -> caf::result<job_view> {
@@ -612,10 +640,11 @@ job_manager_impl(manager_ptr self, const runtime_context* ctx) {
       return rp;
     },
     [self](job_await_atom, events::uuid id) -> caf::result<job_view> {
-      return self->delegate(job_for(self, id), job_await_atom::value);
+      return ask_job(self, id, job_await_atom::value);
     },
     [self](job_done_atom, job_view& v) {
       untrack(self, v.job_id);
+      release(self, v.job_id);
       if (self->state.sink && !v.service_id.is_nil())
         caf::anon_send(self->state.sink, job_done_atom::value, std::move(v));
     },

@@ -32,7 +32,10 @@ using job_actor = caf::typed_actor<
   caf::replies_to<job_await_atom>::with<job_view>,
   caf::reacts_to<attempt_done_atom, uint32_t, attempt_outcome>,
   caf::reacts_to<attempt_timeout_atom, uint32_t>,
-  caf::reacts_to<job_wake_atom, uint32_t>>;
+  caf::reacts_to<job_wake_atom, uint32_t>,
+  /// Manager -> job: quit once idle. Only the manager ends a job actor, so
+  /// it never routes a message to one that is gone.
+  caf::reacts_to<passivate_atom>>;
 
 /// The pure, event-built state of one job.
 struct job_state {

@@ -113,7 +113,7 @@ void run_due(sched_ptr self, const std::string& name) {
   st.running[name] = due;
   self->request(t->second, caf::infinite, sched_tick_atom::value, name, due)
     .then(
-      [self, name, due](caf::message&) {
+      [self, name, due](bool) {
         command<scheduler_data> c;
         c.key = name + "@" + std::to_string(due);
         c.decide = [name, due](const scheduler_data& s, uint64_t) -> decision {

@@ -41,8 +41,8 @@ struct schedule_view {
 };
 
 /// The scheduler's interface. A target receives
-/// `sched_tick_atom, std::string name, int64_t due_us` and answers anything
-/// (e.g. `true`) once the run's work is done.
+/// `sched_tick_atom, std::string name, int64_t due_us` and answers `true`
+/// once the run's work is done (an error leaves the run unrecorded).
 using scheduler_actor = caf::typed_actor<
   /// Adds a schedule (or changes its interval) and attaches the in-process
   /// target (targets are attached again after every start). Answers the
