@@ -24,7 +24,7 @@
 // `idempotency_key`, so the table survives passivation and restarts).
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <functional>
 #include <optional>
 #include <string>
@@ -211,7 +211,9 @@ private:
 
   bool busy_ = false;
   uint64_t snapshot_version_ = 0;
-  std::deque<std::function<void()>> waiting_;
+  // A list, not a deque: an empty std::deque allocates ~600 bytes, which
+  // 100,000 idle actors would pay for nothing.
+  std::list<std::function<void()>> waiting_;
   std::vector<std::pair<std::string, command_result>> keys_;
 };
 
