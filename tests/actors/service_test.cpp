@@ -294,3 +294,58 @@ TEST_F(service_test, change_package_records_the_new_product) {
   auto calls = module.calls();
   EXPECT_EQ(calls.back().method, "change_package_job");
 }
+
+TEST_F(service_test, restart_during_a_job_still_records_the_outcome) {
+  auto id = active_service();
+  module.script("suspend_job", {step::hang, step::ok});
+  auto r = command(id, service_op::suspend);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(module.wait_hanging(1));
+  // "Crash" while suspend_job runs; the hung call stays in flight.
+  stop_runtime();
+  start_runtime();
+  auto jobs_resumed = ask<uint64_t>(jobs, recover_atom::value);
+  ASSERT_TRUE(jobs_resumed);
+  EXPECT_EQ(*jobs_resumed, 1u);
+  auto woken = ask<uint64_t>(services, recover_atom::value);
+  ASSERT_TRUE(woken);
+  EXPECT_GE(*woken, 1u);
+  ASSERT_TRUE(eventually([&] {
+    auto v = service(id);
+    return v && v->status == service_status::suspended;
+  }));
+  // The module saw the same job id, attempt 1 twice (at-least-once).
+  EXPECT_EQ(module.attempts_of(r->job_id), (std::vector<uint32_t>{1, 1}));
+  auto t = types(service_stream(id));
+  EXPECT_EQ(std::count(t.begin(), t.end(), "service.suspended"), 1);
+}
+
+TEST_F(service_test, service_whose_job_was_never_queued_queues_it_on_recovery) {
+  // The crash window between `service.suspend_requested` and `job.queued`:
+  // write the request straight to the log, as if the process died there.
+  auto id = active_service();
+  auto v = service(id);
+  ASSERT_TRUE(v);
+  service_state st;
+  st.status = service_status::active;
+  service_command cmd;
+  cmd.op = service_op::suspend;
+  auto job_id = derive_uuid(service_stream(id), "job", v->version + 1);
+  auto evs = decide_lifecycle(st, v->version, cmd, job_id);
+  ASSERT_TRUE(evs);
+  auto news = to_new_events(service_stream(id), "", "system", *evs);
+  ASSERT_TRUE(store->append(service_stream(id),
+                            events::expected_version::exact(v->version),
+                            std::move(news)));
+  stop_runtime();
+  start_runtime();
+  ASSERT_TRUE(ask<uint64_t>(services, recover_atom::value));
+  ASSERT_TRUE(eventually([&] {
+    auto x = service(id);
+    return x && x->status == service_status::suspended;
+  }));
+  auto j = job(job_id);
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->method, "suspend_job");
+  EXPECT_EQ(j->status, job_status::completed);
+}
