@@ -290,6 +290,46 @@ void record_outcome(job_ptr self, uint32_t k, attempt_outcome out) {
   execute(self, st.agg, *st.ctx, std::move(c));
 }
 
+/// Hands attempt `k` (its `job.started` is durable) to the worker pool and
+/// arms its timeout on the clock.
+void launch(job_ptr self, uint32_t k) {
+  auto& st = self->state;
+  auto& v = st.agg.state.view;
+  job_call call{v.job_id, k,        v.module, v.method,
+                v.service_id, v.input, v.tags};
+  job_actor handle = self;
+  auto* port = st.ctx->modules;
+  st.running_ticket = st.ctx->pool->submit([port, call, handle] {
+    attempt_outcome out;
+    try {
+      if (port == nullptr) {
+        out.kind = "error";
+        out.text = "no module port";
+      } else if (auto r = port->run_job(call)) {
+        out.ok = true;
+        out.text = std::move(*r);
+      } else {
+        out.kind = "error";
+        auto detail = detail_of(r.error());
+        out.text = detail.empty() ? to_string(r.error()) : detail;
+      }
+    } catch (const std::exception& e) {
+      out.kind = "exception";
+      out.text = e.what();
+    } catch (...) {
+      out.kind = "exception";
+      out.text = "unknown exception";
+    }
+    caf::anon_send(handle, attempt_done_atom::value, call.attempt,
+                   std::move(out));
+  });
+  auto at = st.ctx->clock->now()
+            + std::chrono::seconds{std::max<uint32_t>(v.policy.timeout_s, 1)};
+  st.timeout_timer = st.ctx->clock->schedule(at, [handle, k] {
+    caf::anon_send(handle, attempt_timeout_atom::value, k);
+  });
+}
+
 void start_attempt(job_ptr self, uint32_t k, bool resumed) {
   auto& st = self->state;
   command<job_state> c;
@@ -308,43 +348,7 @@ void start_attempt(job_ptr self, uint32_t k, bool resumed) {
       p["resumed"] = true;
     return std::vector<domain_event>{{"job.started", std::move(p)}};
   };
-  c.effects = [self, k](command_result&) {
-    auto& st = self->state;
-    auto& v = st.agg.state.view;
-    job_call call{v.job_id, k,        v.module, v.method,
-                  v.service_id, v.input, v.tags};
-    job_actor handle = self;
-    auto* port = st.ctx->modules;
-    st.running_ticket = st.ctx->pool->submit([port, call, handle] {
-      attempt_outcome out;
-      try {
-        if (port == nullptr) {
-          out.kind = "error";
-          out.text = "no module port";
-        } else if (auto r = port->run_job(call)) {
-          out.ok = true;
-          out.text = std::move(*r);
-        } else {
-          out.kind = "error";
-          auto detail = detail_of(r.error());
-          out.text = detail.empty() ? to_string(r.error()) : detail;
-        }
-      } catch (const std::exception& e) {
-        out.kind = "exception";
-        out.text = e.what();
-      } catch (...) {
-        out.kind = "exception";
-        out.text = "unknown exception";
-      }
-      caf::anon_send(handle, attempt_done_atom::value, call.attempt,
-                     std::move(out));
-    });
-    auto at = st.ctx->clock->now()
-              + std::chrono::seconds{std::max<uint32_t>(v.policy.timeout_s, 1)};
-    st.timeout_timer = st.ctx->clock->schedule(at, [handle, k] {
-      caf::anon_send(handle, attempt_timeout_atom::value, k);
-    });
-  };
+  c.effects = [self, k](command_result&) { launch(self, k); };
   execute(self, st.agg, *st.ctx, std::move(c));
 }
 
@@ -384,11 +388,16 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         v.input = spec.input;
         v.tags = spec.tags;
         v.policy = spec.policy;
-        return std::vector<domain_event>{{"job.queued", spec_json(v)}};
+        // Queued and handed to the pool in one append: one round trip less
+        // per job, and the same meaning as two (the attempt may still wait
+        // for a free worker, as any started attempt may).
+        return std::vector<domain_event>{{"job.queued", spec_json(v)},
+                                         {"job.started", {{"attempt", 1}}}};
       };
       c.effects = [self, rp](command_result&) mutable {
+        self->state.active = true;
+        launch(self, 1);
         rp.deliver(view_of(self));
-        resume(self);
       };
       c.on_error = [rp](const caf::error& err) mutable { rp.deliver(err); };
       // The queued event's id derives from the job id: a retried add after

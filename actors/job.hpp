@@ -17,7 +17,8 @@
 // running is run again with the same number (at-least-once), so the module
 // sees a stable job id and attempt number.
 //
-// State machine of one job (events in brackets):
+// State machine of one job (events in brackets; a new job's `job.queued`
+// and `job.started 1` go in one append, a retried job's start in its own):
 //
 //            [job.queued]        [job.started k]
 //   (none) ───────────────► queued ─────────────► running k

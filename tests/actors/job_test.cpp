@@ -158,7 +158,9 @@ TEST_F(job_test, hung_calls_cannot_starve_the_pool) {
   auto b = add(spec("hang", job_policy{1, {}, 60, 1}));
   ASSERT_TRUE(module.wait_hanging(2));
   auto c = add(spec("quick"));
-  EXPECT_EQ(job(c.job_id)->status, job_status::queued);
+  // Its attempt waits for a worker: the module has not seen it.
+  EXPECT_TRUE(module.attempts_of(c.job_id).empty());
+  EXPECT_EQ(pool->queued(), 1u);
   ASSERT_TRUE(wait_job(a.job_id, job_status::running));
   ASSERT_TRUE(wait_job(b.job_id, job_status::running));
   clock.advance(60s);
