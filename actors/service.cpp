@@ -188,7 +188,10 @@ void service_state::apply(service_state& st, std::string_view type,
         st.status = service_status::terminated;
         break;
       case service_op::change_package:
-        st.product_id = st.new_product_id;
+        if (auto np = json_uuid(p, "new_product_id"); !np.is_nil())
+          st.product_id = np; // a manual change names it itself
+        else
+          st.product_id = st.new_product_id;
         break;
       default:
         break;
@@ -236,9 +239,9 @@ service_state service_state::from_json(const boost::json::object& o) {
 decision decide_open(const service_state& st, const open_service& cmd) {
   if (st.status != service_status::none)
     return make_error(billow_errc::already_exists, "service already opened");
-  if (cmd.client_id.is_nil() || cmd.product_id.is_nil() || cmd.module.empty())
+  if (cmd.client_id.is_nil() || cmd.product_id.is_nil())
     return make_error(billow_errc::invalid_argument,
-                      "open needs client_id, product_id and module");
+                      "open needs client_id and product_id");
   return std::vector<domain_event>{
     {"service.opened",
      {{"client_id", to_string(cmd.client_id)},
@@ -292,6 +295,13 @@ decision decide_lifecycle(const service_state& st, uint64_t version,
       return make_error(billow_errc::invalid_argument,
                         "change_package needs product_id");
     p["new_product_id"] = to_string(cmd.product_id);
+  }
+  if (st.module.empty()) {
+    // A product without a module (manual provisioning): there is no job to
+    // run, so the command's event is its outcome.
+    p["manual"] = true;
+    return std::vector<domain_event>{
+      {events_of(cmd.op)->succeeded, std::move(p)}};
   }
   if (cmd.policy.tries == 0)
     return make_error(billow_errc::invalid_argument, "tries must be >= 1");

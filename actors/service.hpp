@@ -28,6 +28,10 @@
 //                              failed [service.package_change_failed]
 //   anything else ──► invalid_transition (terminated and cancelled are final)
 //
+// A service whose product has no module (manual provisioning) follows the
+// same table, but each allowed command appends its outcome event at once
+// (`service.provisioned`, `service.suspended`, ... with `manual: true`).
+//
 // The table lives in `decide_lifecycle` (actors/service_state.hpp) and is
 // tested row by row in tests/actors/service_test.cpp.
 
@@ -81,7 +85,8 @@ const char* job_method(service_op op);
 struct open_service {
   events::uuid client_id;
   events::uuid product_id;
-  /// The product's module, e.g. `Product/nextcloud`.
+  /// The product's module, e.g. `Product/nextcloud`; empty for a product
+  /// provisioned by hand (no jobs).
   std::string module;
   /// Who: `admin:<id>`, `client:<id>`, `system`.
   std::string actor = "system";

@@ -8,6 +8,10 @@
 //                                   waiting for the durable reply (the jobs
 //                                   the commands queue run meanwhile on the
 //                                   same writer); commands/s vs the baseline
+//   actor_command_roundtrip_c64_no_module
+//                                   the same for services of a product
+//                                   without a module: no job, one event per
+//                                   command (the runtime's own overhead)
 //   actor_idle_bytes                RSS growth per live idle service actor
 //                                   when 100,000 stored services are made
 //                                   live (registry entry included)
@@ -239,21 +243,26 @@ void command_loop(caf::event_based_actor* self, service_registry_actor reg,
 }
 
 void roundtrip(const std::string& filter) {
-  if (!bench::selected("actor_command_roundtrip_c64", filter)
-      && !bench::selected("event_append_sync_c64", filter))
+  bool with_jobs = bench::selected("actor_command_roundtrip_c64", filter);
+  bool manual = bench::selected("actor_command_roundtrip_c64_no_module",
+                                filter);
+  if (!with_jobs && !manual && !bench::selected("event_append_sync_c64", filter))
     return;
   bench_runtime rt{events::durability::sync};
   // 64 x 8 active services.
-  std::vector<std::shared_ptr<caller_services>> owned;
+  // owned[0]: services of a product with a module (each command queues its
+  // job); owned[1]: services of a product without one (manual provisioning:
+  // the command's event is its outcome, no job).
+  std::vector<std::shared_ptr<caller_services>> owned[2];
   {
     caf::scoped_actor self{*rt.sys};
     std::vector<events::uuid> all;
-    for (int c = 0; c < callers; ++c) {
+    for (int c = 0; c < 2 * callers; ++c) {
       auto mine = std::make_shared<caller_services>();
       for (int k = 0; k < services_per_caller; ++k) {
         auto id = events::uuid::random();
         open_service o{events::uuid::random(), events::uuid::random(),
-                       "Product/bench", "system", ""};
+                       c < callers ? "Product/bench" : "", "system", ""};
         self->request(rt.services, caf::infinite, svc_open_atom::value, id, o)
           .receive([](const command_result&) {},
                    [](caf::error& e) {
@@ -274,7 +283,7 @@ void roundtrip(const std::string& filter) {
         mine->suspended.push_back(false);
         all.push_back(id);
       }
-      owned.push_back(mine);
+      owned[c < callers ? 0 : 1].push_back(mine);
     }
     for (auto& id : all)
       for (bool active = false; !active;)
@@ -286,11 +295,14 @@ void roundtrip(const std::string& filter) {
             [](caf::error&) { std::abort(); });
   }
   auto payload = std::make_shared<std::string>(payload_300());
-  double base_ops = 0, base_s = 0, actor_ops = 0, actor_s = 0;
+  // Slices: 0 baseline, 1 commands with jobs, 2 commands without module.
+  double ops[3] = {0, 0, 0}, secs_total[3] = {0, 0, 0};
   uint64_t refused = 0;
-  uint64_t actor_events = 0;
+  uint64_t log_events[3] = {0, 0, 0};
   for (int r = 0; r < rounds; ++r) {
-    for (int side = 0; side < 2; ++side) {
+    for (int side = 0; side < 3; ++side) {
+      if ((side == 1 && !with_jobs) || (side == 2 && !manual))
+        continue;
       auto pos0 = rt.store->last_position();
       auto run = std::make_shared<slice_run>();
       run->running = callers;
@@ -301,31 +313,35 @@ void roundtrip(const std::string& filter) {
           rt.sys->spawn(append_loop, rt.ctx.writer,
                         "bench-" + std::to_string(c), run, payload);
         else
-          rt.sys->spawn(command_loop, rt.services, owned[c], run);
+          rt.sys->spawn(command_loop, rt.services, owned[side - 1][c], run);
       }
       std::this_thread::sleep_for(slice);
       run->stop = true;
       fin.wait();
       auto secs = std::chrono::duration<double>(steady::now() - t0).count();
-      if (side == 0) {
-        base_ops += static_cast<double>(run->done_ok.load());
-        base_s += secs;
-      } else {
-        actor_ops += static_cast<double>(run->done_ok.load());
-        actor_s += secs;
+      ops[side] += static_cast<double>(run->done_ok.load());
+      secs_total[side] += secs;
+      if (side == 1)
         refused += run->refused.load();
-      }
       // Let the jobs of this slice finish before the next one starts.
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      if (side == 1)
-        actor_events += rt.store->last_position() - pos0;
+      log_events[side] += rt.store->last_position() - pos0;
     }
   }
-  auto base = base_ops / base_s;
+  auto base = ops[0] / secs_total[0];
+  auto actor_ops = ops[1];
+  auto actor_s = secs_total[1];
+  auto actor_events = log_events[1];
   if (bench::selected("event_append_sync_c64", filter))
     bench::print({"event_append_sync_c64", base, "events/s", std::nullopt,
                   std::nullopt});
-  if (bench::selected("actor_command_roundtrip_c64", filter))
+  if (manual)
+    bench::print({"actor_command_roundtrip_c64_no_module",
+                  ops[2] / secs_total[2], "commands/s",
+                  "event_append_sync_c64", base,
+                  {{"log_events_per_command",
+                    static_cast<double>(log_events[2]) / ops[2]}}});
+  if (with_jobs)
     bench::print({"actor_command_roundtrip_c64", actor_ops / actor_s,
                   "commands/s", "event_append_sync_c64", base,
                   {{"refused_busy_per_s",

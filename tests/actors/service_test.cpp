@@ -105,6 +105,27 @@ TEST(service_transition_table, every_command_in_every_state_is_allowed_or_refuse
   }
 }
 
+TEST(service_transition_table, without_a_module_allowed_commands_record_their_outcome_at_once) {
+  auto st = state_after({"service.opened"});
+  st.module.clear();
+  service_command cmd;
+  cmd.op = service_op::create;
+  EXPECT_EQ(outcome(decide_lifecycle(st, 1, cmd, {})), "service.provisioned");
+  cmd.op = service_op::suspend;
+  EXPECT_EQ(outcome(decide_lifecycle(st, 1, cmd, {})), "invalid_transition");
+  auto active = state_after(
+    {"service.opened", "service.create_requested", "service.provisioned"});
+  active.module.clear();
+  EXPECT_EQ(outcome(decide_lifecycle(active, 3, cmd, {})), "service.suspended");
+  cmd.op = service_op::change_package;
+  cmd.product_id = events::uuid::random();
+  auto d = decide_lifecycle(active, 3, cmd, {});
+  ASSERT_EQ(outcome(d), "service.package_changed");
+  service_state::apply(active, d->front().type, d->front().payload);
+  EXPECT_EQ(active.product_id, cmd.product_id);
+  EXPECT_EQ(active.pending_op, service_op::none);
+}
+
 TEST(service_transition_table, outcomes_move_status_and_provision_status) {
   auto st = state_after({"service.opened"});
   EXPECT_EQ(st.status, service_status::pending);
@@ -131,7 +152,7 @@ TEST(service_transition_table, open_twice_and_bad_input_are_refused) {
   EXPECT_EQ(outcome(decide_open(service_state{}, cmd)), "service.opened");
   EXPECT_EQ(outcome(decide_open(state_after({"service.opened"}), cmd)),
             "already_exists");
-  cmd.module.clear();
+  cmd.client_id = {};
   EXPECT_EQ(outcome(decide_open(service_state{}, cmd)), "invalid_argument");
   service_command change;
   change.op = service_op::change_package; // without a product
@@ -214,6 +235,23 @@ TEST_F(service_test, failed_create_job_records_provisioning_failed_with_the_erro
   EXPECT_NE(evs->front().payload.find("remote API said no"), std::string::npos);
   // Provisioning may be tried again from failed.
   EXPECT_TRUE(command(id, service_op::create));
+}
+
+TEST_F(service_test, service_without_module_changes_state_with_the_command) {
+  auto id = events::uuid::random();
+  open_service o{events::uuid::random(), events::uuid::random(), "", "admin:1",
+                 ""};
+  ASSERT_TRUE(ask<command_result>(services, svc_open_atom::value, id, o));
+  auto created = command(id, service_op::create);
+  ASSERT_TRUE(created);
+  EXPECT_TRUE(created->job_id.is_nil());
+  EXPECT_EQ(service(id)->status, service_status::active);
+  ASSERT_TRUE(command(id, service_op::suspend));
+  EXPECT_EQ(service(id)->status, service_status::suspended);
+  EXPECT_EQ(types(service_stream(id)),
+            (std::vector<std::string>{"service.opened", "service.provisioned",
+                                      "service.suspended"}));
+  EXPECT_TRUE(module.calls().empty());
 }
 
 TEST_F(service_test, lifecycle_round_trip_and_refusals_through_the_registry) {
@@ -328,6 +366,7 @@ TEST_F(service_test, service_whose_job_was_never_queued_queues_it_on_recovery) {
   ASSERT_TRUE(v);
   service_state st;
   st.status = service_status::active;
+  st.module = "Product/test";
   service_command cmd;
   cmd.op = service_op::suspend;
   auto job_id = derive_uuid(service_stream(id), "job", v->version + 1);
