@@ -1,5 +1,7 @@
 #include "actors/service.hpp"
 
+#include <algorithm>
+
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <caf/actor_system.hpp>
@@ -491,6 +493,8 @@ struct registry_state {
 using registry_ptr
   = service_registry_actor::stateful_pointer<registry_state>;
 
+constexpr const char* recovery_checkpoint = "actors.services.recovery";
+
 void arm_sweep(registry_ptr self) {
   auto& st = self->state;
   if (st.opts.idle_timeout.count() <= 0 || st.sweep_at)
@@ -566,29 +570,50 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
       return s;
     },
     [self](recover_atom) -> caf::result<uint64_t> {
+      // Services whose last event is a request have an operation in flight:
+      // wake them (spawning rehydrates; ensure_job re-queues or records the
+      // job). The checkpoint is the lowest such request, so the next start
+      // scans only from there.
       auto& store = *self->state.ctx->store;
+      uint64_t from = 1;
+      if (auto cp = store.load_checkpoint(recovery_checkpoint))
+        from = *cp;
+      auto end = store.last_position() + 1;
+      auto lowest_pending = end;
       uint64_t woken = 0;
       for (auto& e : op_table) {
         events::log_query q;
         q.type = e.requested;
+        q.from_position = from;
         q.limit = 1000;
         for (;;) {
           auto page = store.query(q);
           if (!page)
             return page.error();
-          for (auto& ev : page->events)
-            if (auto id = events::uuid::parse(
-                  std::string_view{ev.stream}.substr(8))) {
-              // Spawning rehydrates it; a pending operation re-queues or
-              // records its job (ensure_job).
-              route(self, *id);
-              ++woken;
-            }
+          for (auto& ev : page->events) {
+            if (ev.position >= end)
+              continue;
+            auto last = store.read_stream(ev.stream, 0,
+                                          events::read_direction::backward, 1);
+            if (!last)
+              return last.error();
+            if (last->empty() || last->front().position != ev.position)
+              continue; // its outcome (or more) followed
+            auto id = events::uuid::parse(std::string_view{ev.stream}.substr(8));
+            if (!id)
+              continue;
+            lowest_pending = std::min(lowest_pending, ev.position);
+            route(self, *id);
+            ++woken;
+          }
           if (!page->next_cursor)
             break;
           q.from_position = *page->next_cursor;
         }
       }
+      if (auto err = store.save_checkpoint(recovery_checkpoint,
+                                           lowest_pending))
+        return err;
       return woken;
     },
   };
