@@ -144,7 +144,9 @@ using service_registry_actor = caf::typed_actor<
   caf::reacts_to<sweep_atom>,
   caf::replies_to<stats_atom>::with<registry_stats>,
   /// Wakes every service whose operation was in progress when the process
-  /// stopped, so it re-queues or records its job; answers how many.
+  /// stopped (its last event is a request), so it re-queues or records its
+  /// job; answers how many. Scans from a checkpoint (the lowest request
+  /// still in flight), not the whole log.
   caf::replies_to<recover_atom>::with<uint64_t>>;
 
 /// Spawns the service registry; registers itself as the job manager's sink.
