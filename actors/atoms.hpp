@@ -45,6 +45,9 @@ using job_done_atom = caf::atom_constant<caf::atom("job_done")>;
 using job_sink_atom = caf::atom_constant<caf::atom("job_sink")>;
 /// Worker thread -> job: an attempt finished.
 using attempt_done_atom = caf::atom_constant<caf::atom("att_done")>;
+/// Worker thread -> job: the attempt left the pool's queue and runs now
+/// (its timeout counts from here).
+using attempt_begun_atom = caf::atom_constant<caf::atom("att_begun")>;
 /// Clock -> job: an attempt ran out of time.
 using attempt_timeout_atom = caf::atom_constant<caf::atom("att_tmo")>;
 /// Clock -> job: the backoff is over; start the next attempt.

@@ -290,8 +290,9 @@ void record_outcome(job_ptr self, uint32_t k, attempt_outcome out) {
   execute(self, st.agg, *st.ctx, std::move(c));
 }
 
-/// Hands attempt `k` (its `job.started` is durable) to the worker pool and
-/// arms its timeout on the clock.
+/// Hands attempt `k` (its `job.started` is durable) to the worker pool. The
+/// timeout is armed once a worker picks it up (`attempt_begun`): waiting for
+/// a free worker is not part of the attempt.
 void launch(job_ptr self, uint32_t k) {
   auto& st = self->state;
   auto& v = st.agg.state.view;
@@ -300,6 +301,7 @@ void launch(job_ptr self, uint32_t k) {
   job_actor handle = self;
   auto* port = st.ctx->modules;
   st.running_ticket = st.ctx->pool->submit([port, call, handle] {
+    caf::anon_send(handle, attempt_begun_atom::value, call.attempt);
     attempt_outcome out;
     try {
       if (port == nullptr) {
@@ -323,6 +325,13 @@ void launch(job_ptr self, uint32_t k) {
     caf::anon_send(handle, attempt_done_atom::value, call.attempt,
                    std::move(out));
   });
+}
+
+/// Arms the timeout of attempt `k`, which a worker has just begun.
+void arm_timeout(job_ptr self, uint32_t k) {
+  auto& st = self->state;
+  auto& v = st.agg.state.view;
+  job_actor handle = self;
   auto at = st.ctx->clock->now()
             + std::chrono::seconds{std::max<uint32_t>(v.policy.timeout_s, 1)};
   st.timeout_timer = st.ctx->clock->schedule(at, [handle, k] {
@@ -442,6 +451,14 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       auto rp = self->make_response_promise<job_view>();
       st.awaiting.push_back(rp);
       return rp;
+    },
+    [self](attempt_begun_atom, uint32_t k) {
+      auto& st = self->state;
+      auto& v = st.agg.state.view;
+      // Messages from one worker arrive in order: begun before done.
+      if (v.status == job_status::running && v.attempt == k
+          && st.running_ticket != 0)
+        arm_timeout(self, k);
     },
     [self](attempt_done_atom, uint32_t k, attempt_outcome& out) {
       auto& st = self->state;

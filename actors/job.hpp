@@ -11,7 +11,8 @@
 //   attempt whose module returned an error counts against `tries` only;
 // - `backoff` is the wait before the next attempt: one value for all, or one
 //   per attempt (the last repeats);
-// - `timeout` bounds one attempt: the attempt is recorded failed and its
+// - `timeout` bounds one attempt, counted from when a worker starts it (not
+//   while it waits for a free worker): the attempt is recorded failed and its
 //   worker replaced (actors/worker_pool.hpp).
 // An attempt never runs twice at once; after a crash the attempt that was
 // running is run again with the same number (at-least-once), so the module

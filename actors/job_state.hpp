@@ -30,6 +30,7 @@ using job_actor = caf::typed_actor<
   caf::replies_to<job_get_atom>::with<job_view>,
   caf::replies_to<job_retry_atom, std::string>::with<job_view>,
   caf::replies_to<job_await_atom>::with<job_view>,
+  caf::reacts_to<attempt_begun_atom, uint32_t>,
   caf::reacts_to<attempt_done_atom, uint32_t, attempt_outcome>,
   caf::reacts_to<attempt_timeout_atom, uint32_t>,
   caf::reacts_to<job_wake_atom, uint32_t>,

@@ -134,6 +134,7 @@ TEST_F(job_test, timed_out_attempt_fails_counts_as_exception_and_replaces_its_wo
   auto v = add(spec("m", job_policy{3, {5}, 600, 2}));
   ASSERT_TRUE(module.wait_hanging(1));
   ASSERT_TRUE(wait_job(v.job_id, job_status::running, 1));
+  ASSERT_TRUE(clock.wait_for_pending(1, 10s)); // the attempt's timeout
   clock.advance(599s);
   EXPECT_EQ(job(v.job_id)->status, job_status::running);
   clock.advance(1s);
@@ -163,6 +164,9 @@ TEST_F(job_test, hung_calls_cannot_starve_the_pool) {
   EXPECT_EQ(pool->queued(), 1u);
   ASSERT_TRUE(wait_job(a.job_id, job_status::running));
   ASSERT_TRUE(wait_job(b.job_id, job_status::running));
+  // Two timeouts run; the queued attempt's clock has not started.
+  ASSERT_TRUE(clock.wait_for_pending(2, 10s));
+  EXPECT_EQ(clock.pending(), 2u);
   clock.advance(60s);
   EXPECT_EQ(await(a.job_id).status, job_status::failed);
   EXPECT_EQ(await(b.job_id).status, job_status::failed);
@@ -180,7 +184,8 @@ TEST_F(job_test, identical_job_while_queued_or_running_is_the_same_job) {
   auto other_tags = s;
   other_tags.tags = {"else"};
   EXPECT_NE(add(other_tags).job_id, first.job_id);
-  ASSERT_TRUE(module.wait_hanging(1));
+  ASSERT_TRUE(module.wait_hanging(2));
+  ASSERT_TRUE(clock.wait_for_pending(2, 10s));
   clock.advance(60s);
   EXPECT_EQ(await(first.job_id).status, job_status::failed);
   module.release();
