@@ -4,6 +4,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "actors/type_ids.hpp"
 #include "events/errc.hpp"
 
 namespace billow::actors {
@@ -20,6 +21,7 @@ make_actor_system_config(const runtime_options& opts) {
   // CAF's own logger and console output are not used: spdlog is Billow's log.
   cfg->set("logger.console", caf::atom("none"));
   register_error_category(*cfg);
+  cfg->add_message_types<caf::id_block::billow_actors>();
   return cfg;
 }
 
