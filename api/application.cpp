@@ -13,8 +13,8 @@
 
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
-#include "api/live_events.hpp"
 #include "api/front.hpp"
+#include "api/live_events.hpp"
 #include "api/metrics.hpp"
 #include "api/module_routes.hpp"
 #include "api/operations.hpp"
