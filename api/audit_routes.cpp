@@ -102,7 +102,7 @@ boost::json::object envelope_json(const events::envelope& ev) {
 }
 
 void add_audit_routes(route_table& routes,
-                      std::shared_ptr<const auth_context> auth,
+                      const std::shared_ptr<const auth_context>& auth,
                       events::event_store& store) {
   auto* db = &store;
 

@@ -34,7 +34,7 @@ boost::json::object envelope_json(const events::envelope& ev,
                                   bool show_secrets);
 
 void add_audit_routes(route_table& routes,
-                      std::shared_ptr<const auth_context> auth,
+                      const std::shared_ptr<const auth_context>& auth,
                       events::event_store& store);
 
 } // namespace billow::api

@@ -136,7 +136,7 @@ std::optional<int64_t> parse_rfc3339(std::string_view text) {
     int oh = 0, om = 0;
     if (std::sscanf(str.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2)
       return std::nullopt;
-    int64_t offset = (static_cast<int64_t>(oh) * 3600 + om * 60) * 1'000'000;
+    int64_t offset = (int64_t{oh} * 3600 + int64_t{om} * 60) * 1'000'000;
     us += str[pos] == '+' ? -offset : offset;
     pos += 6;
   } else {

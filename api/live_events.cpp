@@ -42,7 +42,7 @@ struct sse_state {
 sse_actor::behavior_type sse_writer(sse_actor::stateful_pointer<sse_state> self,
                                     std::shared_ptr<body_stream> out,
                                     bool show_secrets,
-                                    events::writer_actor writer) {
+                                    const events::writer_actor& writer) {
   self->state.out = std::move(out);
   self->state.show_secrets = show_secrets;
   // The writer's exit (server shutdown) ends every live stream.
@@ -93,9 +93,9 @@ bool parse_position(std::string_view text, uint64_t& out) {
 } // namespace
 
 void add_live_events_route(route_table& routes,
-                           std::shared_ptr<const auth_context> auth,
+                           const std::shared_ptr<const auth_context>& auth,
                            events::event_store& store,
-                           events::writer_actor writer) {
+                           const events::writer_actor& writer) {
   auto* db = &store;
   routes.add(
     "GET", "/api/v1/admin/events/live",

@@ -29,8 +29,8 @@ class event_store;
 namespace billow::api {
 
 void add_live_events_route(route_table& routes,
-                           std::shared_ptr<const auth_context> auth,
+                           const std::shared_ptr<const auth_context>& auth,
                            events::event_store& store,
-                           events::writer_actor writer);
+                           const events::writer_actor& writer);
 
 } // namespace billow::api

@@ -7,9 +7,9 @@
 
 namespace billow::api {
 
-void add_module_routes(route_table& routes,
-                       std::shared_ptr<const auth_context> auth,
-                       std::shared_ptr<modules::module_catalog> catalog) {
+void add_module_routes(
+  route_table& routes, const std::shared_ptr<const auth_context>& auth,
+  const std::shared_ptr<modules::module_catalog>& catalog) {
   routes.add(
     "GET", "/api/v1/admin/modules",
     require_admin(auth, "modules.read",

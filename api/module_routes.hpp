@@ -17,7 +17,7 @@ class module_catalog;
 namespace billow::api {
 
 void add_module_routes(route_table& routes,
-                       std::shared_ptr<const auth_context> auth,
-                       std::shared_ptr<modules::module_catalog> catalog);
+                       const std::shared_ptr<const auth_context>& auth,
+                       const std::shared_ptr<modules::module_catalog>& catalog);
 
 } // namespace billow::api

@@ -122,7 +122,7 @@ namespace {
 /// Applies each delivered page to the directory.
 events::subscriber_actor::behavior_type
 directory_follower(events::subscriber_actor::pointer,
-                   std::shared_ptr<admin_directory> dir) {
+                   const std::shared_ptr<admin_directory>& dir) {
   return {
     [dir](events::deliver_atom, const std::vector<events::envelope>& page) {
       for (const auto& ev : page)
@@ -137,7 +137,7 @@ directory_follower(events::subscriber_actor::pointer,
 caf::expected<events::subscriber_actor>
 follow_admin_directory(caf::actor_system& sys, events::event_store& store,
                        events::writer_actor writer,
-                       std::shared_ptr<admin_directory> dir) {
+                       const std::shared_ptr<admin_directory>& dir) {
   if (auto err = dir->catch_up(store))
     return err;
   events::subscription_options opts;

@@ -79,7 +79,7 @@ private:
 caf::expected<events::subscriber_actor>
 follow_admin_directory(caf::actor_system& sys, events::event_store& store,
                        events::writer_actor writer,
-                       std::shared_ptr<admin_directory> dir);
+                       const std::shared_ptr<admin_directory>& dir);
 
 /// Normalizes an email for lookups (trimmed, lower case).
 std::string normalize_email(std::string_view email);
