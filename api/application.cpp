@@ -11,6 +11,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "actors/clock.hpp"
+#include "actors/job.hpp"
+#include "actors/service.hpp"
+#include "actors/worker_pool.hpp"
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
 #include "api/front.hpp"
@@ -18,10 +22,12 @@
 #include "api/metrics.hpp"
 #include "api/module_routes.hpp"
 #include "api/operations.hpp"
+#include "api/service_routes.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
 #include "modules/host/module_catalog.hpp"
+#include "modules/host/module_jobs.hpp"
 #include "projections/admin_directory.hpp"
 #include <caf/scoped_actor.hpp>
 
@@ -46,6 +52,14 @@ struct application::impl {
   /// reads, chain verification), kept off CAF's scheduler threads.
   std::unique_ptr<boost::asio::thread_pool> blocking;
   std::shared_ptr<modules::module_catalog> catalog;
+  // The actor runtime (issue 4): the clock every timer uses, the pool for
+  // blocking module code, jobs and services.
+  std::unique_ptr<actors::clock> clock;
+  std::unique_ptr<actors::worker_pool> pool;
+  std::unique_ptr<modules::catalog_module_port> module_port;
+  actors::runtime_context runtime;
+  actors::job_manager_actor jobs;
+  actors::service_registry_actor services;
   caf::actor front;
   std::unique_ptr<http_server> server;
 
@@ -109,16 +123,27 @@ struct application::impl {
       caf::anon_send_exit(admins_follower, caf::exit_reason::user_shutdown);
       admins_follower = nullptr;
     }
+    for (auto h : {caf::actor_cast<caf::actor>(services),
+                   caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
+      if (h)
+        caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    services = nullptr;
+    jobs = nullptr;
+    runtime.snapshots = nullptr;
+    pool.reset(); // waits for module calls still running
     if (writer) {
       caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
       writer = nullptr;
+      runtime.writer = nullptr;
     }
     if (sys) {
       sys.reset(); // waits for every actor to finish
       spdlog::info("stopped");
     }
+    module_port.reset();
     catalog.reset(); // unloads the modules; reads the store
     store.reset();   // after the writer: it appends to the store
+    clock.reset();
   }
 };
 
@@ -140,8 +165,12 @@ caf::error application::start() {
     return make_error(billow_errc::storage_error,
                       "cannot create data directory " + d.opts.data_dir.string()
                         + ": " + ec.message());
+  d.clock = actors::make_clock(d.opts.clock);
   events::store_options store_opts;
   store_opts.dir = log_dir(d.opts.data_dir).string();
+  store_opts.clock = [c = d.clock.get()] {
+    return c->now_us();
+  };
   auto store = events::event_store::open(std::move(store_opts));
   if (!store)
     return std::move(store.error());
@@ -169,12 +198,61 @@ caf::error application::start() {
   };
   d.catalog = std::make_shared<modules::module_catalog>(
     *d.store, d.writer_append(), d.opts.modules_dir);
+  // The runtime: jobs run module code on the pool through the catalog.
+  d.pool = std::make_unique<actors::worker_pool>(
+    std::max<std::size_t>(1, d.opts.worker_threads));
+  d.module_port = std::make_unique<modules::catalog_module_port>(
+    *d.catalog, *d.store, [store = d.store.get()](const std::string& id) {
+      return product_data_of(*store, id);
+    });
+  d.runtime.store = d.store.get();
+  d.runtime.writer = d.writer;
+  d.runtime.clock = d.clock.get();
+  d.runtime.pool = d.pool.get();
+  d.runtime.modules = d.module_port.get();
+  d.runtime.snapshots = actors::make_snapshot_writer(*d.sys, *d.store);
+  d.jobs = actors::make_job_manager(*d.sys, d.runtime);
+  d.services = actors::make_service_registry(*d.sys, d.runtime, d.jobs);
+  auto seal_key = load_or_create_key(d.opts.data_dir / "keys" / "seal.key");
+  if (!seal_key)
+    return std::move(seal_key.error());
+  std::array<uint8_t, modules::sdk::secret_box::key_size> seal_bytes{};
+  std::copy(seal_key->begin(), seal_key->end(), seal_bytes.begin());
+  d.catalog->set_host_services(
+    {std::make_shared<modules::job_task_queue>(*d.sys, d.jobs),
+     modules::sdk::secret_box{seal_bytes}});
   if (!d.opts.modules_dir.empty()) {
     auto found = d.catalog->scan("system");
     if (!found)
       return std::move(found.error());
     spdlog::info("modules: {} found in {}", found->size(),
                  d.opts.modules_dir.string());
+  }
+  // Unfinished jobs and services resume where the log says they stopped.
+  {
+    caf::scoped_actor self{*d.sys};
+    uint64_t resumed_jobs = 0, woken_services = 0;
+    self->request(d.jobs, std::chrono::minutes(5), actors::recover_atom::value)
+      .receive(
+        [&](uint64_t n) {
+          resumed_jobs = n;
+        },
+        [&](caf::error& err) {
+          spdlog::error("job recovery failed: {}", caf::to_string(err));
+        });
+    self
+      ->request(d.services, std::chrono::minutes(5),
+                actors::recover_atom::value)
+      .receive(
+        [&](uint64_t n) {
+          woken_services = n;
+        },
+        [&](caf::error& err) {
+          spdlog::error("service recovery failed: {}", caf::to_string(err));
+        });
+    if (resumed_jobs + woken_services > 0)
+      spdlog::info("resumed {} jobs and {} services", resumed_jobs,
+                   woken_services);
   }
   auto routes = std::make_shared<route_table>();
   // The document describes the finished table, so it is made last.
@@ -189,6 +267,9 @@ caf::error application::start() {
   add_audit_routes(*routes, auth, *d.store);
   add_live_events_route(*routes, auth, *d.store, d.writer);
   add_module_routes(*routes, auth, d.catalog);
+  add_service_routes(*routes, auth,
+                     service_backend{d.store.get(), d.writer, d.jobs,
+                                     d.services, d.catalog, d.clock.get()});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");

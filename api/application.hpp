@@ -11,6 +11,7 @@
 
 #include <caf/error.hpp>
 
+#include "actors/clock.hpp"
 #include "actors/runtime.hpp"
 #include "api/http_server.hpp"
 #include "api/router.hpp"
@@ -27,6 +28,10 @@ struct application_options {
   std::filesystem::path modules_dir;
   /// Threads for request work that blocks (password hashing, store reads).
   std::size_t blocking_threads = 2;
+  /// Threads running module code (jobs): I/O-bound, so more than cores.
+  std::size_t worker_threads = 8;
+  /// `manual` stops time until it is advanced (tests, `--clock=manual`).
+  actors::clock_kind clock = actors::clock_kind::system;
   /// Adds routes beyond Billow's own (embedding and tests).
   std::function<void(route_table&)> extra_routes;
 };

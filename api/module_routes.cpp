@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "api/errors.hpp"
+#include "api/json_body.hpp"
 #include "modules/host/module_catalog.hpp"
 
 namespace billow::api {
@@ -22,6 +23,33 @@ void add_module_routes(
                     ctx.reply(json_response(200, boost::json::serialize(out)));
                   }),
     {"Every discovered module with its status", "modules.read"});
+  routes.add(
+    "PUT", "/api/v1/admin/modules/{type}/{name}/config",
+    require_admin(
+      auth, "modules.write",
+      [auth, catalog](const request_context& ctx) {
+        boost::json::object body;
+        if (auto bad = parse_object_body(ctx.request(), body)) {
+          ctx.reply(std::move(*bad));
+          return;
+        }
+        auth->run_blocking([ctx, catalog, body = std::move(body)]() mutable {
+          auto res = catalog->configure(ctx.params.at("type"),
+                                        ctx.params.at("name"), std::move(body),
+                                        ctx.caller->actor());
+          if (!res) {
+            ctx.reply(error_response(res.error()));
+            return;
+          }
+          ctx.reply(
+            json_response(200, boost::json::serialize(modules::to_json(*res))));
+        });
+      }),
+    {"Replace a module's configuration (secrets are sealed before they are "
+     "recorded)",
+     "modules.write",
+     {},
+     true});
   for (std::string command : {"activate", "deactivate"}) {
     routes.add(
       "POST", "/api/v1/admin/modules/{type}/{name}/" + command,

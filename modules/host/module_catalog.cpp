@@ -89,6 +89,9 @@ void module_catalog::apply(entry& e, const std::string& type,
     s.error.clear();
   } else if (type == "module.activation_failed") {
     s.error = text(payload, "error");
+  } else if (type == "module.configured") {
+    if (auto* cfg = payload.if_contains("config"); cfg && cfg->is_object())
+      e.config = cfg->as_object();
   } else if (type == "module.deactivated") {
     e.active = false;
   }
@@ -169,11 +172,7 @@ module_catalog::scan(const std::string& actor) {
         return err;
     }
     // Every module gets a context before its first call.
-    sdk::context_options ctx;
-    ctx.manifest = m;
-    ctx.module_dir = e.loaded.dir;
-    e.loaded.instance->attach(
-      std::make_shared<sdk::module_context>(std::move(ctx)));
+    attach_context(e);
     if (e.active) {
       sdk::module_record rec{true,
                              e.status.recorded_version.empty()
@@ -202,6 +201,80 @@ module_catalog::scan(const std::string& actor) {
   for (const auto& [key, e] : entries_)
     out.push_back(e.status);
   return out;
+}
+
+void module_catalog::set_host_services(host_services services) {
+  std::lock_guard guard{mtx_};
+  services_ = std::move(services);
+}
+
+void module_catalog::attach_context(entry& e) {
+  if (!e.loaded.loaded())
+    return;
+  sdk::context_options ctx;
+  ctx.manifest = *e.loaded.manifest;
+  ctx.module_dir = e.loaded.dir;
+  ctx.config = e.config;
+  ctx.tasks = services_.tasks;
+  ctx.secrets = services_.secrets;
+  e.loaded.instance->attach(
+    std::make_shared<sdk::module_context>(std::move(ctx)));
+}
+
+namespace {
+
+bool is_secret_key(std::string_view key) {
+  for (std::string_view word : {"password", "secret", "api_key", "token"})
+    if (key.find(word) != std::string_view::npos)
+      return true;
+  return false;
+}
+
+/// Seals every string under a secret-looking key that is not sealed yet.
+void seal_secrets(boost::json::value& v, const sdk::secret_box& box) {
+  if (auto* obj = v.if_object()) {
+    for (auto& [key, val] : *obj) {
+      if (val.is_string() && is_secret_key(key)) {
+        std::string_view text = val.as_string();
+        if (text.substr(0, sdk::secret_box::prefix.size())
+            != sdk::secret_box::prefix)
+          val = box.seal(text);
+      } else {
+        seal_secrets(val, box);
+      }
+    }
+  } else if (auto* arr = v.if_array()) {
+    for (auto& val : *arr)
+      seal_secrets(val, box);
+  }
+}
+
+} // namespace
+
+caf::expected<module_status>
+module_catalog::configure(const std::string& type, const std::string& name,
+                          boost::json::object config,
+                          const std::string& actor) {
+  std::lock_guard guard{mtx_};
+  auto i = entries_.find({type, name});
+  if (i == entries_.end())
+    return make_error(billow_errc::not_found,
+                      "no module " + type + "/" + name + " was discovered");
+  auto& e = i->second;
+  if (e.refused || !e.loaded.loaded())
+    return make_error(billow_errc::invalid_transition,
+                      "module " + type + "/" + name
+                        + " was refused: " + e.status.error);
+  if (!services_.secrets)
+    return make_error(billow_errc::unavailable, "no sealing key is configured");
+  boost::json::value sealed = std::move(config);
+  seal_secrets(sealed, *services_.secrets);
+  auto payload
+    = boost::json::serialize(boost::json::object{{"config", sealed}});
+  if (auto err = record(e, "module.configured", std::move(payload), actor))
+    return err;
+  attach_context(e);
+  return e.status;
 }
 
 std::vector<module_status> module_catalog::list() const {

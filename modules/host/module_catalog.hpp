@@ -37,6 +37,8 @@
 #include "events/event_store.hpp"
 #include "modules/sdk/lifecycle.hpp"
 #include "modules/sdk/loader.hpp"
+#include "modules/sdk/secret_box.hpp"
+#include "modules/sdk/task_queue.hpp"
 
 namespace billow::modules {
 
@@ -66,10 +68,29 @@ using append_fn = std::function<caf::expected<events::append_result>(
   const std::string& stream, events::expected_version expected,
   std::vector<events::new_event> events)>;
 
+/// What Billow lends every module through its context.
+struct host_services {
+  /// Where `tasks().add` queues jobs.
+  std::shared_ptr<sdk::task_queue> tasks;
+  /// Seals and opens the module's secrets.
+  std::optional<sdk::secret_box> secrets;
+};
+
 class module_catalog {
 public:
   module_catalog(const events::event_store& store, append_fn append,
                  std::filesystem::path root);
+
+  /// Sets what module contexts get from now on (before `scan`).
+  void set_host_services(host_services services);
+
+  /// Replaces a module's configuration (`module.configured`). String values
+  /// under secret-looking keys (password, secret, api_key, token) are sealed
+  /// before they are recorded, so the log never holds them in clear.
+  /// Errors: not_found, invalid_transition (refused module).
+  caf::expected<module_status>
+  configure(const std::string& type, const std::string& name,
+            boost::json::object config, const std::string& actor);
 
   /// Scans the modules directory, records what changed (new or changed
   /// modules as `module.discovered`, refusals as `module.refused`), and
@@ -106,6 +127,8 @@ private:
     /// Folded from the stream: whether activated, whether refused now.
     bool active = false;
     bool refused = false;
+    /// The last recorded configuration (secrets sealed).
+    boost::json::object config;
     sdk::scan_entry loaded;
   };
 
@@ -119,6 +142,10 @@ private:
   caf::error record(entry& e, const std::string& type, std::string payload,
                     const std::string& actor);
   void fold_recorded(entry& e) const;
+  /// Gives the loaded module a context with its current configuration.
+  void attach_context(entry& e);
+
+  host_services services_;
 
   const events::event_store& store_;
   append_fn append_;

@@ -1,0 +1,710 @@
+#include "api/service_routes.hpp"
+
+#include <charconv>
+
+#include <boost/json.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_actor_pointer.hpp>
+#include <set>
+#include <sodium.h>
+
+#include "actors/clock.hpp"
+#include "api/accounts.hpp"
+#include "api/errors.hpp"
+#include "api/json_body.hpp"
+#include "api/problem.hpp"
+#include "events/errc.hpp"
+#include "events/event_store.hpp"
+#include "modules/host/module_catalog.hpp"
+#include "modules/host/module_jobs.hpp"
+#include "modules/sdk/product.hpp"
+#include "projections/admin_directory.hpp"
+
+namespace billow::api {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto ask_timeout = std::chrono::seconds(30);
+
+std::string text(const json::object& obj, const char* key) {
+  if (auto* v = obj.if_contains(key); v && v->is_string())
+    return std::string{v->as_string()};
+  return {};
+}
+
+/// Folds a simple `<kind>.created` / `<kind>.updated` stream into one object
+/// (later events' fields win), with `id` and `version`.
+std::optional<json::object> fold_entity(const events::event_store& store,
+                                        const std::string& kind,
+                                        const std::string& id) {
+  auto evs = store.read_stream(kind + "-" + id, 1,
+                               events::read_direction::forward, 10'000);
+  if (!evs || evs->empty())
+    return std::nullopt;
+  json::object out{{"id", id}};
+  for (const auto& ev : *evs) {
+    boost::system::error_code ec;
+    auto doc = json::parse(ev.payload, ec);
+    if (ec || !doc.is_object())
+      continue;
+    for (auto& [k, v] : doc.as_object())
+      out[k] = v;
+    out["version"] = ev.version;
+  }
+  return out;
+}
+
+/// Validates a UUID path parameter; answers 404 (an id that cannot exist).
+std::optional<events::uuid> id_param(const request_context& ctx,
+                                     const char* name = "id") {
+  auto id = events::uuid::parse(ctx.params.at(name));
+  if (!id)
+    ctx.reply(problem_response(
+      404, "No resource with id " + ctx.params.at(name) + "."));
+  return id;
+}
+
+/// `Idempotency-Key` (at most 200 characters), or empty.
+std::string idempotency_key(const request_context& ctx) {
+  auto key = ctx.request().header("Idempotency-Key");
+  return key ? std::string{key->substr(0, 200)} : std::string{};
+}
+
+/// Event ids derived from an idempotency key, so a retried request appends
+/// nothing new (the store answers the first positions).
+events::uuid event_id_for(const request_context& ctx,
+                          const std::string& stream_kind) {
+  auto key = idempotency_key(ctx);
+  if (key.empty())
+    return events::uuid::random();
+  auto seed = ctx.caller->actor() + "|" + stream_kind + "|" + key;
+  unsigned char hash[16];
+  crypto_generichash(hash, sizeof(hash),
+                     reinterpret_cast<const unsigned char*>(seed.data()),
+                     seed.size(), nullptr, 0);
+  events::uuid out;
+  std::copy(std::begin(hash), std::end(hash), out.bytes.begin());
+  out.bytes[6] = static_cast<uint8_t>((out.bytes[6] & 0x0f) | 0x50); // v5-like
+  out.bytes[8] = static_cast<uint8_t>((out.bytes[8] & 0x3f) | 0x80);
+  return out;
+}
+
+/// A service as API.md shows it.
+json::object service_json(const actors::service_view& v,
+                          const events::event_store& store, bool show_secrets) {
+  json::object out{
+    {"id", events::to_string(v.id)},
+    {"client_id", events::to_string(v.client_id)},
+    {"product_id", events::to_string(v.product_id)},
+    {"module", v.module.empty() ? json::value(nullptr) : json::value(v.module)},
+    {"status", actors::to_string(v.status)},
+    {"provision_status", actors::to_string(v.provision)},
+    {"pending_operation",
+     v.pending_op == actors::service_op::none
+       ? json::value(nullptr)
+       : json::value(actors::to_string(v.pending_op))},
+    {"job_id",
+     v.job_id.is_nil() ? json::value(nullptr)
+                       : json::value(events::to_string(v.job_id))},
+    {"last_error",
+     v.last_error.empty() ? json::value(nullptr) : json::value(v.last_error)},
+    {"next_due_date", nullptr},
+    {"version", v.version},
+  };
+  json::value data = modules::latest_service_data(store, v.id);
+  if (!show_secrets) {
+    // Sealed values and secret-looking keys are redacted.
+    std::function<void(json::value&)> redact = [&](json::value& val) {
+      if (auto* obj = val.if_object())
+        for (auto& [k, x] : *obj) {
+          if (x.is_string()
+              && (std::string_view{x.as_string()}.substr(0, 10) == "sealed:v1:"
+                  || k.find("password") != std::string_view::npos))
+            x = "[redacted]";
+          else
+            redact(x);
+        }
+    };
+    redact(data);
+  }
+  out["service_data"] = std::move(data);
+  return out;
+}
+
+json::object job_json(const actors::job_view& v) {
+  json::array failures;
+  for (const auto& f : v.failures)
+    failures.push_back(json::object{
+      {"attempt", f.attempt}, {"kind", f.kind}, {"message", f.message}});
+  json::array tags;
+  for (const auto& t : v.tags)
+    tags.push_back(json::value(t));
+  boost::system::error_code ec;
+  auto result = json::parse(v.result, ec);
+  return {
+    {"id", events::to_string(v.job_id)},
+    {"status", actors::to_string(v.status)},
+    {"module", v.module},
+    {"method", v.method},
+    {"service_id",
+     v.service_id.is_nil() ? json::value(nullptr)
+                           : json::value(events::to_string(v.service_id))},
+    {"tags", std::move(tags)},
+    {"attempt", v.attempt},
+    {"attempts_used", v.attempts_used},
+    {"exceptions", v.exceptions},
+    {"tries", v.policy.tries},
+    {"failures", std::move(failures)},
+    {"result",
+     v.result.empty() || ec ? json::value(nullptr) : std::move(result)},
+    {"error", v.error.empty() ? json::value(nullptr) : json::value(v.error)},
+    {"version", v.version},
+  };
+}
+
+std::optional<actors::service_op> parse_op(std::string_view name) {
+  using actors::service_op;
+  for (auto op :
+       {service_op::create, service_op::suspend, service_op::unsuspend,
+        service_op::terminate, service_op::change_package, service_op::cancel})
+    if (name == actors::to_string(op))
+      return op;
+  return std::nullopt;
+}
+
+/// Money: a decimal string with at most two decimals ("12.50").
+bool is_money(std::string_view s) {
+  auto dot = s.find('.');
+  auto whole = s.substr(0, dot);
+  if (whole.empty() || whole.size() > 15)
+    return false;
+  for (char c : whole)
+    if (c < '0' || c > '9')
+      return false;
+  if (dot == std::string_view::npos)
+    return true;
+  auto frac = s.substr(dot + 1);
+  if (frac.empty() || frac.size() > 2)
+    return false;
+  for (char c : frac)
+    if (c < '0' || c > '9')
+      return false;
+  return true;
+}
+
+} // namespace
+
+std::optional<json::object> product_data_of(const events::event_store& store,
+                                            const std::string& id) {
+  auto product = fold_entity(store, "product", id);
+  if (!product)
+    return std::nullopt;
+  if (auto* data = product->if_contains("product_data");
+      data && data->is_object())
+    return data->as_object();
+  return json::object{};
+}
+
+void add_service_routes(route_table& routes,
+                        const std::shared_ptr<const auth_context>& auth,
+                        service_backend backend) {
+  auto be = std::make_shared<service_backend>(std::move(backend));
+
+  // Appends one event through the writer, from the front actor, and answers
+  // with `respond(version)`.
+  auto append = [be](const request_context& ctx, std::string stream,
+                     events::new_event ev,
+                     std::function<void(uint64_t)> respond) {
+    std::vector<events::new_event> batch;
+    batch.push_back(std::move(ev));
+    ctx.self
+      ->request(be->writer, ask_timeout, events::append_atom::value,
+                std::move(stream), events::expected_version::no_stream(),
+                std::move(batch))
+      .then(
+        [respond](const events::append_result& res) {
+          respond(res.version);
+        },
+        [ctx](caf::error& err) {
+          ctx.reply(error_response(err));
+        });
+  };
+
+  // -- clients --------------------------------------------------------------
+  routes.add(
+    "POST", "/api/v1/admin/clients",
+    require_admin(
+      auth, "clients.write",
+      [be, append](const request_context& ctx) {
+        json::object body;
+        if (auto bad = parse_object_body(ctx.request(), body))
+          return ctx.reply(std::move(*bad));
+        field_checker check{body};
+        auto name = check.required_string("name", 200);
+        auto email = check.required_string("email", 320);
+        auto currency = check.required_string("currency", 3);
+        if (!email.empty() && !is_email(email))
+          check.fail("email", "must be an email address");
+        if (!currency.empty()
+            && (currency.size() != 3
+                || !std::all_of(currency.begin(), currency.end(), [](char c) {
+                     return c >= 'A' && c <= 'Z';
+                   })))
+          check.fail("currency", "must be an ISO 4217 code such as EUR");
+        if (!check.ok())
+          return ctx.reply(check.problem());
+        auto ev_id = event_id_for(ctx, "client");
+        auto id = events::to_string(ev_id);
+        events::new_event ev;
+        ev.event_id = ev_id;
+        ev.type = "client.created";
+        ev.actor = ctx.caller->actor();
+        json::object client{{"name", name},
+                            {"email", projections::normalize_email(email)},
+                            {"currency", currency},
+                            {"balance", "0.00"}};
+        ev.payload = json::serialize(client);
+        append(ctx, "client-" + id, std::move(ev),
+               [ctx, id, client](uint64_t version) mutable {
+                 client["id"] = id;
+                 client["version"] = version;
+                 ctx.reply(json_response(201, json::serialize(client)));
+               });
+      }),
+    {"Create a client", "clients.write", {}, true, 201});
+
+  routes.add(
+    "GET", "/api/v1/admin/clients/{id}",
+    require_admin(auth, "clients.read",
+                  [auth, be](const request_context& ctx) {
+                    auto id = id_param(ctx);
+                    if (!id)
+                      return;
+                    auth->run_blocking([ctx, be, id = events::to_string(*id)] {
+                      auto client = fold_entity(*be->store, "client", id);
+                      if (!client)
+                        return ctx.reply(
+                          problem_response(404, "No client " + id + "."));
+                      ctx.reply(json_response(200, json::serialize(*client)));
+                    });
+                  }),
+    {"One client, with its balance", "clients.read"});
+
+  // -- products ---------------------------------------------------------------
+  routes.add(
+    "POST", "/api/v1/admin/products",
+    require_admin(
+      auth, "products.write",
+      [auth, be, append](const request_context& ctx) {
+        json::object body;
+        if (auto bad = parse_object_body(ctx.request(), body))
+          return ctx.reply(std::move(*bad));
+        field_checker check{body};
+        auto name = check.required_string("name", 200);
+        std::string module_type, module_name;
+        if (auto* m = body.if_contains("module"); m && !m->is_null()) {
+          if (!m->is_object()) {
+            check.fail("module", "must be an object {type, name}");
+          } else {
+            module_type = text(m->as_object(), "type");
+            module_name = text(m->as_object(), "name");
+            if (module_type != "Product")
+              check.fail("module.type", "must be Product");
+            if (module_name.empty()
+                || module_name.find_first_not_of(
+                     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
+                     "56789_-")
+                  != std::string::npos)
+              check.fail("module.name",
+                         "must be a module name (letters, digits, _ -)");
+          }
+        }
+        json::object product_data;
+        if (auto* pd = body.if_contains("product_data"); pd && !pd->is_null()) {
+          if (pd->is_object())
+            product_data = pd->as_object();
+          else
+            check.fail("product_data", "must be an object");
+        }
+        json::array prices;
+        if (auto* p = body.if_contains("prices"); p && !p->is_null()) {
+          if (!p->is_array()) {
+            check.fail("prices", "must be an array");
+          } else {
+            size_t i = 0;
+            for (const auto& price : p->as_array()) {
+              auto field = "prices[" + std::to_string(i++) + "]";
+              if (!price.is_object()) {
+                check.fail(field, "must be an object");
+                continue;
+              }
+              const auto& po = price.as_object();
+              static const std::set<std::string> periods{
+                "one_time", "monthly", "quarterly", "semiannually", "annually"};
+              if (!periods.count(text(po, "period")))
+                check.fail(
+                  field + ".period",
+                  "must be one_time, monthly, quarterly, semiannually or "
+                  "annually");
+              if (text(po, "currency").size() != 3)
+                check.fail(field + ".currency", "must be a currency code");
+              if (!is_money(text(po, "amount")))
+                check.fail(field + ".amount",
+                           "must be a decimal string such as \"12.50\"");
+              if (po.contains("setup_fee") && !is_money(text(po, "setup_fee")))
+                check.fail(field + ".setup_fee",
+                           "must be a decimal string such as \"0.00\"");
+              prices.push_back(price);
+            }
+          }
+        }
+        if (!check.ok())
+          return ctx.reply(check.problem());
+        // The module checks and normalises its product data (seed's
+        // saveProductData), off the actor threads.
+        auth->run_blocking([ctx, be, append, name, module_type, module_name,
+                            product_data, prices]() mutable {
+          json::value module = nullptr;
+          if (!module_name.empty()) {
+            auto inst = be->catalog->active_instance(module_type, module_name);
+            auto* product = dynamic_cast<modules::sdk::product*>(inst.get());
+            if (product == nullptr) {
+              field_checker check{product_data};
+              check.fail("module.name",
+                         "no active Product module named " + module_name);
+              return ctx.reply(check.problem());
+            }
+            auto saved = product->save_product_data(product_data);
+            if (!saved) {
+              field_checker check{product_data};
+              check.fail("product_data",
+                         detail_of(saved.error()).empty()
+                           ? to_string(saved.error())
+                           : detail_of(saved.error()));
+              return ctx.reply(check.problem());
+            }
+            product_data = std::move(*saved);
+            module = json::object{{"type", module_type}, {"name", module_name}};
+          }
+          auto ev_id = event_id_for(ctx, "product");
+          auto id = events::to_string(ev_id);
+          json::object p{{"name", name},
+                         {"module", module},
+                         {"product_data", product_data},
+                         {"prices", prices}};
+          events::new_event ev;
+          ev.event_id = ev_id;
+          ev.type = "product.created";
+          ev.actor = ctx.caller->actor();
+          ev.payload = json::serialize(p);
+          // Back to the front actor is not needed: the writer answers any
+          // requester; use a blocking ask here, we are on the blocking pool.
+          caf::scoped_actor self{ctx.self->system()};
+          std::vector<events::new_event> batch;
+          batch.push_back(std::move(ev));
+          self
+            ->request(be->writer, ask_timeout, events::append_atom::value,
+                      "product-" + id, events::expected_version::no_stream(),
+                      std::move(batch))
+            .receive(
+              [&](const events::append_result& res) {
+                p["id"] = id;
+                p["version"] = res.version;
+                ctx.reply(json_response(201, json::serialize(p)));
+              },
+              [&](caf::error& err) {
+                ctx.reply(error_response(err));
+              });
+        });
+      }),
+    {"Create a product on a Product module", "products.write", {}, true, 201});
+
+  routes.add(
+    "GET", "/api/v1/admin/products/{id}",
+    require_admin(auth, "products.read",
+                  [auth, be](const request_context& ctx) {
+                    auto id = id_param(ctx);
+                    if (!id)
+                      return;
+                    auth->run_blocking([ctx, be, id = events::to_string(*id)] {
+                      auto product = fold_entity(*be->store, "product", id);
+                      if (!product)
+                        return ctx.reply(
+                          problem_response(404, "No product " + id + "."));
+                      ctx.reply(json_response(200, json::serialize(*product)));
+                    });
+                  }),
+    {"One product", "products.read"});
+
+  // -- services ---------------------------------------------------------------
+  auto reply_service = [be](const request_context& ctx, const events::uuid& id,
+                            unsigned status, events::uuid job_id) {
+    ctx.self->request(be->services, ask_timeout, actors::query_atom::value, id)
+      .then(
+        [ctx, be, status, job_id](const actors::service_view& v) {
+          bool secrets = projections::group_grants(ctx.caller->group,
+                                                   "secrets.read");
+          auto out = service_json(v, *be->store, secrets);
+          if (!job_id.is_nil())
+            out["job_id"] = events::to_string(job_id);
+          auto resp = json_response(status, json::serialize(out));
+          resp.headers.emplace_back("ETag", std::to_string(v.version));
+          ctx.reply(std::move(resp));
+        },
+        [ctx](caf::error& err) {
+          ctx.reply(error_response(err));
+        });
+  };
+
+  routes.add(
+    "POST", "/api/v1/admin/services",
+    require_admin(
+      auth, "services.write",
+      [auth, be, reply_service](const request_context& ctx) {
+        json::object body;
+        if (auto bad = parse_object_body(ctx.request(), body))
+          return ctx.reply(std::move(*bad));
+        field_checker check{body};
+        auto client_text = check.required_string("client_id", 36);
+        auto product_text = check.required_string("product_id", 36);
+        auto period = check.optional_string("period", 20);
+        auto provision = check.optional_string("provision", 10);
+        auto client_id = events::uuid::parse(client_text);
+        auto product_id = events::uuid::parse(product_text);
+        if (!client_text.empty() && !client_id)
+          check.fail("client_id", "must be a UUID");
+        if (!product_text.empty() && !product_id)
+          check.fail("product_id", "must be a UUID");
+        if (!provision.empty() && provision != "now")
+          check.fail("provision", "must be \"now\" when given");
+        if (!check.ok())
+          return ctx.reply(check.problem());
+        auth->run_blocking([ctx, be, reply_service, client_id = *client_id,
+                            product_id = *product_id, provision] {
+          auto product = fold_entity(*be->store, "product",
+                                     events::to_string(product_id));
+          json::object none;
+          field_checker check{none};
+          if (!fold_entity(*be->store, "client", events::to_string(client_id)))
+            check.fail("client_id", "no such client");
+          if (!product)
+            check.fail("product_id", "no such product");
+          if (!check.ok())
+            return ctx.reply(check.problem());
+          actors::open_service cmd;
+          cmd.client_id = client_id;
+          cmd.product_id = product_id;
+          if (auto* m = product->if_contains("module"); m && m->is_object())
+            cmd.module = text(m->as_object(), "type") + "/"
+              + text(m->as_object(), "name");
+          cmd.actor = ctx.caller->actor();
+          cmd.idempotency_key = idempotency_key(ctx);
+          auto id = cmd.idempotency_key.empty() ? events::uuid::random()
+                                                : event_id_for(ctx, "service");
+          caf::scoped_actor self{ctx.self->system()};
+          caf::error failed;
+          events::uuid job;
+          self
+            ->request(be->services, ask_timeout, actors::svc_open_atom::value,
+                      id, cmd)
+            .receive([](const actors::command_result&) {},
+                     [&](caf::error& err) {
+                       failed = std::move(err);
+                     });
+          if (!failed && provision == "now") {
+            actors::service_command create;
+            create.op = actors::service_op::create;
+            create.actor = cmd.actor;
+            create.idempotency_key = cmd.idempotency_key.empty()
+              ? std::string{}
+              : cmd.idempotency_key + "/create";
+            self
+              ->request(be->services, ask_timeout, actors::svc_cmd_atom::value,
+                        id, create)
+              .receive(
+                [&](const actors::command_result& r) {
+                  job = r.job_id;
+                },
+                [&](caf::error& err) {
+                  failed = std::move(err);
+                });
+          }
+          if (failed)
+            return ctx.reply(error_response(failed));
+          self
+            ->request(be->services, ask_timeout, actors::query_atom::value, id)
+            .receive(
+              [&](const actors::service_view& v) {
+                bool secrets = projections::group_grants(ctx.caller->group,
+                                                         "secrets.read");
+                auto out = service_json(v, *be->store, secrets);
+                if (!job.is_nil())
+                  out["job_id"] = events::to_string(job);
+                ctx.reply(json_response(201, json::serialize(out)));
+              },
+              [&](caf::error& err) {
+                ctx.reply(error_response(err));
+              });
+        });
+      }),
+    {"Order a service (pending); \"provision\": \"now\" creates it at once",
+     "services.write",
+     {},
+     true,
+     201});
+
+  routes.add("GET", "/api/v1/admin/services/{id}",
+             require_admin(auth, "services.read",
+                           [reply_service](const request_context& ctx) {
+                             if (auto id = id_param(ctx))
+                               reply_service(ctx, *id, 200, {});
+                           }),
+             {"One service with its status, provision status and version",
+              "services.read"});
+
+  routes.add(
+    "POST", "/api/v1/admin/services/{id}/{operation}",
+    require_admin(
+      auth, "services.write",
+      [be, reply_service](const request_context& ctx) {
+        auto id = id_param(ctx);
+        if (!id)
+          return;
+        auto op = parse_op(ctx.params.at("operation"));
+        if (!op || *op == actors::service_op::none)
+          return ctx.reply(problem_response(
+            404,
+            "No operation " + ctx.params.at("operation")
+              + " (create, suspend, unsuspend, terminate, change_package, "
+                "cancel)."));
+        json::object body;
+        if (!ctx.request().body.empty())
+          if (auto bad = parse_object_body(ctx.request(), body))
+            return ctx.reply(std::move(*bad));
+        field_checker check{body};
+        actors::service_command cmd;
+        cmd.op = *op;
+        cmd.reason = check.optional_string("reason", 1000);
+        cmd.actor = ctx.caller->actor();
+        cmd.idempotency_key = idempotency_key(ctx);
+        if (*op == actors::service_op::change_package) {
+          auto product
+            = events::uuid::parse(check.required_string("product_id", 36));
+          if (!product)
+            check.fail("product_id", "must be the UUID of the new product");
+          else
+            cmd.product_id = *product;
+        }
+        if (auto if_match = ctx.request().header("If-Match")) {
+          std::string_view v = *if_match;
+          if (!v.empty() && v.front() == '"' && v.back() == '"'
+              && v.size() >= 2)
+            v = v.substr(1, v.size() - 2);
+          uint64_t version = 0;
+          auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(),
+                                           version);
+          if (ec != std::errc{} || ptr != v.data() + v.size())
+            check.fail("If-Match", "must be the service's version number");
+          else
+            cmd.expected_version = static_cast<int64_t>(version);
+        }
+        if (!check.ok())
+          return ctx.reply(check.problem());
+        ctx.self
+          ->request(be->services, ask_timeout, actors::svc_cmd_atom::value, *id,
+                    cmd)
+          .then(
+            [ctx, id = *id, reply_service](const actors::command_result& r) {
+              reply_service(ctx, id, r.job_id.is_nil() ? 200 : 202, r.job_id);
+            },
+            [ctx](caf::error& err) {
+              ctx.reply(error_response(err));
+            });
+      }),
+    {"Run a lifecycle operation; 202 with the job id when the module works "
+     "asynchronously, 409 when the state forbids it, 412 when If-Match is "
+     "stale",
+     "services.write",
+     {},
+     true,
+     202});
+
+  // -- jobs -------------------------------------------------------------------
+  routes.add("GET", "/api/v1/admin/jobs/{id}",
+             require_admin(auth, "jobs.read",
+                           [be](const request_context& ctx) {
+                             auto id = id_param(ctx);
+                             if (!id)
+                               return;
+                             ctx.self
+                               ->request(be->jobs, ask_timeout,
+                                         actors::job_get_atom::value, *id)
+                               .then(
+                                 [ctx](const actors::job_view& v) {
+                                   ctx.reply(json_response(
+                                     200, json::serialize(job_json(v))));
+                                 },
+                                 [ctx](caf::error& err) {
+                                   ctx.reply(error_response(err));
+                                 });
+                           }),
+             {"One job: attempts with their errors, result", "jobs.read"});
+
+  routes.add("POST", "/api/v1/admin/jobs/{id}/retry",
+             require_admin(auth, "jobs.write",
+                           [be](const request_context& ctx) {
+                             auto id = id_param(ctx);
+                             if (!id)
+                               return;
+                             ctx.self
+                               ->request(be->jobs, ask_timeout,
+                                         actors::job_retry_atom::value, *id,
+                                         ctx.caller->actor())
+                               .then(
+                                 [ctx](const actors::job_view& v) {
+                                   ctx.reply(json_response(
+                                     202, json::serialize(job_json(v))));
+                                 },
+                                 [ctx](caf::error& err) {
+                                   ctx.reply(error_response(err));
+                                 });
+                           }),
+             {"Queue a failed job again", "jobs.write", {}, false, 202});
+
+  // -- the manual clock -----------------------------------------------------
+  routes.add(
+    "POST", "/api/v1/admin/clock/advance",
+    require_admin(
+      auth, "clock.write",
+      [be](const request_context& ctx) {
+        if (!be->clock->is_manual())
+          return ctx.reply(problem_response(
+            409,
+            "The clock is the system clock; start billow serve --clock=manual "
+            "to move time by hand."));
+        json::object body;
+        if (auto bad = parse_object_body(ctx.request(), body))
+          return ctx.reply(std::move(*bad));
+        auto* s = body.if_contains("seconds");
+        if (s == nullptr || !s->is_int64() || s->as_int64() <= 0
+            || s->as_int64() > 10LL * 365 * 86400) {
+          field_checker check{body};
+          check.fail("seconds",
+                     "must be a positive integer (at most ten years)");
+          return ctx.reply(check.problem());
+        }
+        actors::advance_clock(*be->clock, std::chrono::seconds(s->as_int64()));
+        ctx.reply(json_response(200,
+                                json::serialize(json::object{
+                                  {"now", rfc3339(be->clock->now_us())}})));
+      }),
+    {"Move the manual clock forward (only with --clock=manual)",
+     "clock.write",
+     {},
+     true});
+}
+
+} // namespace billow::api

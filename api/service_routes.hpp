@@ -1,0 +1,59 @@
+#pragma once
+
+// The admin API for the service lifecycle (API.md: clients, products,
+// services, jobs) and the manual clock:
+//
+//   POST/GET /api/v1/admin/clients, GET /clients/{id}          clients.*
+//   POST/GET /api/v1/admin/products, GET /products/{id}        products.*
+//   POST/GET /api/v1/admin/services (GET: one by id)           services.*
+//   POST /api/v1/admin/services/{id}/{create|suspend|unsuspend|terminate|
+//        change_package|cancel}                                services.write
+//   GET /api/v1/admin/jobs/{id}, POST /jobs/{id}/retry         jobs.*
+//   POST /api/v1/admin/clock/advance {seconds}  (--clock=manual only)
+//
+// Commands go to the service registry and job manager as messages
+// (request(...).then(...) from the front actor); they answer once their
+// events are durable. `Idempotency-Key` and `If-Match` pass through to the
+// aggregates.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/json/object.hpp>
+
+#include "actors/job.hpp"
+#include "actors/service.hpp"
+#include "api/auth.hpp"
+#include "api/router.hpp"
+#include "events/writer.hpp"
+
+namespace billow::events {
+class event_store;
+} // namespace billow::events
+
+namespace billow::modules {
+class module_catalog;
+} // namespace billow::modules
+
+namespace billow::api {
+
+/// What the service routes talk to.
+struct service_backend {
+  events::event_store* store = nullptr;
+  events::writer_actor writer;
+  actors::job_manager_actor jobs;
+  actors::service_registry_actor services;
+  std::shared_ptr<modules::module_catalog> catalog;
+  actors::clock* clock = nullptr;
+};
+
+/// The `product_data` of product `id` as recorded (none when unknown).
+std::optional<boost::json::object>
+product_data_of(const events::event_store& store, const std::string& id);
+
+void add_service_routes(route_table& routes,
+                        const std::shared_ptr<const auth_context>& auth,
+                        service_backend backend);
+
+} // namespace billow::api
