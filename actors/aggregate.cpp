@@ -15,8 +15,7 @@ events::uuid derive_uuid(std::string_view a, std::string_view b, uint64_t n) {
     uint64_t len = s.size();
     crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(&len),
                               sizeof(len));
-    crypto_generichash_update(&st,
-                              reinterpret_cast<const uint8_t*>(s.data()),
+    crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(s.data()),
                               s.size());
   };
   feed(a);

@@ -24,8 +24,8 @@
 // `idempotency_key`, so the table survives passivation and restarts).
 
 #include <cstdint>
-#include <list>
 #include <functional>
+#include <list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,8 +55,8 @@ struct command_result {
   /// same command (same idempotency key).
   bool duplicate = false;
 
-  friend bool operator==(const command_result&,
-                         const command_result&) = default;
+  friend bool operator==(const command_result&, const command_result&)
+    = default;
 };
 
 template <class Inspector>
@@ -91,9 +91,9 @@ events::uuid json_uuid(const boost::json::object& obj, std::string_view key);
 boost::json::object parse_object(std::string_view text);
 
 /// The generic part of an aggregate actor's state. `State` provides:
-///   static void apply(State&, std::string_view type, const boost::json::object&);
-///   boost::json::object to_json() const;
-///   static State from_json(const boost::json::object&);
+///   static void apply(State&, std::string_view type, const
+///   boost::json::object&); boost::json::object to_json() const; static State
+///   from_json(const boost::json::object&);
 template <class State>
 class aggregate {
 public:
@@ -176,8 +176,7 @@ public:
     version = ev_version;
     if (auto key = json_string(payload, "idempotency_key"); !key.empty())
       remember(std::move(key),
-               command_result{ev_version, json_uuid(payload, "job_id"),
-                              false});
+               command_result{ev_version, json_uuid(payload, "job_id"), false});
   }
 
   /// The snapshot bytes of the current state.
@@ -186,7 +185,7 @@ public:
   /// True when `opts` asks for a snapshot now.
   bool snapshot_due(const aggregate_options& opts) const noexcept {
     return opts.snapshot_every > 0
-           && version >= snapshot_version_ + opts.snapshot_every;
+      && version >= snapshot_version_ + opts.snapshot_every;
   }
 
   void snapshot_taken() noexcept {
@@ -218,9 +217,9 @@ private:
 };
 
 /// Encodes (state, keys) as the snapshot's JSON text.
-std::string encode_snapshot(boost::json::object state,
-                            const std::vector<std::pair<std::string,
-                                                        command_result>>& keys);
+std::string encode_snapshot(
+  boost::json::object state,
+  const std::vector<std::pair<std::string, command_result>>& keys);
 
 template <class State>
 std::string aggregate<State>::snapshot_bytes() const {

@@ -128,7 +128,9 @@ void execute(Self* self, aggregate<State>& agg, const runtime_context& ctx,
   auto ptr = std::make_shared<command<State>>(std::move(c));
   auto* a = &agg;
   auto* cx = &ctx;
-  agg.exclusive([self, a, cx, ptr] { detail::run(self, a, cx, ptr); });
+  agg.exclusive([self, a, cx, ptr] {
+    detail::run(self, a, cx, ptr);
+  });
 }
 
 /// Handles `passivate`: quit now when idle, else once the last command is

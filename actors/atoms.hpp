@@ -29,7 +29,8 @@ using resume_atom = caf::atom_constant<caf::atom("b_resume")>;
 /// Snapshot writer: store (stream, version, bytes).
 using snapshot_atom = caf::atom_constant<caf::atom("snap_save")>;
 
-// -- jobs -----------------------------------------------------------------------
+// -- jobs
+// -----------------------------------------------------------------------
 
 /// Adds a job (deduplicated).
 using job_add_atom = caf::atom_constant<caf::atom("job_add")>;
@@ -55,7 +56,8 @@ using job_wake_atom = caf::atom_constant<caf::atom("job_wake")>;
 /// Manager -> job: begin or resume work.
 using job_start_atom = caf::atom_constant<caf::atom("job_start")>;
 
-// -- scheduler --------------------------------------------------------------------
+// -- scheduler
+// --------------------------------------------------------------------
 
 /// Adds or updates a named schedule.
 using sched_set_atom = caf::atom_constant<caf::atom("sch_set")>;

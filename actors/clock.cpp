@@ -47,8 +47,10 @@ std::optional<time_point> timer_queue::earliest() const {
 
 // -- system_clock -------------------------------------------------------------
 
-system_clock::system_clock() : thread_([this] { run(); }) {
-}
+system_clock::system_clock()
+  : thread_([this] {
+      run();
+    }) {}
 
 system_clock::~system_clock() {
   {
@@ -102,8 +104,7 @@ void system_clock::run() {
 
 // -- manual_clock -------------------------------------------------------------
 
-manual_clock::manual_clock(time_point start) : now_(start) {
-}
+manual_clock::manual_clock(time_point start) : now_(start) {}
 
 time_point manual_clock::now() const {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -179,8 +180,9 @@ size_t manual_clock::advance_to(time_point t) {
 bool manual_clock::wait_for_pending(size_t n,
                                     std::chrono::milliseconds real_timeout) {
   std::unique_lock<std::mutex> guard{mtx_};
-  return cv_.wait_for(guard, real_timeout,
-                      [&] { return timers_.size() >= n; });
+  return cv_.wait_for(guard, real_timeout, [&] {
+    return timers_.size() >= n;
+  });
 }
 
 std::unique_ptr<clock> make_clock(clock_kind kind) {

@@ -33,7 +33,8 @@ std::string job_stream(const events::uuid& id) {
   return "job-" + to_string(id);
 }
 
-// -- job_state: the pure part --------------------------------------------------
+// -- job_state: the pure part
+// --------------------------------------------------
 
 namespace {
 
@@ -181,7 +182,8 @@ job_state job_state::from_json(const boost::json::object& o) {
   return st;
 }
 
-// -- the job actor ---------------------------------------------------------------
+// -- the job actor
+// ---------------------------------------------------------------
 
 namespace {
 
@@ -201,9 +203,10 @@ void schedule_wake(job_ptr self) {
   auto& v = st.agg.state.view;
   job_actor handle = self;
   auto next = v.attempt + 1;
-  st.wake_timer = st.ctx->clock->schedule(
-    from_us(v.retry_at_us),
-    [handle, next] { caf::anon_send(handle, job_wake_atom::value, next); });
+  st.wake_timer
+    = st.ctx->clock->schedule(from_us(v.retry_at_us), [handle, next] {
+        caf::anon_send(handle, job_wake_atom::value, next);
+      });
 }
 
 /// Tells the manager and every waiting caller that the job is done, then
@@ -237,8 +240,7 @@ void resume(job_ptr self) {
       st.active = true;
       schedule_wake(self);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -254,8 +256,7 @@ void record_outcome(job_ptr self, uint32_t k, attempt_outcome out) {
       return std::vector<domain_event>{}; // stale: already recorded
     std::vector<domain_event> evs;
     if (out.ok) {
-      evs.push_back({"job.succeeded",
-                     {{"attempt", k}, {"result", out.text}}});
+      evs.push_back({"job.succeeded", {{"attempt", k}, {"result", out.text}}});
       return evs;
     }
     evs.push_back({"job.attempt_failed",
@@ -264,15 +265,13 @@ void record_outcome(job_ptr self, uint32_t k, attempt_outcome out) {
     auto exceptions = v.exceptions + (out.kind == "error" ? 0u : 1u);
     auto& p = v.policy;
     if (used >= p.tries) {
-      evs.push_back({"job.failed",
-                     {{"attempt", k},
-                      {"reason", "tries_exhausted"},
-                      {"error", out.text}}});
+      evs.push_back(
+        {"job.failed",
+         {{"attempt", k}, {"reason", "tries_exhausted"}, {"error", out.text}}});
     } else if (p.max_exceptions > 0 && exceptions >= p.max_exceptions) {
-      evs.push_back({"job.failed",
-                     {{"attempt", k},
-                      {"reason", "max_exceptions"},
-                      {"error", out.text}}});
+      evs.push_back(
+        {"job.failed",
+         {{"attempt", k}, {"reason", "max_exceptions"}, {"error", out.text}}});
     } else {
       auto wait_us = int64_t{p.backoff_after(used)} * 1'000'000;
       evs.push_back({"job.retry_scheduled",
@@ -296,8 +295,7 @@ void record_outcome(job_ptr self, uint32_t k, attempt_outcome out) {
 void launch(job_ptr self, uint32_t k) {
   auto& st = self->state;
   auto& v = st.agg.state.view;
-  job_call call{v.job_id, k,        v.module, v.method,
-                v.service_id, v.input, v.tags};
+  job_call call{v.job_id, k, v.module, v.method, v.service_id, v.input, v.tags};
   job_actor handle = self;
   auto* port = st.ctx->modules;
   st.running_ticket = st.ctx->pool->submit([port, call, handle] {
@@ -333,7 +331,7 @@ void arm_timeout(job_ptr self, uint32_t k) {
   auto& v = st.agg.state.view;
   job_actor handle = self;
   auto at = st.ctx->clock->now()
-            + std::chrono::seconds{std::max<uint32_t>(v.policy.timeout_s, 1)};
+    + std::chrono::seconds{std::max<uint32_t>(v.policy.timeout_s, 1)};
   st.timeout_timer = st.ctx->clock->schedule(at, [handle, k] {
     caf::anon_send(handle, attempt_timeout_atom::value, k);
   });
@@ -346,9 +344,8 @@ void start_attempt(job_ptr self, uint32_t k, bool resumed) {
   c.decide = [k, resumed](const job_state& s, uint64_t) -> decision {
     auto& v = s.view;
     bool ok = (v.status == job_status::queued && k == v.attempt + 1)
-              || (v.status == job_status::retrying && k == v.attempt + 1)
-              || (resumed && v.status == job_status::running
-                  && k == v.attempt);
+      || (v.status == job_status::retrying && k == v.attempt + 1)
+      || (resumed && v.status == job_status::running && k == v.attempt);
     if (!ok)
       return make_error(billow_errc::invalid_transition,
                         "attempt " + std::to_string(k) + " cannot start");
@@ -357,7 +354,9 @@ void start_attempt(job_ptr self, uint32_t k, bool resumed) {
       p["resumed"] = true;
     return std::vector<domain_event>{{"job.started", std::move(p)}};
   };
-  c.effects = [self, k](command_result&) { launch(self, k); };
+  c.effects = [self, k](command_result&) {
+    launch(self, k);
+  };
   execute(self, st.agg, *st.ctx, std::move(c));
 }
 
@@ -379,8 +378,7 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         resume(self);
         return view_of(self);
       }
-      if (spec.policy.tries == 0 || spec.module.empty()
-          || spec.method.empty())
+      if (spec.policy.tries == 0 || spec.module.empty() || spec.method.empty())
         return make_error(billow_errc::invalid_argument,
                           "a job needs a module, a method and tries >= 1");
       auto rp = self->make_response_promise<job_view>();
@@ -408,7 +406,9 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         launch(self, 1);
         rp.deliver(view_of(self));
       };
-      c.on_error = [rp](const caf::error& err) mutable { rp.deliver(err); };
+      c.on_error = [rp](const caf::error& err) mutable {
+        rp.deliver(err);
+      };
       // The queued event's id derives from the job id: a retried add after
       // a crash is a no-op in the store.
       c.key = "queued";
@@ -438,7 +438,9 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         rp.deliver(view_of(self));
         resume(self);
       };
-      c.on_error = [rp](const caf::error& err) mutable { rp.deliver(err); };
+      c.on_error = [rp](const caf::error& err) mutable {
+        rp.deliver(err);
+      };
       execute(self, st.agg, *st.ctx, std::move(c));
       return rp;
     },
@@ -488,11 +490,14 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       if (v.status == job_status::retrying && k == v.attempt + 1)
         start_attempt(self, k, false);
     },
-    [self](passivate_atom) { passivate(self, self->state.agg); },
+    [self](passivate_atom) {
+      passivate(self, self->state.agg);
+    },
   };
 }
 
-// -- the job manager ---------------------------------------------------------------
+// -- the job manager
+// ---------------------------------------------------------------
 
 struct job_manager_state {
   static inline const char* name = "billow.job_manager";
@@ -554,8 +559,8 @@ void release(manager_ptr self, const events::uuid& id) {
 
 /// Asks the job actor of `id` and drops it afterwards when the job is done.
 template <class... Ts>
-caf::result<job_view> ask_job(manager_ptr self, const events::uuid& id,
-                              Ts... xs) {
+caf::result<job_view>
+ask_job(manager_ptr self, const events::uuid& id, Ts... xs) {
   auto rp = self->make_response_promise<job_view>();
   self->request(job_for(self, id), caf::infinite, xs...)
     .then(
@@ -592,8 +597,8 @@ void untrack(manager_ptr self, const events::uuid& id) {
 
 constexpr const char* recovery_checkpoint = "actors.jobs.recovery";
 
-job_manager_actor::behavior_type
-job_manager_impl(manager_ptr self, const runtime_context* ctx) {
+job_manager_actor::behavior_type job_manager_impl(manager_ptr self,
+                                                  const runtime_context* ctx) {
   self->state.ctx = ctx;
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& st = self->state;
@@ -662,7 +667,9 @@ job_manager_impl(manager_ptr self, const runtime_context* ctx) {
             track(self, v);
             rp.deliver(std::move(v));
           },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          [rp](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+          });
       return rp;
     },
     [self](job_await_atom, events::uuid id) -> caf::result<job_view> {
@@ -718,10 +725,14 @@ job_manager_impl(manager_ptr self, const runtime_context* ctx) {
           continue;
         ++resumed;
         ++st.stats.resumed;
-        self->request(job_for(self, id), caf::infinite, job_start_atom::value,
-                      job_spec{})
-          .then([self](job_view& v) { track(self, v); },
-                [](caf::error&) {});
+        self
+          ->request(job_for(self, id), caf::infinite, job_start_atom::value,
+                    job_spec{})
+          .then(
+            [self](job_view& v) {
+              track(self, v);
+            },
+            [](caf::error&) {});
       }
       if (auto err = store.save_checkpoint(recovery_checkpoint,
                                            lowest_unfinished))

@@ -23,14 +23,15 @@
 //
 //            [job.queued]        [job.started k]
 //   (none) ───────────────► queued ─────────────► running k
-//                              ▲                    │  │ ok [job.succeeded] ──► completed ■
-//                              │                    │  │
+//                              ▲                    │  │ ok [job.succeeded] ──►
+//                              completed ■ │                    │  │
 //    [job.retried] (command)   │        error / throw / timeout
 //                              │      [job.attempt_failed k] +
 //                              │         ├─ tries or max_exceptions left:
-//                              │         │  [job.retry_scheduled k+1 at] ──► retrying
-//                              │         │      retrying ──clock reaches at──► running k+1
-//                              │         └─ otherwise: [job.failed] ──► failed ■
+//                              │         │  [job.retry_scheduled k+1 at] ──►
+//                              retrying │         │      retrying ──clock
+//                              reaches at──► running k+1 │         └─
+//                              otherwise: [job.failed] ──► failed ■
 //                              └──────────────────────────────────────────────┘
 
 #include <cstdint>
@@ -70,7 +71,13 @@ struct job_policy {
 };
 
 /// API.md's job status.
-enum class job_status : uint8_t { queued, running, retrying, completed, failed };
+enum class job_status : uint8_t {
+  queued,
+  running,
+  retrying,
+  completed,
+  failed
+};
 
 /// `queued`, `running`, ... as in API.md.
 const char* to_string(job_status x);
@@ -173,7 +180,8 @@ job_manager_actor make_job_manager(caf::actor_system& sys,
 /// The stream of a job: `job-<uuid>`.
 std::string job_stream(const events::uuid& id);
 
-// -- inspection (CAF messages) -------------------------------------------------
+// -- inspection (CAF messages)
+// -------------------------------------------------
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_policy& x) {

@@ -28,9 +28,10 @@ void arm(sched_ptr self, const std::string& name) {
   if (auto t = st.timers.find(name); t != st.timers.end())
     st.ctx->clock->cancel(t->second);
   scheduler_actor me = self;
-  st.timers[name] = st.ctx->clock->schedule(
-    from_us(i->second.next_due_us()),
-    [me, name] { caf::anon_send(me, sched_tick_atom::value, name); });
+  st.timers[name]
+    = st.ctx->clock->schedule(from_us(i->second.next_due_us()), [me, name] {
+        caf::anon_send(me, sched_tick_atom::value, name);
+      });
 }
 
 void run_due(sched_ptr self, const std::string& name) {
@@ -74,7 +75,9 @@ void run_due(sched_ptr self, const std::string& name) {
         st.timers[name] = st.ctx->clock->schedule(
           st.ctx->clock->now()
             + std::chrono::seconds{std::max<uint64_t>(e.interval_s, 1)},
-          [me, name] { caf::anon_send(me, sched_tick_atom::value, name); });
+          [me, name] {
+            caf::anon_send(me, sched_tick_atom::value, name);
+          });
       });
 }
 
@@ -115,7 +118,9 @@ scheduler_actor::behavior_type scheduler_impl(sched_ptr self,
       });
       return rp;
     },
-    [self](sched_tick_atom, std::string& name) { run_due(self, name); },
+    [self](sched_tick_atom, std::string& name) {
+      run_due(self, name);
+    },
     [self](sched_list_atom) {
       std::vector<schedule_view> out;
       for (auto& [name, e] : self->state.agg.state.entries)

@@ -14,7 +14,8 @@
 // is and marks the operation in progress):
 //
 //   open ──[service.opened]──► pending/pending
-//   pending/{pending,failed} ──create──[service.create_requested]──► pending/processing
+//   pending/{pending,failed} ──create──[service.create_requested]──►
+//   pending/processing
 //       ok ──[service.provisioned]──► active/completed
 //       failed ──[service.provisioning_failed]──► pending/failed
 //   pending/{pending,failed} ──cancel──[service.cancelled]──► cancelled ■
@@ -23,7 +24,8 @@
 //   suspended ──unsuspend──► ok [service.unsuspended] ──► active
 //                            failed [service.unsuspend_failed] ──► suspended
 //   active, suspended ──terminate──► ok [service.terminated] ──► terminated ■
-//                                    failed [service.termination_failed] ──► (unchanged)
+//                                    failed [service.termination_failed] ──►
+//                                    (unchanged)
 //   active ──change_package──► ok [service.package_changed] (new product)
 //                              failed [service.package_change_failed]
 //   anything else ──► invalid_transition (terminated and cancelled are final)
@@ -61,7 +63,12 @@ enum class service_status : uint8_t {
 };
 
 /// API.md's provision status.
-enum class provision_status : uint8_t { pending, processing, completed, failed };
+enum class provision_status : uint8_t {
+  pending,
+  processing,
+  completed,
+  failed
+};
 
 /// A lifecycle command.
 enum class service_op : uint8_t {
@@ -141,8 +148,7 @@ using service_registry_actor = caf::typed_actor<
   /// Job manager -> registry: a service's job finished.
   caf::reacts_to<job_done_atom, job_view>,
   /// Clock -> registry: passivate idle actors.
-  caf::reacts_to<sweep_atom>,
-  caf::replies_to<stats_atom>::with<registry_stats>,
+  caf::reacts_to<sweep_atom>, caf::replies_to<stats_atom>::with<registry_stats>,
   /// Wakes every service whose operation was in progress when the process
   /// stopped (its last event is a request), so it re-queues or records its
   /// job; answers how many. Scans from a checkpoint (the lowest request
@@ -150,15 +156,15 @@ using service_registry_actor = caf::typed_actor<
   caf::replies_to<recover_atom>::with<uint64_t>>;
 
 /// Spawns the service registry; registers itself as the job manager's sink.
-service_registry_actor make_service_registry(caf::actor_system& sys,
-                                             const runtime_context& ctx,
-                                             job_manager_actor jobs,
-                                             registry_options opts = {});
+service_registry_actor
+make_service_registry(caf::actor_system& sys, const runtime_context& ctx,
+                      job_manager_actor jobs, registry_options opts = {});
 
 /// The stream of a service: `service-<uuid>`.
 std::string service_stream(const events::uuid& id);
 
-// -- inspection (CAF messages) -------------------------------------------------
+// -- inspection (CAF messages)
+// -------------------------------------------------
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, open_service& x) {

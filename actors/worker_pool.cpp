@@ -24,9 +24,7 @@ struct worker_pool::shared {
   bool stop = false;
 };
 
-
-worker_pool::worker_pool(size_t threads)
-  : shared_(std::make_shared<shared>()) {
+worker_pool::worker_pool(size_t threads) : shared_(std::make_shared<shared>()) {
   std::unique_lock<std::mutex> guard{shared_->mtx};
   for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i)
     start_worker(guard);
@@ -39,7 +37,9 @@ void worker_pool::start_worker(std::unique_lock<std::mutex>&) {
   w->thread = std::thread([sh, w] {
     std::unique_lock<std::mutex> guard{sh->mtx};
     for (;;) {
-      sh->cv.wait(guard, [&] { return sh->stop || !sh->queue.empty(); });
+      sh->cv.wait(guard, [&] {
+        return sh->stop || !sh->queue.empty();
+      });
       if (sh->stop)
         return;
       auto [t, task] = std::move(sh->queue.front());
@@ -83,15 +83,17 @@ ticket worker_pool::submit(std::function<void()> task) {
 bool worker_pool::abandon(ticket t) {
   std::unique_lock<std::mutex> guard{shared_->mtx};
   auto& q = shared_->queue;
-  auto qi = std::find_if(q.begin(), q.end(),
-                         [t](const auto& x) { return x.first == t; });
+  auto qi = std::find_if(q.begin(), q.end(), [t](const auto& x) {
+    return x.first == t;
+  });
   if (qi != q.end()) {
     q.erase(qi);
     return true;
   }
   auto& live = shared_->live;
-  auto wi = std::find_if(live.begin(), live.end(),
-                         [t](const auto& w) { return w->running == t; });
+  auto wi = std::find_if(live.begin(), live.end(), [t](const auto& w) {
+    return w->running == t;
+  });
   if (wi == live.end() || shared_->stop)
     return false;
   auto w = *wi;
@@ -120,9 +122,10 @@ size_t worker_pool::queued() const {
 
 size_t worker_pool::busy() const {
   std::lock_guard<std::mutex> guard{shared_->mtx};
-  return static_cast<size_t>(
-    std::count_if(shared_->live.begin(), shared_->live.end(),
-                  [](const auto& w) { return w->running != 0; }));
+  return static_cast<size_t>(std::count_if(
+    shared_->live.begin(), shared_->live.end(), [](const auto& w) {
+      return w->running != 0;
+    }));
 }
 
 } // namespace billow::actors

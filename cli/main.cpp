@@ -266,6 +266,9 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", flags.listen, "host:port (env BILLOW_LISTEN)");
   serve->add_option("--data", flags.data_dir,
                     "Data directory (env BILLOW_DATA)");
+  serve->add_option("--clock", flags.clock,
+                    "system | manual: manual time moves only by POST "
+                    "/api/v1/admin/clock/advance (env BILLOW_CLOCK)");
   serve->add_option("--log-level", flags.log_level,
                     "trace|debug|info|warn|error|off (env BILLOW_LOG_LEVEL)");
   serve->add_option("--log-format", flags.log_format,

@@ -28,6 +28,7 @@ void settings_layer::fill_from(const settings_layer& lower) {
   fill(listen, lower.listen);
   fill(data_dir, lower.data_dir);
   fill(modules_dir, lower.modules_dir);
+  fill(clock, lower.clock);
   fill(log_level, lower.log_level);
   fill(log_format, lower.log_format);
   fill(body_limit, lower.body_limit);
@@ -69,6 +70,7 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
   text(doc["listen"], "listen", out.listen);
   text(doc["data"], "data", out.data_dir);
   text(doc["modules"]["dir"], "modules.dir", out.modules_dir);
+  text(doc["actors"]["clock"], "actors.clock", out.clock);
   text(doc["log"]["level"], "log.level", out.log_level);
   text(doc["log"]["format"], "log.format", out.log_format);
   number(doc["http"]["body_limit"], "http.body_limit", out.body_limit);
@@ -94,7 +96,8 @@ caf::expected<settings_layer> load_toml_settings(const std::string& path) {
                                            "http.idle_timeout_ms",
                                            "http.shutdown_timeout_ms",
                                            "http.io_threads",
-                                           "actors.scheduler_threads"};
+                                           "actors.scheduler_threads",
+                                           "actors.clock"};
   static const std::set<std::string> tables{"log", "http", "actors", "modules"};
   for (const auto& [key, node] : doc) {
     std::string name{key.str()};
@@ -121,6 +124,7 @@ settings_layer load_env_settings() {
   out.listen = text("BILLOW_LISTEN");
   out.data_dir = text("BILLOW_DATA");
   out.modules_dir = text("BILLOW_MODULES_DIR");
+  out.clock = text("BILLOW_CLOCK");
   out.log_level = text("BILLOW_LOG_LEVEL");
   out.log_format = text("BILLOW_LOG_FORMAT");
   // Numbers from the environment are validated in resolve_settings: a value
@@ -174,6 +178,13 @@ caf::expected<serve_settings> resolve_settings(const settings_layer& merged) {
     app.data_dir = *merged.data_dir;
   if (merged.modules_dir)
     app.modules_dir = *merged.modules_dir;
+  if (merged.clock) {
+    auto kind = actors::parse_clock_kind(*merged.clock);
+    if (!kind)
+      return invalid("clock must be system or manual, got '" + *merged.clock
+                     + "'");
+    app.clock = *kind;
+  }
   if (merged.log_level) {
     static const std::set<std::string> levels{"trace", "debug", "info",
                                               "warn",  "error", "off"};

@@ -20,6 +20,7 @@ struct settings_layer {
   std::optional<std::string> listen; // host:port
   std::optional<std::string> data_dir;
   std::optional<std::string> modules_dir;
+  std::optional<std::string> clock; // system | manual
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
   std::optional<long long> body_limit;

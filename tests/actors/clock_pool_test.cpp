@@ -14,10 +14,18 @@ TEST(clock_test, manual_clock_fires_due_timers_in_time_order_and_only_them) {
   manual_clock c;
   auto t0 = c.now();
   std::vector<std::pair<int, time_point>> fired;
-  c.schedule(t0 + 30s, [&] { fired.emplace_back(3, c.now()); });
-  c.schedule(t0 + 10s, [&] { fired.emplace_back(1, c.now()); });
-  c.schedule(t0 + 20s, [&] { fired.emplace_back(2, c.now()); });
-  c.schedule(t0 + 20s, [&] { fired.emplace_back(22, c.now()); });
+  c.schedule(t0 + 30s, [&] {
+    fired.emplace_back(3, c.now());
+  });
+  c.schedule(t0 + 10s, [&] {
+    fired.emplace_back(1, c.now());
+  });
+  c.schedule(t0 + 20s, [&] {
+    fired.emplace_back(2, c.now());
+  });
+  c.schedule(t0 + 20s, [&] {
+    fired.emplace_back(22, c.now());
+  });
   EXPECT_EQ(c.advance(9s), 0u);
   EXPECT_TRUE(fired.empty());
   EXPECT_EQ(c.advance(16s), 3u); // now t0 + 25 s
@@ -33,9 +41,13 @@ TEST(clock_test, manual_clock_fires_due_timers_in_time_order_and_only_them) {
 TEST(clock_test, cancelled_timer_never_fires_and_due_timer_fires_at_once) {
   manual_clock c;
   int n = 0;
-  auto id = c.schedule(c.now() + 5s, [&] { ++n; });
+  auto id = c.schedule(c.now() + 5s, [&] {
+    ++n;
+  });
   c.cancel(id);
-  c.schedule(c.now(), [&] { n += 10; });
+  c.schedule(c.now(), [&] {
+    n += 10;
+  });
   EXPECT_EQ(n, 10);
   c.advance(10s);
   EXPECT_EQ(n, 10);
@@ -47,7 +59,9 @@ TEST(clock_test, timer_scheduled_while_advancing_fires_in_the_same_advance) {
   std::vector<time_point> at;
   c.schedule(t0 + 1s, [&] {
     at.push_back(c.now());
-    c.schedule(c.now() + 1s, [&] { at.push_back(c.now()); });
+    c.schedule(c.now() + 1s, [&] {
+      at.push_back(c.now());
+    });
   });
   c.advance(5s);
   ASSERT_EQ(at.size(), 2u);
@@ -69,7 +83,9 @@ TEST(clock_test, make_clock_and_advance_serve_the_clock_flag) {
 TEST(clock_test, system_clock_fires_a_due_timer_on_its_thread) {
   system_clock c;
   std::promise<void> done;
-  c.schedule(c.now(), [&] { done.set_value(); });
+  c.schedule(c.now(), [&] {
+    done.set_value();
+  });
   EXPECT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
 }
 
@@ -84,7 +100,9 @@ TEST(worker_pool_test, abandoned_hung_task_is_replaced_so_others_still_run) {
   });
   started.get_future().wait();
   std::promise<int> other;
-  pool.submit([&] { other.set_value(42); });
+  pool.submit([&] {
+    other.set_value(42);
+  });
   auto f = other.get_future();
   // The only worker is stuck: the second task waits.
   EXPECT_EQ(f.wait_for(50ms), std::future_status::timeout);
@@ -96,7 +114,8 @@ TEST(worker_pool_test, abandoned_hung_task_is_replaced_so_others_still_run) {
   release.set_value();
 }
 
-TEST(worker_pool_test, abandoning_a_queued_task_drops_it_and_finished_is_refused) {
+TEST(worker_pool_test,
+     abandoning_a_queued_task_drops_it_and_finished_is_refused) {
   worker_pool pool{1};
   std::promise<void> release;
   auto released = release.get_future().share();
@@ -107,13 +126,17 @@ TEST(worker_pool_test, abandoning_a_queued_task_drops_it_and_finished_is_refused
   });
   started.get_future().wait();
   std::atomic<bool> ran{false};
-  auto queued = pool.submit([&] { ran = true; });
+  auto queued = pool.submit([&] {
+    ran = true;
+  });
   EXPECT_EQ(pool.queued(), 1u);
   EXPECT_TRUE(pool.abandon(queued));
   EXPECT_EQ(pool.queued(), 0u);
   release.set_value();
   std::promise<void> last;
-  auto t = pool.submit([&] { last.set_value(); });
+  auto t = pool.submit([&] {
+    last.set_value();
+  });
   last.get_future().wait();
   EXPECT_FALSE(ran.load());
   EXPECT_EQ(pool.abandoned(), 0u);

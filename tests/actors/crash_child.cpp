@@ -41,32 +41,26 @@ namespace {
 
 class plan_module : public module_port {
 public:
-  explicit plan_module(int fd) : fd_(fd) {
-  }
+  explicit plan_module(int fd) : fd_(fd) {}
 
   caf::expected<std::string> run_job(const job_call& call) override {
     auto line = "call " + to_string(call.job_id) + " "
-                + std::to_string(call.attempt) + "\n";
+      + std::to_string(call.attempt) + "\n";
     if (::write(fd_, line.data(), line.size()) < 0)
       std::_Exit(5);
     auto obj = parse_object(call.input);
     auto plan = json_string(obj, "plan");
-    auto c = plan.empty() ? 'O'
-                          : plan[std::min<size_t>(call.attempt - 1,
-                                                  plan.size() - 1)];
+    auto c = plan.empty()
+      ? 'O'
+      : plan[std::min<size_t>(call.attempt - 1, plan.size() - 1)];
     switch (c) {
-      case 'E':
-        return make_error(billow_errc::module_failure, "planned error");
-      case 'X':
-        throw std::runtime_error("planned exception");
+      case 'E': return make_error(billow_errc::module_failure, "planned error");
+      case 'X': throw std::runtime_error("planned exception");
       case 'S':
         std::this_thread::sleep_for(std::chrono::milliseconds(150));
         break;
-      case 'H':
-        std::this_thread::sleep_for(std::chrono::seconds(5));
-        break;
-      default:
-        break;
+      case 'H': std::this_thread::sleep_for(std::chrono::seconds(5)); break;
+      default: break;
     }
     return std::string{"{\"ok\":true}"};
   }
@@ -91,7 +85,9 @@ int main(int argc, char** argv) {
   system_clock clk;
   events::store_options opts;
   opts.dir = argv[1];
-  opts.clock = [&clk] { return clk.now_us(); };
+  opts.clock = [&clk] {
+    return clk.now_us();
+  };
   auto store = events::event_store::open(opts);
   if (!store) {
     std::fprintf(stderr, "open failed: %s\n", to_string(store.error()).c_str());
@@ -128,13 +124,15 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     } else {
       self->request(jobs, caf::infinite, recover_atom::value)
-        .receive([](uint64_t n) { std::printf("resumed %llu\n",
-                                              static_cast<unsigned long long>(n)); },
-                 [](caf::error& err) {
-                   std::fprintf(stderr, "recover failed: %s\n",
-                                to_string(err).c_str());
-                   std::_Exit(4);
-                 });
+        .receive(
+          [](uint64_t n) {
+            std::printf("resumed %llu\n", static_cast<unsigned long long>(n));
+          },
+          [](caf::error& err) {
+            std::fprintf(stderr, "recover failed: %s\n",
+                         to_string(err).c_str());
+            std::_Exit(4);
+          });
       std::fflush(stdout);
     }
     if (mode == "finish" || mode == "seed_finish") {

@@ -11,9 +11,9 @@
 namespace billow::test {
 
 inline const std::vector<std::string>& crash_plans() {
-  static const std::vector<std::string> plans = {
-    "O", "S", "EO", "EEO", "EEE", "XO", "XXO", "XEO", "SEO",
-    "HO", "EHO", "SSSO", "ES", "XS", "EXE"};
+  static const std::vector<std::string> plans
+    = {"O",   "S",  "EO",  "EEO",  "EEE", "XO", "XXO", "XEO",
+       "SEO", "HO", "EHO", "SSSO", "ES",  "XS", "EXE"};
   return plans;
 }
 

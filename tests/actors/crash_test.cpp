@@ -32,8 +32,7 @@ struct child {
   int out = -1;
 };
 
-child start(const std::string& dir, const std::string& log,
-            const char* mode) {
+child start(const std::string& dir, const std::string& log, const char* mode) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   auto pid = ::fork();
@@ -55,7 +54,7 @@ child start(const std::string& dir, const std::string& log,
 std::string wait_line(child& c, const std::string& prefix, int seconds) {
   std::string buf;
   auto deadline = std::chrono::steady_clock::now()
-                  + std::chrono::seconds(seconds);
+    + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{c.out, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0)
@@ -100,7 +99,7 @@ TEST(crash_test, jobs_end_as_their_policy_says_after_sigkills) {
     if (line.rfind("resumed ", 0) == 0)
       resumed_total += std::stoull(line.substr(8));
     auto until = std::chrono::steady_clock::now()
-                 + std::chrono::milliseconds(delay_ms(rng));
+      + std::chrono::milliseconds(delay_ms(rng));
     while (std::chrono::steady_clock::now() < until) {
       pollfd p{c.out, POLLIN, 0};
       ::poll(&p, 1, 20);
@@ -135,12 +134,10 @@ TEST(crash_test, jobs_end_as_their_policy_says_after_sigkills) {
     auto plan = test::crash_plans()[i % test::crash_plans().size()];
     auto want = test::expected_for(plan);
     auto evs = (*store)->read_stream("job-" + to_string(id), 1,
-                                     events::read_direction::forward,
-                                     SIZE_MAX);
+                                     events::read_direction::forward, SIZE_MAX);
     ASSERT_TRUE(evs);
     ASSERT_FALSE(evs->empty()) << "job " << i << " lost";
-    EXPECT_EQ(evs->back().type,
-              want.completed ? "job.succeeded" : "job.failed")
+    EXPECT_EQ(evs->back().type, want.completed ? "job.succeeded" : "job.failed")
       << "job " << i << " plan " << plan;
     std::map<uint32_t, int> starts;
     for (auto& e : *evs)

@@ -59,9 +59,9 @@ TEST_F(job_test, successful_job_records_queued_started_succeeded_and_result) {
   EXPECT_EQ(done.status, job_status::completed);
   EXPECT_EQ(done.attempt, 1u);
   EXPECT_EQ(done.result, "{\"done\":\"create_job\"}");
-  EXPECT_EQ(types(job_stream(v.job_id)),
-            (std::vector<std::string>{"job.queued", "job.started",
-                                      "job.succeeded"}));
+  EXPECT_EQ(
+    types(job_stream(v.job_id)),
+    (std::vector<std::string>{"job.queued", "job.started", "job.succeeded"}));
 }
 
 TEST_F(job_test, tries_cap_attempts_and_backoff_list_spaces_them) {
@@ -128,7 +128,8 @@ TEST_F(job_test, returned_errors_do_not_count_as_exceptions) {
   EXPECT_EQ(done.exceptions, 0u);
 }
 
-TEST_F(job_test, timed_out_attempt_fails_counts_as_exception_and_replaces_its_worker) {
+TEST_F(job_test,
+       timed_out_attempt_fails_counts_as_exception_and_replaces_its_worker) {
   module.script("m", {step::hang, step::ok});
   auto t0 = clock.now();
   auto v = add(spec("m", job_policy{3, {5}, 600, 2}));
@@ -193,7 +194,9 @@ TEST_F(job_test, identical_job_while_queued_or_running_is_the_same_job) {
   EXPECT_NE(add(s).job_id, first.job_id);
 }
 
-TEST_F(job_test, failed_job_retried_by_command_gets_fresh_tries_and_later_attempt_numbers) {
+TEST_F(
+  job_test,
+  failed_job_retried_by_command_gets_fresh_tries_and_later_attempt_numbers) {
   module.script("m", {step::error, step::ok});
   auto v = add(spec("m", job_policy{1, {}, 600, 1}));
   EXPECT_EQ(await(v.job_id).status, job_status::failed);
@@ -237,15 +240,13 @@ TEST_F(job_test, restart_resumes_running_and_retrying_jobs_with_stable_ids) {
   auto a = await(running.job_id);
   EXPECT_EQ(a.status, job_status::completed);
   EXPECT_EQ(a.attempt, 1u);
-  EXPECT_EQ(module.attempts_of(running.job_id),
-            (std::vector<uint32_t>{1, 1}));
+  EXPECT_EQ(module.attempts_of(running.job_id), (std::vector<uint32_t>{1, 1}));
   // The retry keeps its recorded time.
   EXPECT_EQ(job(retrying.job_id)->status, job_status::retrying);
   clock.advance(50s);
   auto b = await(retrying.job_id);
   EXPECT_EQ(b.status, job_status::completed);
-  EXPECT_EQ(module.attempts_of(retrying.job_id),
-            (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(module.attempts_of(retrying.job_id), (std::vector<uint32_t>{1, 2}));
   // Nothing left to resume.
   stop_runtime();
   start_runtime();

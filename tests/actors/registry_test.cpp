@@ -31,11 +31,12 @@ protected:
 
 } // namespace
 
-TEST_P(registry_test, idle_service_is_passivated_and_rehydrated_with_its_state) {
+TEST_P(registry_test,
+       idle_service_is_passivated_and_rehydrated_with_its_state) {
   auto id = active_service();
   for (int i = 0; i < 4; ++i) {
-    ASSERT_TRUE(command(id, i % 2 == 0 ? service_op::suspend
-                                       : service_op::unsuspend));
+    ASSERT_TRUE(
+      command(id, i % 2 == 0 ? service_op::suspend : service_op::unsuspend));
     auto want = i % 2 == 0 ? service_status::suspended : service_status::active;
     ASSERT_TRUE(eventually([&] {
       auto v = service(id);
@@ -48,7 +49,9 @@ TEST_P(registry_test, idle_service_is_passivated_and_rehydrated_with_its_state) 
   clock.advance(59s);
   EXPECT_EQ(stats().passivated_idle, 0u);
   clock.advance(1s);
-  ASSERT_TRUE(eventually([&] { return stats().live == 0; }));
+  ASSERT_TRUE(eventually([&] {
+    return stats().live == 0;
+  }));
   EXPECT_EQ(stats().passivated_idle, 1u);
   if (GetParam() > 0) {
     // The snapshot writer is asynchronous: wait for the last snapshot.
@@ -72,7 +75,9 @@ TEST_P(registry_test, idle_service_is_passivated_and_rehydrated_with_its_state) 
   auto r1 = command(id, service_op::suspend, "after-rehydrate");
   ASSERT_TRUE(r1) << to_string(r1.error());
   clock.advance(61s);
-  ASSERT_TRUE(eventually([&] { return stats().live == 0; }));
+  ASSERT_TRUE(eventually([&] {
+    return stats().live == 0;
+  }));
   auto r2 = command(id, service_op::suspend, "after-rehydrate");
   ASSERT_TRUE(r2) << to_string(r2.error());
   EXPECT_TRUE(r2->duplicate);
@@ -127,7 +132,8 @@ protected:
 
 } // namespace
 
-TEST_F(scale_test, hundred_thousand_services_opened_and_passivated_with_the_cap_holding) {
+TEST_F(scale_test,
+       hundred_thousand_services_opened_and_passivated_with_the_cap_holding) {
   constexpr size_t total = 100'000;
   constexpr size_t window = 512;
   std::promise<size_t> done;

@@ -42,7 +42,9 @@ protected:
   void open_store() {
     events::store_options opts;
     opts.dir = dir.sub("db");
-    opts.clock = [this] { return clock.now_us(); };
+    opts.clock = [this] {
+      return clock.now_us();
+    };
     auto s = events::event_store::open(std::move(opts));
     ASSERT_TRUE(s) << to_string(s.error());
     store = std::move(*s);
@@ -100,8 +102,13 @@ protected:
     caf::expected<R> out = make_error(billow_errc::timeout, "no answer");
     self()
       ->request(h, std::chrono::seconds(10), std::forward<Ts>(xs)...)
-      .receive([&](R& r) { out = std::move(r); },
-               [&](caf::error& err) { out = std::move(err); });
+      .receive(
+        [&](R& r) {
+          out = std::move(r);
+        },
+        [&](caf::error& err) {
+          out = std::move(err);
+        });
     return out;
   }
 
@@ -133,8 +140,8 @@ protected:
     return ask<actors::service_view>(services, actors::query_atom::value, id);
   }
 
-  caf::expected<actors::command_result>
-  open(const events::uuid& id, std::string key = {}) {
+  caf::expected<actors::command_result> open(const events::uuid& id,
+                                             std::string key = {}) {
     actors::open_service cmd;
     cmd.client_id = events::uuid::random();
     cmd.product_id = events::uuid::random();

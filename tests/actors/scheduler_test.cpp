@@ -77,14 +77,19 @@ TEST_F(scheduler_test, runs_each_interval_once_and_records_it) {
   clock.advance(3599s);
   EXPECT_EQ(list(s).at(0).runs, 0u);
   clock.advance(1s);
-  ASSERT_TRUE(eventually([&] { return list(s).at(0).runs == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    return list(s).at(0).runs == 1;
+  }));
   clock.advance(3600s);
-  ASSERT_TRUE(eventually([&] { return list(s).at(0).runs == 2; }));
+  ASSERT_TRUE(eventually([&] {
+    return list(s).at(0).runs == 2;
+  }));
   std::vector<int64_t> want{to_us(t0 + 3600s), to_us(t0 + 7200s)};
   EXPECT_EQ(log.dues, want);
   auto t = types("scheduler");
-  EXPECT_EQ(t, (std::vector<std::string>{"schedule.set", "schedule.ran",
-                                         "schedule.ran"}));
+  EXPECT_EQ(
+    t,
+    (std::vector<std::string>{"schedule.set", "schedule.ran", "schedule.ran"}));
   stop(s);
 }
 
@@ -93,13 +98,17 @@ TEST_F(scheduler_test, restart_neither_skips_nor_doubles_runs) {
   auto t0 = clock.now();
   auto s = start();
   clock.advance(3600s);
-  ASSERT_TRUE(eventually([&] { return list(s).at(0).runs == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    return list(s).at(0).runs == 1;
+  }));
   stop(s);
   // Down for three intervals: on restart the three missed runs happen once
   // each, in order, and the recorded one is not repeated.
   clock.advance(3 * 3600s + 10s);
   auto s2 = start();
-  ASSERT_TRUE(eventually([&] { return list(s2).at(0).runs == 4; }));
+  ASSERT_TRUE(eventually([&] {
+    return list(s2).at(0).runs == 4;
+  }));
   std::vector<int64_t> want;
   for (int i = 1; i <= 4; ++i)
     want.push_back(to_us(t0 + i * 3600s));

@@ -47,19 +47,18 @@ public:
       if (s == step::hang) {
         ++hanging_;
         cv_.notify_all();
-        cv_.wait(guard, [this] { return released_; });
+        cv_.wait(guard, [this] {
+          return released_;
+        });
         --hanging_;
       }
     }
     switch (s) {
-      case step::ok:
-        return std::string{"{\"done\":\""} + call.method + "\"}";
+      case step::ok: return std::string{"{\"done\":\""} + call.method + "\"}";
       case step::error:
         return make_error(billow_errc::module_failure, "remote API said no");
-      case step::raise:
-        throw std::runtime_error("module threw");
-      case step::hang:
-        return std::string{"{\"late\":true}"};
+      case step::raise: throw std::runtime_error("module threw");
+      case step::hang: return std::string{"{\"late\":true}"};
     }
     return std::string{};
   }
@@ -74,8 +73,9 @@ public:
   /// Blocks until `n` calls hang (bounded by real time, never a sleep).
   bool wait_hanging(size_t n) {
     std::unique_lock<std::mutex> guard{mtx_};
-    return cv_.wait_for(guard, std::chrono::seconds(10),
-                        [&] { return hanging_ >= n; });
+    return cv_.wait_for(guard, std::chrono::seconds(10), [&] {
+      return hanging_ >= n;
+    });
   }
 
   std::vector<call_record> calls() const {
