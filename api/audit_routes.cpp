@@ -7,6 +7,7 @@
 
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
+#include "api/redaction.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/validation.hpp"
@@ -45,35 +46,13 @@ http_response storage_problem(const caf::error& err) {
     detail_of(err).empty() ? to_string(err) : detail_of(err));
 }
 
-bool is_secret_key(std::string_view key) {
-  for (std::string_view word : {"password", "secret", "api_key", "token"})
-    if (key.find(word) != std::string_view::npos)
-      return true;
-  return false;
-}
-
-/// Replaces every value under a secret-looking key with "[redacted]".
-void redact(boost::json::value& v) {
-  if (auto* obj = v.if_object()) {
-    for (auto& [key, val] : *obj) {
-      if (is_secret_key(key))
-        val = "[redacted]";
-      else
-        redact(val);
-    }
-  } else if (auto* arr = v.if_array()) {
-    for (auto& val : *arr)
-      redact(val);
-  }
-}
-
 } // namespace
 
 boost::json::object envelope_json(const events::envelope& ev,
                                   bool show_secrets) {
   auto out = envelope_json(ev);
   if (!show_secrets)
-    redact(out["payload"]);
+    redact_secrets(out["payload"]);
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "api/errors.hpp"
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
+#include "api/redaction.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "modules/host/module_catalog.hpp"
@@ -115,21 +116,8 @@ json::object service_json(const actors::service_view& v,
     {"version", v.version},
   };
   json::value data = modules::latest_service_data(store, v.id);
-  if (!show_secrets) {
-    // Sealed values and secret-looking keys are redacted.
-    std::function<void(json::value&)> redact = [&](json::value& val) {
-      if (auto* obj = val.if_object())
-        for (auto& [k, x] : *obj) {
-          if (x.is_string()
-              && (std::string_view{x.as_string()}.substr(0, 10) == "sealed:v1:"
-                  || k.find("password") != std::string_view::npos))
-            x = "[redacted]";
-          else
-            redact(x);
-        }
-    };
-    redact(data);
-  }
+  if (!show_secrets)
+    redact_secrets(data);
   out["service_data"] = std::move(data);
   return out;
 }
@@ -193,6 +181,31 @@ bool is_money(std::string_view s) {
     if (c < '0' || c > '9')
       return false;
   return true;
+}
+
+/// `GET /api/v1/admin/<kind>s/{id}`: the entity folded from its stream.
+void add_entity_route(route_table& routes,
+                      const std::shared_ptr<const auth_context>& auth,
+                      const std::shared_ptr<service_backend>& be,
+                      const std::string& kind, const std::string& summary) {
+  auto permission = kind + "s.read";
+  routes.add(
+    "GET", "/api/v1/admin/" + kind + "s/{id}",
+    require_admin(auth, permission,
+                  [auth, be, kind](const request_context& ctx) {
+                    auto id = id_param(ctx);
+                    if (!id)
+                      return;
+                    auth->run_blocking([ctx, be, kind,
+                                        id = events::to_string(*id)] {
+                      auto entity = fold_entity(*be->store, kind, id);
+                      if (!entity)
+                        return ctx.reply(
+                          problem_response(404, "No " + kind + " " + id + "."));
+                      ctx.reply(json_response(200, json::serialize(*entity)));
+                    });
+                  }),
+    {summary, permission});
 }
 
 } // namespace
@@ -276,22 +289,7 @@ void add_service_routes(route_table& routes,
       }),
     {"Create a client", "clients.write", {}, true, 201});
 
-  routes.add(
-    "GET", "/api/v1/admin/clients/{id}",
-    require_admin(auth, "clients.read",
-                  [auth, be](const request_context& ctx) {
-                    auto id = id_param(ctx);
-                    if (!id)
-                      return;
-                    auth->run_blocking([ctx, be, id = events::to_string(*id)] {
-                      auto client = fold_entity(*be->store, "client", id);
-                      if (!client)
-                        return ctx.reply(
-                          problem_response(404, "No client " + id + "."));
-                      ctx.reply(json_response(200, json::serialize(*client)));
-                    });
-                  }),
-    {"One client, with its balance", "clients.read"});
+  add_entity_route(routes, auth, be, "client", "One client, with its balance");
 
   // -- products ---------------------------------------------------------------
   routes.add(
@@ -422,22 +420,7 @@ void add_service_routes(route_table& routes,
       }),
     {"Create a product on a Product module", "products.write", {}, true, 201});
 
-  routes.add(
-    "GET", "/api/v1/admin/products/{id}",
-    require_admin(auth, "products.read",
-                  [auth, be](const request_context& ctx) {
-                    auto id = id_param(ctx);
-                    if (!id)
-                      return;
-                    auth->run_blocking([ctx, be, id = events::to_string(*id)] {
-                      auto product = fold_entity(*be->store, "product", id);
-                      if (!product)
-                        return ctx.reply(
-                          problem_response(404, "No product " + id + "."));
-                      ctx.reply(json_response(200, json::serialize(*product)));
-                    });
-                  }),
-    {"One product", "products.read"});
+  add_entity_route(routes, auth, be, "product", "One product");
 
   // -- services ---------------------------------------------------------------
   auto reply_service = [be](const request_context& ctx, const events::uuid& id,

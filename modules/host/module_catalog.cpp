@@ -223,18 +223,11 @@ void module_catalog::attach_context(entry& e) {
 
 namespace {
 
-bool is_secret_key(std::string_view key) {
-  for (std::string_view word : {"password", "secret", "api_key", "token"})
-    if (key.find(word) != std::string_view::npos)
-      return true;
-  return false;
-}
-
 /// Seals every string under a secret-looking key that is not sealed yet.
 void seal_secrets(boost::json::value& v, const sdk::secret_box& box) {
   if (auto* obj = v.if_object()) {
     for (auto& [key, val] : *obj) {
-      if (val.is_string() && is_secret_key(key)) {
+      if (val.is_string() && sdk::looks_secret(key)) {
         std::string_view text = val.as_string();
         if (text.substr(0, sdk::secret_box::prefix.size())
             != sdk::secret_box::prefix)

@@ -9,6 +9,13 @@
 
 namespace billow::modules::sdk {
 
+bool looks_secret(std::string_view key) {
+  for (std::string_view word : {"password", "secret", "api_key", "token"})
+    if (key.find(word) != std::string_view::npos)
+      return true;
+  return false;
+}
+
 namespace {
 
 void ensure_sodium() {

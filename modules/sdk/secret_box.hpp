@@ -9,6 +9,11 @@
 
 namespace billow::modules::sdk {
 
+/// Whether a configuration or payload key names a secret (`password`,
+/// `secret`, `api_key`, `token` anywhere in it): such values are sealed
+/// before they are recorded and redacted when shown.
+bool looks_secret(std::string_view key);
+
 /// Seals secrets (passwords, API keys) so they never sit in an event, a
 /// service's data or a log line in clear.
 ///
