@@ -66,7 +66,7 @@ std::string service_stream(const events::uuid& id) {
   return "service-" + to_string(id);
 }
 
-// -- the pure part ------------------------------------------------------------------
+// -- the pure part ------------------------------------------------------------
 
 namespace {
 
@@ -82,10 +82,10 @@ constexpr op_events op_table[] = {
    "service.provisioning_failed"},
   {service_op::suspend, "service.suspend_requested", "service.suspended",
    "service.suspend_failed"},
-  {service_op::unsuspend, "service.unsuspend_requested",
-   "service.unsuspended", "service.unsuspend_failed"},
-  {service_op::terminate, "service.terminate_requested",
-   "service.terminated", "service.termination_failed"},
+  {service_op::unsuspend, "service.unsuspend_requested", "service.unsuspended",
+   "service.unsuspend_failed"},
+  {service_op::terminate, "service.terminate_requested", "service.terminated",
+   "service.termination_failed"},
   {service_op::change_package, "service.package_change_requested",
    "service.package_changed", "service.package_change_failed"},
 };
@@ -128,8 +128,8 @@ job_policy policy_from_json(const boost::json::object& o) {
 }
 
 caf::error refuse(const service_state& st, service_op op) {
-  std::string why = std::string{"cannot "} + to_string(op) + " a service that is "
-                    + to_string(st.status);
+  std::string why = std::string{"cannot "} + to_string(op)
+    + " a service that is " + to_string(st.status);
   if (st.pending_op != service_op::none)
     why += " with " + std::string{to_string(st.pending_op)} + " in progress";
   return make_error(billow_errc::invalid_transition, std::move(why));
@@ -180,23 +180,16 @@ void service_state::apply(service_state& st, std::string_view type,
         st.status = service_status::active;
         st.provision = provision_status::completed;
         break;
-      case service_op::suspend:
-        st.status = service_status::suspended;
-        break;
-      case service_op::unsuspend:
-        st.status = service_status::active;
-        break;
-      case service_op::terminate:
-        st.status = service_status::terminated;
-        break;
+      case service_op::suspend: st.status = service_status::suspended; break;
+      case service_op::unsuspend: st.status = service_status::active; break;
+      case service_op::terminate: st.status = service_status::terminated; break;
       case service_op::change_package:
         if (auto np = json_uuid(p, "new_product_id"); !np.is_nil())
           st.product_id = np; // a manual change names it itself
         else
           st.product_id = st.new_product_id;
         break;
-      default:
-        break;
+      default: break;
     }
     st.new_product_id = {};
     return;
@@ -244,11 +237,10 @@ decision decide_open(const service_state& st, const open_service& cmd) {
   if (cmd.client_id.is_nil() || cmd.product_id.is_nil())
     return make_error(billow_errc::invalid_argument,
                       "open needs client_id and product_id");
-  return std::vector<domain_event>{
-    {"service.opened",
-     {{"client_id", to_string(cmd.client_id)},
-      {"product_id", to_string(cmd.product_id)},
-      {"module", cmd.module}}}};
+  return std::vector<domain_event>{{"service.opened",
+                                    {{"client_id", to_string(cmd.client_id)},
+                                     {"product_id", to_string(cmd.product_id)},
+                                     {"module", cmd.module}}}};
 }
 
 decision decide_lifecycle(const service_state& st, uint64_t version,
@@ -266,26 +258,21 @@ decision decide_lifecycle(const service_state& st, uint64_t version,
     return refuse(st, cmd.op);
   auto s = st.status;
   bool provisionable = s == service_status::pending
-                       && (st.provision == provision_status::pending
-                           || st.provision == provision_status::failed);
+    && (st.provision == provision_status::pending
+        || st.provision == provision_status::failed);
   bool allowed = false;
   switch (cmd.op) {
     case service_op::create:
-    case service_op::cancel:
-      allowed = provisionable;
-      break;
+    case service_op::cancel: allowed = provisionable; break;
     case service_op::suspend:
     case service_op::change_package:
       allowed = s == service_status::active;
       break;
-    case service_op::unsuspend:
-      allowed = s == service_status::suspended;
-      break;
+    case service_op::unsuspend: allowed = s == service_status::suspended; break;
     case service_op::terminate:
       allowed = s == service_status::active || s == service_status::suspended;
       break;
-    default:
-      break;
+    default: break;
   }
   if (!allowed)
     return refuse(st, cmd.op);
@@ -354,7 +341,7 @@ job_spec pending_job_spec(const service_state& st, const events::uuid& id) {
   return spec;
 }
 
-// -- the service actor --------------------------------------------------------------
+// -- the service actor --------------------------------------------------------
 
 namespace {
 
@@ -381,7 +368,7 @@ void record_outcome(service_ptr self, job_view job) {
   command<service_state> c;
   c.actor = "job:" + to_string(job.job_id);
   c.key = "job:" + to_string(job.job_id)
-          + (job.status == job_status::completed ? ":ok" : ":failed");
+    + (job.status == job_status::completed ? ":ok" : ":failed");
   c.decide = [job](const service_state& s, uint64_t) {
     return decide_outcome(s, job);
   };
@@ -410,10 +397,9 @@ void ensure_job(service_ptr self) {
 service_view view_of(service_ptr self) {
   auto& st = self->state;
   auto& s = st.agg.state;
-  return service_view{st.id,         s.client_id,  s.product_id,
-                      s.module,      s.status,     s.provision,
-                      s.pending_op,  s.job_id,     s.last_error,
-                      st.agg.version};
+  return service_view{st.id,        s.client_id,   s.product_id, s.module,
+                      s.status,     s.provision,   s.pending_op, s.job_id,
+                      s.last_error, st.agg.version};
 }
 
 service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
@@ -459,7 +445,9 @@ service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
         auto job_id = derive_uuid(self->state.agg.stream, "job", version + 1);
         return decide_lifecycle(s, version, cmd, job_id);
       };
-      c.effects = [self](command_result&) { ensure_job(self); };
+      c.effects = [self](command_result&) {
+        ensure_job(self);
+      };
       execute(self, self->state.agg, *self->state.ctx, std::move(c));
       return rp;
     },
@@ -473,11 +461,13 @@ service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
     [self](job_done_atom, job_view& job) {
       record_outcome(self, std::move(job));
     },
-    [self](passivate_atom) { passivate(self, self->state.agg); },
+    [self](passivate_atom) {
+      passivate(self, self->state.agg);
+    },
   };
 }
 
-// -- the registry --------------------------------------------------------------------
+// -- the registry -------------------------------------------------------------
 
 struct registry_state {
   static inline const char* name = "billow.service_registry";
@@ -490,8 +480,7 @@ struct registry_state {
   std::optional<time_point> sweep_at;
 };
 
-using registry_ptr
-  = service_registry_actor::stateful_pointer<registry_state>;
+using registry_ptr = service_registry_actor::stateful_pointer<registry_state>;
 
 constexpr const char* recovery_checkpoint = "actors.services.recovery";
 
@@ -505,8 +494,9 @@ void arm_sweep(registry_ptr self) {
   auto at = *oldest + st.opts.idle_timeout;
   st.sweep_at = at;
   service_registry_actor me = self;
-  st.ctx->clock->schedule(at,
-                          [me] { caf::anon_send(me, sweep_atom::value); });
+  st.ctx->clock->schedule(at, [me] {
+    caf::anon_send(me, sweep_atom::value);
+  });
 }
 
 service_actor route(registry_ptr self, const events::uuid& id) {
@@ -533,8 +523,7 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
   st.ctx = ctx;
   st.jobs = jobs;
   st.opts = opts;
-  self->send(jobs, job_sink_atom::value,
-             caf::actor_cast<caf::actor>(self));
+  self->send(jobs, job_sink_atom::value, caf::actor_cast<caf::actor>(self));
   return {
     [self](svc_open_atom, events::uuid id, open_service& cmd) {
       return self->delegate(route(self, id), svc_open_atom::value, id,
@@ -599,7 +588,8 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
               return last.error();
             if (last->empty() || last->front().position != ev.position)
               continue; // its outcome (or more) followed
-            auto id = events::uuid::parse(std::string_view{ev.stream}.substr(8));
+            auto id
+              = events::uuid::parse(std::string_view{ev.stream}.substr(8));
             if (!id)
               continue;
             lowest_pending = std::min(lowest_pending, ev.position);
@@ -611,8 +601,7 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
           q.from_position = *page->next_cursor;
         }
       }
-      if (auto err = store.save_checkpoint(recovery_checkpoint,
-                                           lowest_pending))
+      if (auto err = store.save_checkpoint(recovery_checkpoint, lowest_pending))
         return err;
       return woken;
     },
@@ -621,10 +610,9 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
 
 } // namespace
 
-service_registry_actor make_service_registry(caf::actor_system& sys,
-                                             const runtime_context& ctx,
-                                             job_manager_actor jobs,
-                                             registry_options opts) {
+service_registry_actor
+make_service_registry(caf::actor_system& sys, const runtime_context& ctx,
+                      job_manager_actor jobs, registry_options opts) {
   return sys.spawn(registry_impl, &ctx, std::move(jobs), opts);
 }
 

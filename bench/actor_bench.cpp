@@ -107,7 +107,9 @@ struct bench_runtime {
                          aggregate_options aopts = aggregate_options{}) {
     events::store_options so;
     so.dir = dir.sub("db");
-    so.clock = [this] { return clock.now_us(); };
+    so.clock = [this] {
+      return clock.now_us();
+    };
     auto s = events::event_store::open(so);
     if (!s)
       throw std::runtime_error(to_string(s.error()));
@@ -222,8 +224,7 @@ void command_loop(caf::event_based_actor* self, service_registry_actor reg,
   auto i = mine->next++ % mine->ids.size();
   service_command cmd;
   cmd.op = mine->suspended[i] ? service_op::unsuspend : service_op::suspend;
-  self
-    ->request(reg, caf::infinite, svc_cmd_atom::value, mine->ids[i], cmd)
+  self->request(reg, caf::infinite, svc_cmd_atom::value, mine->ids[i], cmd)
     .then(
       [=](const command_result&) {
         mine->suspended[i] = !mine->suspended[i];
@@ -232,8 +233,7 @@ void command_loop(caf::event_based_actor* self, service_registry_actor reg,
       },
       [=](caf::error& err) {
         if (errc_of(err) != billow_errc::invalid_transition) {
-          std::fprintf(stderr, "command failed: %s\n",
-                       to_string(err).c_str());
+          std::fprintf(stderr, "command failed: %s\n", to_string(err).c_str());
           std::abort();
         }
         // The service's previous job is still running: try the next one.
@@ -246,7 +246,8 @@ void roundtrip(const std::string& filter) {
   bool with_jobs = bench::selected("actor_command_roundtrip_c64", filter);
   bool manual = bench::selected("actor_command_roundtrip_c64_no_module",
                                 filter);
-  if (!with_jobs && !manual && !bench::selected("event_append_sync_c64", filter))
+  if (!with_jobs && !manual
+      && !bench::selected("event_append_sync_c64", filter))
     return;
   bench_runtime rt{events::durability::sync};
   // 64 x 8 active services.
@@ -272,8 +273,7 @@ void roundtrip(const std::string& filter) {
         service_command create;
         create.op = service_op::create;
         self
-          ->request(rt.services, caf::infinite, svc_cmd_atom::value, id,
-                    create)
+          ->request(rt.services, caf::infinite, svc_cmd_atom::value, id, create)
           .receive([](const command_result&) {},
                    [](caf::error& e) {
                      std::fprintf(stderr, "%s\n", to_string(e).c_str());
@@ -292,7 +292,9 @@ void roundtrip(const std::string& filter) {
             [&](const service_view& v) {
               active = v.status == service_status::active;
             },
-            [](caf::error&) { std::abort(); });
+            [](caf::error&) {
+              std::abort();
+            });
   }
   auto payload = std::make_shared<std::string>(payload_300());
   // Slices: 0 baseline, 1 commands with jobs, 2 commands without module.
@@ -333,23 +335,28 @@ void roundtrip(const std::string& filter) {
   auto actor_s = secs_total[1];
   auto actor_events = log_events[1];
   if (bench::selected("event_append_sync_c64", filter))
-    bench::print({"event_append_sync_c64", base, "events/s", std::nullopt,
-                  std::nullopt});
+    bench::print(
+      {"event_append_sync_c64", base, "events/s", std::nullopt, std::nullopt});
   if (manual)
     bench::print({"actor_command_roundtrip_c64_no_module",
-                  ops[2] / secs_total[2], "commands/s",
-                  "event_append_sync_c64", base,
+                  ops[2] / secs_total[2],
+                  "commands/s",
+                  "event_append_sync_c64",
+                  base,
                   {{"log_events_per_command",
                     static_cast<double>(log_events[2]) / ops[2]}}});
   if (with_jobs)
-    bench::print({"actor_command_roundtrip_c64", actor_ops / actor_s,
-                  "commands/s", "event_append_sync_c64", base,
-                  {{"refused_busy_per_s",
-                    static_cast<double>(refused) / actor_s},
-                   // Each command is 1 service event on the reply path plus
-                   // its job's events and the outcome, all on one writer.
-                   {"log_events_per_command",
-                    static_cast<double>(actor_events) / actor_ops}}});
+    bench::print(
+      {"actor_command_roundtrip_c64",
+       actor_ops / actor_s,
+       "commands/s",
+       "event_append_sync_c64",
+       base,
+       {{"refused_busy_per_s", static_cast<double>(refused) / actor_s},
+        // Each command is 1 service event on the reply path plus
+        // its job's events and the outcome, all on one writer.
+        {"log_events_per_command",
+         static_cast<double>(actor_events) / actor_ops}}});
 }
 
 void idle_bytes(const std::string& filter) {
@@ -385,7 +392,9 @@ void idle_bytes(const std::string& filter) {
                 done.set_value();
               (*step)();
             },
-            [](caf::error&) { std::abort(); });
+            [](caf::error&) {
+              std::abort();
+            });
       };
       for (int i = 0; i < 512; ++i)
         (*step)();
@@ -418,12 +427,21 @@ void idle_bytes(const std::string& filter) {
   {
     caf::scoped_actor self{*rt.sys};
     self->request(rt.services, caf::infinite, stats_atom::value)
-      .receive([&](const registry_stats& s) { live = s.live; },
-               [](caf::error&) { std::abort(); });
+      .receive(
+        [&](const registry_stats& s) {
+          live = s.live;
+        },
+        [](caf::error&) {
+          std::abort();
+        });
   }
   auto per = static_cast<double>(after > before ? after - before : 0)
-             / static_cast<double>(live);
-  bench::print({"actor_idle_bytes", per, "bytes", std::nullopt, std::nullopt,
+    / static_cast<double>(live);
+  bench::print({"actor_idle_bytes",
+                per,
+                "bytes",
+                std::nullopt,
+                std::nullopt,
                 {{"live_actors", static_cast<double>(live)},
                  {"rss_before_mb", static_cast<double>(before) / 1048576.0},
                  {"rss_after_mb", static_cast<double>(after) / 1048576.0}}});
@@ -456,13 +474,13 @@ void rehydrate(const std::string& filter) {
     };
     auto job = [] {
       return "{\"job_id\":\"" + to_string(events::uuid::random())
-             + "\",\"reason\":\"bench\",\"policy\":{\"tries\":3,"
-               "\"backoff\":[10],\"timeout\":600,\"max_exceptions\":2}}";
+        + "\",\"reason\":\"bench\",\"policy\":{\"tries\":3,"
+          "\"backoff\":[10],\"timeout\":600,\"max_exceptions\":2}}";
     };
-    add("service.opened", "{\"client_id\":\"" + to_string(events::uuid::random())
-                            + "\",\"product_id\":\""
-                            + to_string(events::uuid::random())
-                            + "\",\"module\":\"Product/bench\"}");
+    add("service.opened",
+        "{\"client_id\":\"" + to_string(events::uuid::random())
+          + "\",\"product_id\":\"" + to_string(events::uuid::random())
+          + "\",\"module\":\"Product/bench\"}");
     add("service.create_requested", job());
     add("service.provisioned", "{\"result\":\"{}\"}");
     const char* cycle[] = {"service.suspend_requested", "service.suspended",
@@ -512,15 +530,21 @@ void rehydrate(const std::string& filter) {
   };
   if (snap) {
     auto us = measure(with);
-    bench::print({"actor_rehydrate_snapshot_us", percentile(us, 0.5), "us",
-                  std::nullopt, std::nullopt,
+    bench::print({"actor_rehydrate_snapshot_us",
+                  percentile(us, 0.5),
+                  "us",
+                  std::nullopt,
+                  std::nullopt,
                   {{"p99_us", percentile(us, 0.99)},
                    {"events", static_cast<double>(events_per)}}});
   }
   if (nosnap) {
     auto us = measure(without);
-    bench::print({"actor_rehydrate_no_snapshot_us", percentile(us, 0.5), "us",
-                  std::nullopt, std::nullopt,
+    bench::print({"actor_rehydrate_no_snapshot_us",
+                  percentile(us, 0.5),
+                  "us",
+                  std::nullopt,
+                  std::nullopt,
                   {{"p99_us", percentile(us, 0.99)},
                    {"events", static_cast<double>(events_per)}}});
   }

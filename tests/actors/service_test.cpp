@@ -28,9 +28,9 @@ service_state state_after(std::vector<std::string> types) {
   return st;
 }
 
-const std::vector<service_op> all_ops = {
-  service_op::create,    service_op::suspend,        service_op::unsuspend,
-  service_op::terminate, service_op::change_package, service_op::cancel};
+const std::vector<service_op> all_ops
+  = {service_op::create,    service_op::suspend,        service_op::unsuspend,
+     service_op::terminate, service_op::change_package, service_op::cancel};
 
 std::string outcome(const decision& d) {
   if (!d)
@@ -43,7 +43,8 @@ std::string outcome(const decision& d) {
 
 } // namespace
 
-TEST(service_transition_table, every_command_in_every_state_is_allowed_or_refused_explicitly) {
+TEST(service_transition_table,
+     every_command_in_every_state_is_allowed_or_refused_explicitly) {
   // state name -> (events that lead there, expected outcome per op in
   // all_ops order: create, suspend, unsuspend, terminate, change_package,
   // cancel).
@@ -105,7 +106,8 @@ TEST(service_transition_table, every_command_in_every_state_is_allowed_or_refuse
   }
 }
 
-TEST(service_transition_table, without_a_module_allowed_commands_record_their_outcome_at_once) {
+TEST(service_transition_table,
+     without_a_module_allowed_commands_record_their_outcome_at_once) {
   auto st = state_after({"service.opened"});
   st.module.clear();
   service_command cmd;
@@ -180,7 +182,7 @@ TEST(service_transition_table, snapshot_json_round_trips_the_state) {
   EXPECT_EQ(*back.pending_policy, *st.pending_policy);
 }
 
-// -- through the actors ---------------------------------------------------------
+// -- through the actors -------------------------------------------------------
 
 using service_test = runtime_fixture;
 
@@ -211,7 +213,8 @@ TEST_F(service_test, create_runs_create_job_and_records_provisioned) {
   EXPECT_EQ(j->status, job_status::completed);
 }
 
-TEST_F(service_test, failed_create_job_records_provisioning_failed_with_the_error) {
+TEST_F(service_test,
+       failed_create_job_records_provisioning_failed_with_the_error) {
   module.script("create_job", {step::error});
   auto id = events::uuid::random();
   ASSERT_TRUE(open(id));
@@ -314,8 +317,8 @@ TEST_F(service_test, if_match_with_a_stale_version_is_refused) {
                        static_cast<int64_t>(v->version) - 1);
   ASSERT_FALSE(stale);
   EXPECT_EQ(errc_of(stale.error()), billow_errc::wrong_expected_version);
-  EXPECT_TRUE(command(id, service_op::suspend, {},
-                      static_cast<int64_t>(v->version)));
+  EXPECT_TRUE(
+    command(id, service_op::suspend, {}, static_cast<int64_t>(v->version)));
 }
 
 TEST_F(service_test, change_package_records_the_new_product) {
@@ -327,7 +330,7 @@ TEST_F(service_test, change_package_records_the_new_product) {
   ASSERT_TRUE(eventually([&] {
     auto v = service(id);
     return v && v->product_id == cmd.product_id
-           && v->pending_op == service_op::none;
+      && v->pending_op == service_op::none;
   }));
   auto calls = module.calls();
   EXPECT_EQ(calls.back().method, "change_package_job");
