@@ -66,8 +66,7 @@ std::string service_stream(const events::uuid& id) {
   return "service-" + to_string(id);
 }
 
-// -- the pure part
-// ------------------------------------------------------------------
+// -- the pure part ------------------------------------------------------------
 
 namespace {
 
@@ -342,8 +341,7 @@ job_spec pending_job_spec(const service_state& st, const events::uuid& id) {
   return spec;
 }
 
-// -- the service actor
-// --------------------------------------------------------------
+// -- the service actor --------------------------------------------------------
 
 namespace {
 
@@ -371,7 +369,7 @@ void record_outcome(service_ptr self, job_view job) {
   c.actor = "job:" + to_string(job.job_id);
   c.key = "job:" + to_string(job.job_id)
     + (job.status == job_status::completed ? ":ok" : ":failed");
-  c.decide = [job](const service_state& s, uint64_t) {
+  c.decide = [job = std::move(job)](const service_state& s, uint64_t) {
     return decide_outcome(s, job);
   };
   execute(self, st.agg, *st.ctx, std::move(c));
@@ -469,8 +467,7 @@ service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
   };
 }
 
-// -- the registry
-// --------------------------------------------------------------------
+// -- the registry -------------------------------------------------------------
 
 struct registry_state {
   static inline const char* name = "billow.service_registry";
@@ -524,9 +521,9 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
               job_manager_actor jobs, registry_options opts) {
   auto& st = self->state;
   st.ctx = ctx;
-  st.jobs = jobs;
+  st.jobs = std::move(jobs);
   st.opts = opts;
-  self->send(jobs, job_sink_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(st.jobs, job_sink_atom::value, caf::actor_cast<caf::actor>(self));
   return {
     [self](svc_open_atom, events::uuid id, open_service& cmd) {
       return self->delegate(route(self, id), svc_open_atom::value, id,

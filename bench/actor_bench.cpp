@@ -135,9 +135,10 @@ struct bench_runtime {
   ~bench_runtime() {
     {
       caf::scoped_actor self{*sys};
-      for (auto h : {caf::actor_cast<caf::actor>(services),
-                     caf::actor_cast<caf::actor>(jobs),
-                     caf::actor_cast<caf::actor>(ctx.writer), ctx.snapshots}) {
+      for (const auto& h :
+           {caf::actor_cast<caf::actor>(services),
+            caf::actor_cast<caf::actor>(jobs),
+            caf::actor_cast<caf::actor>(ctx.writer), ctx.snapshots}) {
         self->send_exit(h, caf::exit_reason::kill);
         self->wait_for(h);
       }
@@ -179,9 +180,10 @@ void caller_done(caf::event_based_actor* self, slice_run& run) {
 }
 
 /// Baseline caller: one ~300-byte event per append, straight to the writer.
-void append_loop(caf::event_based_actor* self, events::writer_actor writer,
-                 std::string stream, std::shared_ptr<slice_run> run,
-                 std::shared_ptr<std::string> payload) {
+void append_loop(caf::event_based_actor* self,
+                 const events::writer_actor& writer, const std::string& stream,
+                 const std::shared_ptr<slice_run>& run,
+                 const std::shared_ptr<std::string>& payload) {
   if (run->stop) {
     caller_done(self, *run);
     return;
@@ -214,9 +216,10 @@ struct caller_services {
   size_t next = 0;
 };
 
-void command_loop(caf::event_based_actor* self, service_registry_actor reg,
-                  std::shared_ptr<caller_services> mine,
-                  std::shared_ptr<slice_run> run) {
+void command_loop(caf::event_based_actor* self,
+                  const service_registry_actor& reg,
+                  const std::shared_ptr<caller_services>& mine,
+                  const std::shared_ptr<slice_run>& run) {
   if (run->stop) {
     caller_done(self, *run);
     return;

@@ -65,7 +65,7 @@ caf::expected<void> run_lifecycle(module& target,
         case lifecycle_step::deactivate: res = target.deactivate(); break;
       }
       if (!res)
-        return std::move(res.error());
+        return res.error(); // expected<void> only offers a const error()
     } catch (const std::exception& ex) {
       return make_error(billow_errc::module_failure,
                         std::string{name} + " threw: " + ex.what());

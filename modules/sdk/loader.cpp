@@ -38,9 +38,12 @@ std::string sdk_text() {
     + std::to_string(sdk_version_minor);
 }
 
-scan_entry refuse(scan_entry e, refusal_reason r, std::string msg) {
+// Marks `e` refused and moves it out as the result. `e` is taken by reference
+// so that the message, which often quotes `e` and its manifest, is built
+// before anything is moved from it (argument evaluation order is unspecified).
+scan_entry refuse(scan_entry& e, refusal_reason r, std::string msg) {
   e.refused = refusal{r, std::move(msg)};
-  return e;
+  return std::move(e);
 }
 
 } // namespace
@@ -54,42 +57,42 @@ scan_entry load_module(const std::filesystem::path& dir) {
   if (!manifest) {
     auto detail = detail_of(manifest.error());
     if (errc_of(manifest.error()) == billow_errc::not_found)
-      return refuse(std::move(e), refusal_reason::manifest_missing, detail);
+      return refuse(e, refusal_reason::manifest_missing, detail);
     if (detail.starts_with("unknown type"))
-      return refuse(std::move(e), refusal_reason::unknown_type, detail);
-    return refuse(std::move(e), refusal_reason::manifest_invalid, detail);
+      return refuse(e, refusal_reason::unknown_type, detail);
+    return refuse(e, refusal_reason::manifest_invalid, detail);
   }
   e.manifest = *manifest;
   const auto& m = *e.manifest;
   auto folder_type = parse_module_type(e.type_folder);
   if (!folder_type)
-    return refuse(std::move(e), refusal_reason::unknown_type,
+    return refuse(e, refusal_reason::unknown_type,
                   "folder type '" + e.type_folder
                     + "' is not Product, Plugin, Payment or Notification");
   if (*folder_type != m.type)
-    return refuse(std::move(e), refusal_reason::type_mismatch,
+    return refuse(e, refusal_reason::type_mismatch,
                   "module.json says type " + std::string{to_string(m.type)}
                     + " but the module sits under " + e.type_folder + "/");
   if (e.folder_name != m.name)
-    return refuse(std::move(e), refusal_reason::name_mismatch,
+    return refuse(e, refusal_reason::name_mismatch,
                   "folder '" + e.folder_name
                     + "' does not match module.json "
                       "name '"
                     + m.name + "'");
   if (!sdk_compatible(m.sdk_version))
-    return refuse(std::move(e), refusal_reason::sdk_mismatch,
+    return refuse(e, refusal_reason::sdk_mismatch,
                   "module.json needs SDK " + std::to_string(m.sdk_version.major)
                     + "." + std::to_string(m.sdk_version.minor)
                     + ", this Billow has SDK " + sdk_text());
   auto so = dir / ("lib" + m.name + ".so");
   std::error_code ec;
   if (!std::filesystem::is_regular_file(so, ec))
-    return refuse(std::move(e), refusal_reason::shared_object_missing,
+    return refuse(e, refusal_reason::shared_object_missing,
                   "no shared object " + so.string());
   void* raw = ::dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (raw == nullptr) {
     const char* why = ::dlerror();
-    return refuse(std::move(e), refusal_reason::shared_object_unloadable,
+    return refuse(e, refusal_reason::shared_object_unloadable,
                   "dlopen " + so.string() + ": "
                     + (why != nullptr ? why : "unknown error"));
   }
@@ -100,26 +103,26 @@ scan_entry load_module(const std::filesystem::path& dir) {
   auto entry = reinterpret_cast<billow_module_entry_fn>(
     ::dlsym(raw, BILLOW_MODULE_ENTRY_SYMBOL));
   if (entry == nullptr)
-    return refuse(std::move(e), refusal_reason::entry_point_missing,
+    return refuse(e, refusal_reason::entry_point_missing,
                   so.string() + " has no " BILLOW_MODULE_ENTRY_SYMBOL);
   const auto* desc = entry();
   if (desc == nullptr)
-    return refuse(std::move(e), refusal_reason::entry_point_missing,
+    return refuse(e, refusal_reason::entry_point_missing,
                   so.string() + ": entry point returned nothing");
   semantic_version built{static_cast<int>(desc->sdk_major),
                          static_cast<int>(desc->sdk_minor), 0};
   if (!sdk_compatible(built))
-    return refuse(std::move(e), refusal_reason::sdk_mismatch,
+    return refuse(e, refusal_reason::sdk_mismatch,
                   so.string() + " was built against SDK "
                     + std::to_string(desc->sdk_major) + "."
                     + std::to_string(desc->sdk_minor) + ", this Billow has SDK "
                     + sdk_text());
   if (desc->create == nullptr || desc->destroy == nullptr)
-    return refuse(std::move(e), refusal_reason::entry_point_missing,
+    return refuse(e, refusal_reason::entry_point_missing,
                   so.string() + ": descriptor lacks create/destroy");
   module* obj = desc->create();
   if (obj == nullptr)
-    return refuse(std::move(e), refusal_reason::construction_failed,
+    return refuse(e, refusal_reason::construction_failed,
                   so.string() + ": the module's constructor failed");
   auto destroy = desc->destroy;
   // The deleter holds the handle: the code stays mapped until the object is
@@ -128,7 +131,7 @@ scan_entry load_module(const std::filesystem::path& dir) {
                                      destroy(p);
                                    }};
   if (instance->type() != m.type)
-    return refuse(std::move(e), refusal_reason::type_mismatch,
+    return refuse(e, refusal_reason::type_mismatch,
                   "module.json says type " + std::string{to_string(m.type)}
                     + " but the object is a "
                     + std::string{to_string(instance->type())});

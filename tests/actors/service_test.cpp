@@ -15,7 +15,7 @@ using billow::test::step;
 namespace {
 
 /// A service state reached by applying events, as the log would.
-service_state state_after(std::vector<std::string> types) {
+service_state state_after(const std::vector<std::string>& types) {
   service_state st;
   for (auto& t : types) {
     boost::json::object p{{"client_id", to_string(events::uuid::random())},
@@ -182,8 +182,7 @@ TEST(service_transition_table, snapshot_json_round_trips_the_state) {
   EXPECT_EQ(*back.pending_policy, *st.pending_policy);
 }
 
-// -- through the actors
-// ---------------------------------------------------------
+// -- through the actors -------------------------------------------------------
 
 using service_test = runtime_fixture;
 

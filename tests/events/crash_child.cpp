@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   auto writer = make_writer(sys, **store);
   auto appenders = std::atoi(argv[2]);
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(std::max(appenders, 0)));
   for (int a = 0; a < appenders; ++a)
     threads.emplace_back([&, a] {
       caf::scoped_actor self{sys};

@@ -173,7 +173,7 @@ TEST_F(event_store_test, payload_that_is_not_an_object_is_refused) {
 }
 
 TEST_F(event_store_test, invalid_stream_ids_are_refused) {
-  for (auto stream :
+  for (const auto& stream :
        {std::string{}, std::string(257, 'a'), std::string{"service 1"},
         std::string{"a/b"}, std::string{"a\0b", 3}, std::string{"é"}}) {
     auto r = store->append(stream, expected_version::any(), events_of(1));
@@ -186,14 +186,16 @@ TEST_F(event_store_test, invalid_stream_ids_are_refused) {
 }
 
 TEST_F(event_store_test, event_over_one_mib_is_refused) {
-  std::string big = R"({"blob":")" + std::string(1024 * 1024, 'x') + "\"}";
+  std::string big = R"({"blob":")" + std::string(std::size_t{1024} * 1024, 'x')
+    + "\"}";
   auto events = events_of(1);
   events.push_back(make_event("service.created", big));
   auto r = store->append("service-1", expected_version::any(), events);
   ASSERT_FALSE(r);
   EXPECT_EQ(errc_of(r.error()), billow_errc::invalid_argument);
   EXPECT_EQ(store->last_position(), 0u);
-  std::string fits = R"({"blob":")" + std::string(1000 * 1000, 'x') + "\"}";
+  std::string fits = R"({"blob":")" + std::string(std::size_t{1000} * 1000, 'x')
+    + "\"}";
   auto ok = store->append("service-1", expected_version::any(),
                           {make_event("service.created", fits)});
   EXPECT_TRUE(ok);
@@ -435,6 +437,7 @@ void tamper(const std::string& dir, uint64_t position,
   ASSERT_TRUE(
     rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions{}, dir, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  descs.reserve(names.size());
   for (auto& n : names)
     descs.emplace_back(n, rocksdb::ColumnFamilyOptions{});
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -652,7 +655,7 @@ TEST_F(event_store_test, indexed_filters_do_not_scan_the_log) {
   for (auto& r : store->append_group(reqs, durability::async))
     ASSERT_TRUE(r);
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
-  auto steps_for = [&](log_query q) {
+  auto steps_for = [&](const log_query& q) {
     rocksdb::get_perf_context()->Reset();
     auto page = store->query(q);
     EXPECT_TRUE(page);

@@ -27,7 +27,7 @@ std::vector<new_event> events_of(size_t n) {
 subscriber_actor::behavior_type forwarder(subscriber_actor::pointer,
                                           caf::actor sink) {
   return {
-    [sink](deliver_atom, std::vector<envelope>& page) {
+    [sink = std::move(sink)](deliver_atom, std::vector<envelope>& page) {
       caf::anon_send(sink, std::move(page));
       return true;
     },
@@ -47,7 +47,7 @@ stalling_actor::behavior_type
 stalling(stalling_actor::stateful_pointer<stalling_state> self,
          caf::actor sink) {
   return {
-    [self, sink](deliver_atom, std::vector<envelope>& page)
+    [self, sink = std::move(sink)](deliver_atom, std::vector<envelope>& page)
       -> caf::typed_response_promise<bool> {
       auto rp = self->make_response_promise<bool>();
       caf::anon_send(sink, std::move(page));

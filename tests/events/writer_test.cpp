@@ -164,6 +164,7 @@ TEST_F(writer_test, concurrent_appenders_get_gapless_distinct_positions) {
   constexpr int appenders = 16;
   constexpr int per_appender = 20;
   std::vector<std::future<std::vector<append_result>>> results;
+  results.reserve(appenders);
   for (int a = 0; a < appenders; ++a)
     results.push_back(std::async(std::launch::async, [&, a] {
       caf::scoped_actor self{*sys};

@@ -45,7 +45,7 @@ TEST(loader_test, built_in_modules_directory_holds_postgres_and_smtp) {
 TEST(loader_test,
      each_bad_folder_is_refused_with_its_reason_and_good_ones_load) {
   billow::test::temp_dir root;
-  auto r = root.path();
+  const auto& r = root.path();
   // Good: the hello example and the built postgres module.
   copy_module(fixtures / "Plugin/hello", r / "Plugin/hello");
   copy_module(built / "Product/postgres", r / "Product/postgres");
@@ -113,6 +113,16 @@ TEST(loader_test,
   EXPECT_NE(by_dir["Plugin/sdk99"]->refused->message.find("99"),
             std::string::npos);
   EXPECT_NE(by_dir["Product/pgsql"]->refused->message.find("pgsql"),
+            std::string::npos);
+  // The messages quote the entry and its manifest: they must be built before
+  // the entry is moved into the result.
+  EXPECT_NE(by_dir["Product/pgsql"]->refused->message.find("'postgres'"),
+            std::string::npos);
+  EXPECT_NE(by_dir["Payment/hello"]->refused->message.find("type Plugin"),
+            std::string::npos);
+  EXPECT_NE(by_dir["Payment/hello"]->refused->message.find("under Payment/"),
+            std::string::npos);
+  EXPECT_NE(by_dir["Widgets/gizmo"]->refused->message.find("'Widgets'"),
             std::string::npos);
 }
 

@@ -193,7 +193,7 @@ TEST(product_test,
 TEST(lifecycle_test, plans_activate_update_deactivate_from_recorded_state) {
   using step = sdk::lifecycle_step;
   using cmd = sdk::lifecycle_command;
-  auto plan = [](sdk::module_record r, std::string v, cmd c) {
+  auto plan = [](const sdk::module_record& r, const std::string& v, cmd c) {
     auto p = sdk::plan_lifecycle(r, v, c);
     EXPECT_TRUE(p) << billow::detail_of(p.error());
     return p ? *p : std::vector<step>{};

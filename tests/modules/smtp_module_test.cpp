@@ -23,7 +23,7 @@ protected:
     mod_ = static_cast<sdk::notification*>(entry_.instance.get());
   }
 
-  void configure(json::object extra) {
+  void configure(const json::object& extra) {
     sdk::context_options opts;
     opts.manifest = *entry_.manifest;
     opts.module_dir = entry_.dir;
@@ -38,7 +38,7 @@ protected:
                      {"retries", 3},
                      {"retry_backoff_ms", 10},
                      {"timeout_ms", 5000}};
-    for (auto& [k, v] : extra)
+    for (const auto& [k, v] : extra)
       cfg[k] = v;
     opts.config = std::move(cfg);
     mod_->attach(std::make_shared<sdk::module_context>(opts));

@@ -244,7 +244,7 @@ public:
                    {"to", to}, {"subject", subject}, {"attempts", attempt}});
         return json::object{{"status", "success"}, {"attempts", attempt}};
       }
-      last = std::move(res.error());
+      last = res.error(); // expected<void> only offers a const error()
       log_error("send", "attempt failed",
                 json::object{{"to", to},
                              {"attempt", attempt},
@@ -315,13 +315,13 @@ private:
   bool take_token(int64_t per_minute) {
     std::lock_guard guard{mtx_};
     auto now = std::chrono::steady_clock::now();
+    const auto capacity = static_cast<double>(per_minute);
     if (!bucket_started_) {
-      tokens_ = static_cast<double>(per_minute);
+      tokens_ = capacity;
       bucket_started_ = true;
     } else {
       std::chrono::duration<double> elapsed = now - last_refill_;
-      tokens_ = std::min(static_cast<double>(per_minute),
-                         tokens_ + elapsed.count() * per_minute / 60.0);
+      tokens_ = std::min(capacity, tokens_ + elapsed.count() * capacity / 60.0);
     }
     last_refill_ = now;
     if (tokens_ < 1.0)

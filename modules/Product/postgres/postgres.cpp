@@ -214,7 +214,7 @@ public:
     sd["port"] = server.port;
     sd["database"] = name;
     sd["user"] = name;
-    sd["password"] = std::move(*sealed);
+    sd["password"] = *sealed;
     sd["connection_limit"] = limit;
     log_info("create_job", "role and database ready",
              json::object{{"service_uuid", svc.service_uuid},
@@ -230,11 +230,11 @@ public:
     auto& conn = target->conn;
     const auto& name = target->name;
     if (auto ok = require_role(conn, name); !ok)
-      return fail("suspend_job", svc, std::move(ok.error()));
+      return fail("suspend_job", svc, ok.error());
     if (auto ok = alter_role(conn, name, "NOLOGIN"); !ok)
-      return fail("suspend_job", svc, std::move(ok.error()));
+      return fail("suspend_job", svc, ok.error());
     if (auto ok = end_sessions(conn, name); !ok)
-      return fail("suspend_job", svc, std::move(ok.error()));
+      return fail("suspend_job", svc, ok.error());
     log_info("suspend_job", "login disabled, sessions ended",
              json::object{{"service_uuid", svc.service_uuid}});
     return caf::unit;
@@ -245,9 +245,9 @@ public:
     if (!target)
       return fail("unsuspend_job", svc, std::move(target.error()));
     if (auto ok = require_role(target->conn, target->name); !ok)
-      return fail("unsuspend_job", svc, std::move(ok.error()));
+      return fail("unsuspend_job", svc, ok.error());
     if (auto ok = alter_role(target->conn, target->name, "LOGIN"); !ok)
-      return fail("unsuspend_job", svc, std::move(ok.error()));
+      return fail("unsuspend_job", svc, ok.error());
     log_info("unsuspend_job", "login restored",
              json::object{{"service_uuid", svc.service_uuid}});
     return caf::unit;
@@ -268,10 +268,10 @@ public:
       return fail("termination_job", svc, std::move(exists.error()));
     if (!exists->empty()) {
       if (auto ok = alter_role(conn, name, "NOLOGIN"); !ok)
-        return fail("termination_job", svc, std::move(ok.error()));
+        return fail("termination_job", svc, ok.error());
     }
     if (auto ok = end_sessions(conn, name); !ok)
-      return fail("termination_job", svc, std::move(ok.error()));
+      return fail("termination_job", svc, ok.error());
     auto res = conn.exec("DROP DATABASE IF EXISTS " + *ident + " WITH (FORCE)");
     if (res)
       res = conn.exec("DROP ROLE IF EXISTS " + *ident);
@@ -289,11 +289,11 @@ public:
       return fail("change_package_job", svc, std::move(target.error()));
     auto limit = target->pd["connection_limit"].as_int64();
     if (auto ok = require_role(target->conn, target->name); !ok)
-      return fail("change_package_job", svc, std::move(ok.error()));
+      return fail("change_package_job", svc, ok.error());
     if (auto ok = alter_role(target->conn, target->name,
                              "CONNECTION LIMIT " + std::to_string(limit));
         !ok)
-      return fail("change_package_job", svc, std::move(ok.error()));
+      return fail("change_package_job", svc, ok.error());
     svc.service_data["connection_limit"] = limit;
     log_info("change_package_job", "connection limit applied",
              json::object{{"service_uuid", svc.service_uuid},
@@ -467,7 +467,7 @@ private:
       auto clear = context()->unseal(string_or(sd, "password", ""));
       if (!clear)
         return std::move(clear.error());
-      out["password"] = std::move(*clear);
+      out["password"] = *clear;
     }
     return out;
   }
