@@ -71,11 +71,32 @@ std::string name_key(std::string_view name, uint64_t n) {
   return key;
 }
 
-std::string correlation_key(const uuid& id, uint64_t position) {
-  std::string key(reinterpret_cast<const char*>(id.bytes.data()), 16);
-  put_be64(key, position);
-  return key;
+/// Appends `x` as an LEB128 varint (7 bits a byte, low bits first).
+void put_varint(std::string& out, uint64_t x) {
+  while (x >= 0x80) {
+    out.push_back(static_cast<char>(x | 0x80));
+    x >>= 7;
+  }
+  out.push_back(static_cast<char>(x));
 }
+
+/// Reads an LEB128 varint from the front of `in` and drops it; false when
+/// `in` ends inside it or it overflows 64 bits.
+bool get_varint(std::string_view& in, uint64_t& x) {
+  x = 0;
+  for (unsigned shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    x |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0)
+      return true;
+  }
+  return false;
+}
+
+/// Most positions in one index entry (the key's and the value's), so that
+/// a query starting inside an entry decodes a bounded list.
+constexpr size_t max_positions_per_index_entry = 128;
 
 std::string_view id_key(const uuid& id) {
   return {reinterpret_cast<const char*>(id.bytes.data()), 16};
@@ -129,9 +150,28 @@ public:
 } // namespace
 
 struct event_store::impl {
+  /// One event's entry for an index family, before a group's entries for
+  /// the same key are merged into one.
+  struct index_ref {
+    /// The type, actor or 16 correlation id bytes (borrowed from the
+    /// request).
+    std::string_view name;
+    uint64_t position;
+  };
+
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::vector<std::string> cf_names_all;
+
+  // Scratch space of `append_group_impl` (guarded by the write mutex), kept
+  // between groups so that their buffers are allocated once.
+  rocksdb::WriteBatch batch;
+  std::string encoded;
+  std::string key;
+  std::string value;
+  std::vector<index_ref> by_type;
+  std::vector<index_ref> by_actor;
+  std::vector<index_ref> by_correlation;
 
   ~impl() {
     if (db) {
@@ -143,6 +183,38 @@ struct event_store::impl {
 
   rocksdb::ColumnFamilyHandle* cf(cf_index i) const {
     return cfs[i];
+  }
+
+  /// Adds one index family's entries of a group to `batch` and clears
+  /// `refs`: one entry per name and run of up to
+  /// `max_positions_per_index_entry` positions, keyed by the run's first
+  /// position and valued with the varint deltas to the others.
+  void put_index(cf_index family, std::vector<index_ref>& refs,
+                 bool nul_separated) {
+    // Stable: the positions of one name stay in increasing order.
+    std::stable_sort(refs.begin(), refs.end(),
+                     [](const index_ref& x, const index_ref& y) {
+                       return x.name < y.name;
+                     });
+    for (size_t i = 0; i < refs.size();) {
+      auto& head = refs[i];
+      key.assign(head.name);
+      if (nul_separated)
+        key.push_back('\0');
+      put_be64(key, head.position);
+      value.clear();
+      auto prev = head.position;
+      auto j = i + 1;
+      for (; j < refs.size() && j - i < max_positions_per_index_entry
+           && refs[j].name == head.name;
+           ++j) {
+        put_varint(value, refs[j].position - prev);
+        prev = refs[j].position;
+      }
+      batch.Put(cf(family), key, value);
+      i = j;
+    }
+    refs.clear();
   }
 
   rocksdb::WriteOptions write_options(durability d) const {
@@ -336,13 +408,15 @@ event_store::append_group_impl(std::span<const append_request> requests,
     uint64_t version;
   };
   std::map<uuid, pending_id> pending_ids;
-  // Entries per column family; sorted before they go into the batch, since
-  // sorted inserts let RocksDB's skiplists reuse the previous insert's path.
-  std::vector<std::pair<std::string, std::string>> entries[cf_builtin_count];
-  std::string encoded;
   std::string value;
-  envelope env;
-  env.time_us = time_us;
+  auto& batch = im.batch;
+  // A batch that once held huge events gives its memory back.
+  if (batch.GetDataSize() > (16u << 20))
+    batch = rocksdb::WriteBatch{};
+  batch.Clear();
+  im.by_type.clear();
+  im.by_actor.clear();
+  im.by_correlation.clear();
   bool any_written = false;
   for (auto& req : requests) {
     auto fail = [&](caf::error err) {
@@ -457,59 +531,57 @@ event_store::append_group_impl(std::span<const append_request> requests,
                         + "; current_version=" + std::to_string(current)));
       continue;
     }
-    // Encode the events; the size limit is checked before anything is kept,
-    // so a refused request leaves the batch untouched.
-    std::vector<std::string> encodings;
-    encodings.reserve(req.events.size());
-    auto hash = prev_hash;
-    for (size_t i = 0; i < req.events.size(); ++i) {
-      auto& ev = req.events[i];
-      env.position = next_position + i;
-      env.stream = req.stream;
-      env.version = current + 1 + i;
-      env.type = ev.type;
-      env.schema = ev.schema;
-      env.event_id = ev.event_id;
-      env.actor = ev.actor;
-      env.causation_id = ev.causation_id;
-      env.correlation_id = ev.correlation_id;
-      env.prev_hash = hash;
-      env.payload = ev.payload;
-      encoded.clear();
-      encode_envelope(env, encoded, hash);
-      if (encoded.size() > max_event_bytes) {
+    // The size limit is checked before anything is kept, so a refused
+    // request leaves the batch untouched.
+    for (auto& ev : req.events) {
+      auto size = envelope_v1_size(req.stream.size(), ev.type.size(),
+                                   ev.actor.size(), ev.payload.size());
+      if (size > max_event_bytes) {
         bad = make_error(billow_errc::invalid_argument,
                          "event " + to_string(ev.event_id) + " is "
-                           + std::to_string(encoded.size())
+                           + std::to_string(size)
                            + " bytes encoded, over the 1 MiB limit");
         break;
       }
-      encodings.push_back(encoded);
     }
     if (bad) {
       fail(std::move(bad));
       continue;
     }
+    // Encode each event straight from the request into the batch, with its
+    // stream and id entries; the index families get theirs per group below.
     auto& stream_key
       = pending_versions.try_emplace(req.stream, current).first->first;
+    auto& encoded = im.encoded;
     for (size_t i = 0; i < req.events.size(); ++i) {
       auto& ev = req.events[i];
       auto pos = next_position + i;
-      auto pos_key = be64(pos);
-      entries[cf_events].emplace_back(pos_key, std::move(encodings[i]));
-      entries[cf_streams].emplace_back(name_key(req.stream, current + 1 + i),
-                                       pos_key);
-      entries[cf_ids].emplace_back(std::string{id_key(ev.event_id)}, pos_key);
-      entries[cf_by_type].emplace_back(name_key(ev.type, pos), std::string{});
-      entries[cf_by_actor].emplace_back(name_key(ev.actor, pos), std::string{});
+      auto version = current + 1 + i;
+      auto link = prev_hash;
+      encoded.clear();
+      encode_envelope(envelope_fields{pos, req.stream, version, ev.type,
+                                      ev.schema, &ev.event_id, time_us,
+                                      ev.actor, &ev.causation_id,
+                                      &ev.correlation_id, &link, ev.payload},
+                      encoded, prev_hash);
+      char pos_key[8];
+      for (int b = 0; b < 8; ++b)
+        pos_key[b] = static_cast<char>(pos >> (56 - 8 * b));
+      rocksdb::Slice pos_slice{pos_key, 8};
+      batch.Put(im.cf(cf_events), pos_slice, encoded);
+      im.key.assign(req.stream);
+      im.key.push_back('\0');
+      put_be64(im.key, version);
+      batch.Put(im.cf(cf_streams), im.key, pos_slice);
+      batch.Put(im.cf(cf_ids), as_slice(id_key(ev.event_id)), pos_slice);
+      im.by_type.push_back({ev.type, pos});
+      im.by_actor.push_back({ev.actor, pos});
       if (!ev.correlation_id.is_nil())
-        entries[cf_by_correlation].emplace_back(
-          correlation_key(ev.correlation_id, pos), std::string{});
-      pending_ids[ev.event_id] = {stream_key, pos, current + 1 + i};
+        im.by_correlation.push_back({id_key(ev.correlation_id), pos});
+      pending_ids[ev.event_id] = {stream_key, pos, version};
     }
     auto first = next_position;
     next_position += req.events.size();
-    prev_hash = hash;
     pending_versions[req.stream] = current + req.events.size();
     any_written = true;
     results.emplace_back(append_result{first, next_position - 1,
@@ -517,14 +589,9 @@ event_store::append_group_impl(std::span<const append_request> requests,
   }
   if (!any_written)
     return results;
-  rocksdb::WriteBatch batch;
-  for (size_t cf = 0; cf < cf_builtin_count; ++cf) {
-    auto& xs = entries[cf];
-    if (cf != cf_events) // events are in position order already
-      std::sort(xs.begin(), xs.end());
-    for (auto& [key, val] : xs)
-      batch.Put(im.cf(static_cast<cf_index>(cf)), key, val);
-  }
+  im.put_index(cf_by_type, im.by_type, true);
+  im.put_index(cf_by_actor, im.by_actor, true);
+  im.put_index(cf_by_correlation, im.by_correlation, false);
   auto st = im.db->Write(im.write_options(d), &batch);
   if (!st.ok()) {
     // Nothing of the group is acknowledged; the in-memory head stays put, so
@@ -743,19 +810,41 @@ caf::expected<log_page> event_store::query(const log_query& q) const {
     }
     return page.events.size() < q.limit;
   };
-  // Walks an index family whose keys are `prefix position`.
+  // Walks an index family whose keys are `prefix first_position` and whose
+  // values list the entry's further positions (varint deltas).
   auto walk_index = [&](cf_index cf, const std::string& prefix) -> bool {
     std::unique_ptr<rocksdb::Iterator> it{
       im.db->NewIterator(rocksdb::ReadOptions{}, im.cf(cf))};
-    for (it->Seek(prefix + be64(lo)); it->Valid(); it->Next()) {
+    auto in_prefix = [&](std::string_view key) {
+      return key.size() == prefix.size() + 8 && starts_with(key, prefix);
+    };
+    // The entry holding `lo` may start before it.
+    auto start = prefix + be64(lo);
+    it->SeekForPrev(start);
+    if (!it->Valid() || !in_prefix(as_view(it->key())))
+      it->Seek(start);
+    for (; it->Valid(); it->Next()) {
       auto key = as_view(it->key());
-      if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
+      if (!in_prefix(key))
         return true;
       auto pos = get_be64(key.data() + prefix.size());
-      if (pos > hi)
-        return true;
-      if (!take(pos))
-        return false;
+      auto rest = as_view(it->value());
+      for (;;) {
+        if (pos > hi)
+          return true;
+        if (pos >= lo && !take(pos))
+          return false;
+        if (rest.empty())
+          break;
+        uint64_t delta = 0;
+        if (!get_varint(rest, delta) || delta == 0) {
+          err = make_error(billow_errc::corruption,
+                           "malformed index entry at position "
+                             + std::to_string(pos));
+          return false;
+        }
+        pos += delta;
+      }
     }
     if (!it->status().ok())
       err = storage_error(it->status(), "reading an index");
