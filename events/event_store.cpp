@@ -10,6 +10,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -121,6 +122,26 @@ int64_t system_clock_us() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch())
     .count();
 }
+
+/// Turns RocksDB's per-thread perf-context counting off for a scope (it is on
+/// by default and costs thread-local lookups in every write and memtable
+/// insert of the hot append path), restoring the caller's level after.
+class perf_counting_off {
+public:
+  perf_counting_off() : saved_(rocksdb::GetPerfLevel()) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  }
+
+  ~perf_counting_off() {
+    rocksdb::SetPerfLevel(saved_);
+  }
+
+  perf_counting_off(const perf_counting_off&) = delete;
+  perf_counting_off& operator=(const perf_counting_off&) = delete;
+
+private:
+  rocksdb::PerfLevel saved_;
+};
 
 bool starts_with(std::string_view x, std::string_view prefix) {
   return x.substr(0, prefix.size()) == prefix;
@@ -394,6 +415,7 @@ std::vector<caf::expected<append_result>>
 event_store::append_group_impl(std::span<const append_request> requests,
                                durability d, bool publish) {
   std::lock_guard<std::mutex> guard{write_mutex_};
+  perf_counting_off no_perf_counts;
   auto& im = *impl_;
   std::vector<caf::expected<append_result>> results;
   results.reserve(requests.size());
