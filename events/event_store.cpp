@@ -1,6 +1,7 @@
 #include "events/event_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -660,8 +661,11 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
   else
     it->SeekForPrev(
       name_key(stream, from_version == 0 ? UINT64_MAX : from_version));
-  std::string value;
-  for (; it->Valid() && result.size() < max_count;
+  // Collect the visible positions first, then read their events with one
+  // batched MultiGet per chunk (sorted lookups that share index and filter
+  // block reads) instead of one Get each.
+  std::vector<uint64_t> positions;
+  for (; it->Valid() && positions.size() < max_count;
        dir == read_direction::forward ? it->Next() : it->Prev()) {
     auto key = as_view(it->key());
     if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
@@ -673,19 +677,41 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
         break;
       continue;
     }
-    auto st = im.get_event(pos, value);
-    if (!st.ok())
-      return make_error(billow_errc::corruption,
-                        "stream index names position " + std::to_string(pos)
-                          + " which cannot be read: " + st.ToString());
-    auto& x = result.emplace_back();
-    if (auto err = decode_envelope(value, x))
-      return err;
-    if (auto err = finish_read(x))
-      return err;
+    positions.push_back(pos);
   }
   if (!it->status().ok())
     return storage_error(it->status(), "reading stream");
+  constexpr size_t chunk = 128;
+  result.resize(positions.size());
+  std::vector<std::array<char, 8>> keys(std::min(chunk, positions.size()));
+  std::vector<rocksdb::Slice> key_slices(keys.size());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  for (size_t done = 0; done < positions.size(); done += chunk) {
+    auto n = std::min(chunk, positions.size() - done);
+    for (size_t i = 0; i < n; ++i) {
+      auto pos = positions[done + i];
+      for (int b = 0; b < 8; ++b)
+        keys[i][b] = static_cast<char>(pos >> (56 - 8 * b));
+      key_slices[i] = rocksdb::Slice{keys[i].data(), 8};
+      values[i].Reset();
+    }
+    im.db->MultiGet(rocksdb::ReadOptions{}, im.cf(cf_events), n,
+                    key_slices.data(), values.data(), statuses.data());
+    for (size_t i = 0; i < n; ++i) {
+      auto pos = positions[done + i];
+      if (!statuses[i].ok())
+        return make_error(billow_errc::corruption,
+                          "stream index names position " + std::to_string(pos)
+                            + " which cannot be read: "
+                            + statuses[i].ToString());
+      auto& x = result[done + i];
+      if (auto err = decode_envelope(as_view(values[i]), x))
+        return err;
+      if (auto err = finish_read(x))
+        return err;
+    }
+  }
   return result;
 }
 
