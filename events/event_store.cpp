@@ -304,7 +304,9 @@ event_store::open(store_options opts) {
   ids_opts.memtable_whole_key_filtering = true;
   ids_opts.memtable_prefix_bloom_size_ratio = 0.1;
   ids_opts.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
-  ids_opts.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 16));
+  // 2^18 buckets (2 MiB a memtable) keep the lists short when a 64 MiB
+  // memtable holds about a million ids.
+  ids_opts.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 18));
   // Keys that grow within a prefix insert with a per-prefix hint: O(1)
   // instead of a skiplist search from the top.
   auto sequential_opts = cf_opts;
