@@ -443,7 +443,28 @@ event_store::append_group_impl(std::span<const append_request> requests,
   im.by_actor.clear();
   im.by_correlation.clear();
   bool any_written = false;
+  // Every event id of the group looked up in the store at once: one
+  // MultiGet shares the per-file work (filters, table handles) between the
+  // keys. Nothing is written while the group is built, so these answers
+  // hold; ids of earlier requests in the group are checked first below.
+  size_t id_count = 0;
+  for (auto& req : requests)
+    id_count += req.events.size();
+  std::vector<rocksdb::Slice> id_keys;
+  id_keys.reserve(id_count);
+  for (auto& req : requests)
+    for (auto& ev : req.events)
+      id_keys.push_back(as_slice(id_key(ev.event_id)));
+  std::vector<rocksdb::PinnableSlice> id_values(id_count);
+  std::vector<rocksdb::Status> id_statuses(id_count);
+  if (id_count > 0)
+    im.db->MultiGet(rocksdb::ReadOptions{}, im.cf(cf_ids), id_count,
+                    id_keys.data(), id_values.data(), id_statuses.data());
+  size_t id_offset = 0;
   for (auto& req : requests) {
+    // This request's ids in `id_values` and `id_statuses` start here.
+    auto ids_at = id_offset;
+    id_offset += req.events.size();
     auto fail = [&](caf::error err) {
       results.emplace_back(std::move(err));
     };
@@ -480,10 +501,10 @@ event_store::append_group_impl(std::span<const append_request> requests,
         pos = p->second.position;
         last_found_version = p->second.version;
       } else {
-        auto st = im.db->Get(rocksdb::ReadOptions{}, im.cf(cf_ids),
-                             as_slice(id_key(id)), &value);
-        if (st.ok() && value.size() == 8) {
-          pos = get_be64(value.data());
+        auto& st = id_statuses[ids_at + i];
+        auto& stored = id_values[ids_at + i];
+        if (st.ok() && stored.size() == 8) {
+          pos = get_be64(stored.data());
         } else if (!st.IsNotFound()) {
           bad = storage_error(st, "looking up event id");
           break;
