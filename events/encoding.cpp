@@ -73,19 +73,21 @@ hash256 compute_hash(std::string_view bytes) {
   return result;
 }
 
-void encode_envelope(const envelope& x, std::string& out, hash256& hash_out) {
+void encode_envelope(const envelope_fields& x, std::string& out,
+                     hash256& hash_out) {
   auto start = out.size();
-  out.reserve(start + envelope_v1_header_size + 10 + x.stream.size()
-              + x.type.size() + x.actor.size() + x.payload.size() + 32);
+  out.reserve(start
+              + envelope_v1_size(x.stream.size(), x.type.size(), x.actor.size(),
+                                 x.payload.size()));
   out.push_back(static_cast<char>(envelope_format_v1));
   put_u64(out, x.position);
   put_u64(out, x.version);
   put_u64(out, static_cast<uint64_t>(x.time_us));
   put_u32(out, x.schema);
-  put_bytes(out, x.event_id.bytes);
-  put_bytes(out, x.causation_id.bytes);
-  put_bytes(out, x.correlation_id.bytes);
-  put_bytes(out, x.prev_hash);
+  put_bytes(out, x.event_id->bytes);
+  put_bytes(out, x.causation_id->bytes);
+  put_bytes(out, x.correlation_id->bytes);
+  put_bytes(out, *x.prev_hash);
   put_u16(out, static_cast<uint16_t>(x.stream.size()));
   out += x.stream;
   put_u16(out, static_cast<uint16_t>(x.type.size()));
@@ -96,6 +98,14 @@ void encode_envelope(const envelope& x, std::string& out, hash256& hash_out) {
   out += x.payload;
   hash_out = compute_hash(std::string_view{out}.substr(start));
   put_bytes(out, hash_out);
+}
+
+void encode_envelope(const envelope& x, std::string& out, hash256& hash_out) {
+  encode_envelope(envelope_fields{x.position, x.stream, x.version, x.type,
+                                  x.schema, &x.event_id, x.time_us, x.actor,
+                                  &x.causation_id, &x.correlation_id,
+                                  &x.prev_hash, x.payload},
+                  out, hash_out);
 }
 
 caf::error decode_envelope(std::string_view bytes, envelope& out) {

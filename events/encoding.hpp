@@ -45,8 +45,39 @@ constexpr size_t envelope_v1_header_size = 109;
 /// Upper bound for one encoded event; larger ones are refused on append.
 constexpr size_t max_event_bytes = 1024 * 1024;
 
+/// The size of the v1 encoding of an envelope with these string sizes.
+constexpr size_t envelope_v1_size(size_t stream, size_t type, size_t actor,
+                                  size_t payload) noexcept {
+  return envelope_v1_header_size + 2 + stream + 2 + type + 2 + actor + 4
+    + payload + 32;
+}
+
 /// BLAKE2b-256 of `bytes`.
 hash256 compute_hash(std::string_view bytes);
+
+/// The fields of an envelope to encode, borrowing its strings: lets the
+/// writer encode straight from an append request without copying them into
+/// an `envelope` first.
+struct envelope_fields {
+  uint64_t position = 0;
+  std::string_view stream;
+  uint64_t version = 0;
+  std::string_view type;
+  uint32_t schema = 1;
+  const uuid* event_id = nullptr;
+  int64_t time_us = 0;
+  std::string_view actor;
+  const uuid* causation_id = nullptr;
+  const uuid* correlation_id = nullptr;
+  const hash256* prev_hash = nullptr;
+  std::string_view payload;
+};
+
+/// Appends the v1 encoding of `x` to `out`, computing its hash over the
+/// encoded bytes and storing it in `hash_out`. Every pointer in `x` must be
+/// set.
+void encode_envelope(const envelope_fields& x, std::string& out,
+                     hash256& hash_out);
 
 /// Appends the v1 encoding of `x` to `out`, computing its hash over the
 /// encoded bytes (the `hash` member of `x` is ignored) and storing it in

@@ -1,6 +1,7 @@
 #include "events/event_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -10,6 +11,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -71,11 +73,32 @@ std::string name_key(std::string_view name, uint64_t n) {
   return key;
 }
 
-std::string correlation_key(const uuid& id, uint64_t position) {
-  std::string key(reinterpret_cast<const char*>(id.bytes.data()), 16);
-  put_be64(key, position);
-  return key;
+/// Appends `x` as an LEB128 varint (7 bits a byte, low bits first).
+void put_varint(std::string& out, uint64_t x) {
+  while (x >= 0x80) {
+    out.push_back(static_cast<char>(x | 0x80));
+    x >>= 7;
+  }
+  out.push_back(static_cast<char>(x));
 }
+
+/// Reads an LEB128 varint from the front of `in` and drops it; false when
+/// `in` ends inside it or it overflows 64 bits.
+bool get_varint(std::string_view& in, uint64_t& x) {
+  x = 0;
+  for (unsigned shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    x |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0)
+      return true;
+  }
+  return false;
+}
+
+/// Most positions in one index entry (the key's and the value's), so that
+/// a query starting inside an entry decodes a bounded list.
+constexpr size_t max_positions_per_index_entry = 128;
 
 std::string_view id_key(const uuid& id) {
   return {reinterpret_cast<const char*>(id.bytes.data()), 16};
@@ -100,6 +123,26 @@ int64_t system_clock_us() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch())
     .count();
 }
+
+/// Turns RocksDB's per-thread perf-context counting off for a scope (it is on
+/// by default and costs thread-local lookups in every write and memtable
+/// insert of the hot append path), restoring the caller's level after.
+class perf_counting_off {
+public:
+  perf_counting_off() : saved_(rocksdb::GetPerfLevel()) {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  }
+
+  ~perf_counting_off() {
+    rocksdb::SetPerfLevel(saved_);
+  }
+
+  perf_counting_off(const perf_counting_off&) = delete;
+  perf_counting_off& operator=(const perf_counting_off&) = delete;
+
+private:
+  rocksdb::PerfLevel saved_;
+};
 
 bool starts_with(std::string_view x, std::string_view prefix) {
   return x.substr(0, prefix.size()) == prefix;
@@ -129,9 +172,28 @@ public:
 } // namespace
 
 struct event_store::impl {
+  /// One event's entry for an index family, before a group's entries for
+  /// the same key are merged into one.
+  struct index_ref {
+    /// The type, actor or 16 correlation id bytes (borrowed from the
+    /// request).
+    std::string_view name;
+    uint64_t position;
+  };
+
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::vector<std::string> cf_names_all;
+
+  // Scratch space of `append_group_impl` (guarded by the write mutex), kept
+  // between groups so that their buffers are allocated once.
+  rocksdb::WriteBatch batch;
+  std::string encoded;
+  std::string key;
+  std::string value;
+  std::vector<index_ref> by_type;
+  std::vector<index_ref> by_actor;
+  std::vector<index_ref> by_correlation;
 
   ~impl() {
     if (db) {
@@ -143,6 +205,38 @@ struct event_store::impl {
 
   rocksdb::ColumnFamilyHandle* cf(cf_index i) const {
     return cfs[i];
+  }
+
+  /// Adds one index family's entries of a group to `batch` and clears
+  /// `refs`: one entry per name and run of up to
+  /// `max_positions_per_index_entry` positions, keyed by the run's first
+  /// position and valued with the varint deltas to the others.
+  void put_index(cf_index family, std::vector<index_ref>& refs,
+                 bool nul_separated) {
+    // Stable: the positions of one name stay in increasing order.
+    std::stable_sort(refs.begin(), refs.end(),
+                     [](const index_ref& x, const index_ref& y) {
+                       return x.name < y.name;
+                     });
+    for (size_t i = 0; i < refs.size();) {
+      auto& head = refs[i];
+      key.assign(head.name);
+      if (nul_separated)
+        key.push_back('\0');
+      put_be64(key, head.position);
+      value.clear();
+      auto prev = head.position;
+      auto j = i + 1;
+      for (; j < refs.size() && j - i < max_positions_per_index_entry
+           && refs[j].name == head.name;
+           ++j) {
+        put_varint(value, refs[j].position - prev);
+        prev = refs[j].position;
+      }
+      batch.Put(cf(family), key, value);
+      i = j;
+    }
+    refs.clear();
   }
 
   rocksdb::WriteOptions write_options(durability d) const {
@@ -210,7 +304,9 @@ event_store::open(store_options opts) {
   ids_opts.memtable_whole_key_filtering = true;
   ids_opts.memtable_prefix_bloom_size_ratio = 0.1;
   ids_opts.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
-  ids_opts.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 16));
+  // 2^18 buckets (2 MiB a memtable) keep the lists short when a 64 MiB
+  // memtable holds about a million ids.
+  ids_opts.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 18));
   // Keys that grow within a prefix insert with a per-prefix hint: O(1)
   // instead of a skiplist search from the top.
   auto sequential_opts = cf_opts;
@@ -322,6 +418,7 @@ std::vector<caf::expected<append_result>>
 event_store::append_group_impl(std::span<const append_request> requests,
                                durability d, bool publish) {
   std::lock_guard<std::mutex> guard{write_mutex_};
+  perf_counting_off no_perf_counts;
   auto& im = *impl_;
   std::vector<caf::expected<append_result>> results;
   results.reserve(requests.size());
@@ -336,15 +433,38 @@ event_store::append_group_impl(std::span<const append_request> requests,
     uint64_t version;
   };
   std::map<uuid, pending_id> pending_ids;
-  // Entries per column family; sorted before they go into the batch, since
-  // sorted inserts let RocksDB's skiplists reuse the previous insert's path.
-  std::vector<std::pair<std::string, std::string>> entries[cf_builtin_count];
-  std::string encoded;
   std::string value;
-  envelope env;
-  env.time_us = time_us;
+  auto& batch = im.batch;
+  // A batch that once held huge events gives its memory back.
+  if (batch.GetDataSize() > (16u << 20))
+    batch = rocksdb::WriteBatch{};
+  batch.Clear();
+  im.by_type.clear();
+  im.by_actor.clear();
+  im.by_correlation.clear();
   bool any_written = false;
+  // Every event id of the group looked up in the store at once: one
+  // MultiGet shares the per-file work (filters, table handles) between the
+  // keys. Nothing is written while the group is built, so these answers
+  // hold; ids of earlier requests in the group are checked first below.
+  size_t id_count = 0;
+  for (auto& req : requests)
+    id_count += req.events.size();
+  std::vector<rocksdb::Slice> id_keys;
+  id_keys.reserve(id_count);
+  for (auto& req : requests)
+    for (auto& ev : req.events)
+      id_keys.push_back(as_slice(id_key(ev.event_id)));
+  std::vector<rocksdb::PinnableSlice> id_values(id_count);
+  std::vector<rocksdb::Status> id_statuses(id_count);
+  if (id_count > 0)
+    im.db->MultiGet(rocksdb::ReadOptions{}, im.cf(cf_ids), id_count,
+                    id_keys.data(), id_values.data(), id_statuses.data());
+  size_t id_offset = 0;
   for (auto& req : requests) {
+    // This request's ids in `id_values` and `id_statuses` start here.
+    auto ids_at = id_offset;
+    id_offset += req.events.size();
     auto fail = [&](caf::error err) {
       results.emplace_back(std::move(err));
     };
@@ -381,10 +501,10 @@ event_store::append_group_impl(std::span<const append_request> requests,
         pos = p->second.position;
         last_found_version = p->second.version;
       } else {
-        auto st = im.db->Get(rocksdb::ReadOptions{}, im.cf(cf_ids),
-                             as_slice(id_key(id)), &value);
-        if (st.ok() && value.size() == 8) {
-          pos = get_be64(value.data());
+        auto& st = id_statuses[ids_at + i];
+        auto& stored = id_values[ids_at + i];
+        if (st.ok() && stored.size() == 8) {
+          pos = get_be64(stored.data());
         } else if (!st.IsNotFound()) {
           bad = storage_error(st, "looking up event id");
           break;
@@ -457,59 +577,57 @@ event_store::append_group_impl(std::span<const append_request> requests,
                         + "; current_version=" + std::to_string(current)));
       continue;
     }
-    // Encode the events; the size limit is checked before anything is kept,
-    // so a refused request leaves the batch untouched.
-    std::vector<std::string> encodings;
-    encodings.reserve(req.events.size());
-    auto hash = prev_hash;
-    for (size_t i = 0; i < req.events.size(); ++i) {
-      auto& ev = req.events[i];
-      env.position = next_position + i;
-      env.stream = req.stream;
-      env.version = current + 1 + i;
-      env.type = ev.type;
-      env.schema = ev.schema;
-      env.event_id = ev.event_id;
-      env.actor = ev.actor;
-      env.causation_id = ev.causation_id;
-      env.correlation_id = ev.correlation_id;
-      env.prev_hash = hash;
-      env.payload = ev.payload;
-      encoded.clear();
-      encode_envelope(env, encoded, hash);
-      if (encoded.size() > max_event_bytes) {
+    // The size limit is checked before anything is kept, so a refused
+    // request leaves the batch untouched.
+    for (auto& ev : req.events) {
+      auto size = envelope_v1_size(req.stream.size(), ev.type.size(),
+                                   ev.actor.size(), ev.payload.size());
+      if (size > max_event_bytes) {
         bad = make_error(billow_errc::invalid_argument,
                          "event " + to_string(ev.event_id) + " is "
-                           + std::to_string(encoded.size())
+                           + std::to_string(size)
                            + " bytes encoded, over the 1 MiB limit");
         break;
       }
-      encodings.push_back(encoded);
     }
     if (bad) {
       fail(std::move(bad));
       continue;
     }
+    // Encode each event straight from the request into the batch, with its
+    // stream and id entries; the index families get theirs per group below.
     auto& stream_key
       = pending_versions.try_emplace(req.stream, current).first->first;
+    auto& encoded = im.encoded;
     for (size_t i = 0; i < req.events.size(); ++i) {
       auto& ev = req.events[i];
       auto pos = next_position + i;
-      auto pos_key = be64(pos);
-      entries[cf_events].emplace_back(pos_key, std::move(encodings[i]));
-      entries[cf_streams].emplace_back(name_key(req.stream, current + 1 + i),
-                                       pos_key);
-      entries[cf_ids].emplace_back(std::string{id_key(ev.event_id)}, pos_key);
-      entries[cf_by_type].emplace_back(name_key(ev.type, pos), std::string{});
-      entries[cf_by_actor].emplace_back(name_key(ev.actor, pos), std::string{});
+      auto version = current + 1 + i;
+      auto link = prev_hash;
+      encoded.clear();
+      encode_envelope(envelope_fields{pos, req.stream, version, ev.type,
+                                      ev.schema, &ev.event_id, time_us,
+                                      ev.actor, &ev.causation_id,
+                                      &ev.correlation_id, &link, ev.payload},
+                      encoded, prev_hash);
+      char pos_key[8];
+      for (int b = 0; b < 8; ++b)
+        pos_key[b] = static_cast<char>(pos >> (56 - 8 * b));
+      rocksdb::Slice pos_slice{pos_key, 8};
+      batch.Put(im.cf(cf_events), pos_slice, encoded);
+      im.key.assign(req.stream);
+      im.key.push_back('\0');
+      put_be64(im.key, version);
+      batch.Put(im.cf(cf_streams), im.key, pos_slice);
+      batch.Put(im.cf(cf_ids), as_slice(id_key(ev.event_id)), pos_slice);
+      im.by_type.push_back({ev.type, pos});
+      im.by_actor.push_back({ev.actor, pos});
       if (!ev.correlation_id.is_nil())
-        entries[cf_by_correlation].emplace_back(
-          correlation_key(ev.correlation_id, pos), std::string{});
-      pending_ids[ev.event_id] = {stream_key, pos, current + 1 + i};
+        im.by_correlation.push_back({id_key(ev.correlation_id), pos});
+      pending_ids[ev.event_id] = {stream_key, pos, version};
     }
     auto first = next_position;
     next_position += req.events.size();
-    prev_hash = hash;
     pending_versions[req.stream] = current + req.events.size();
     any_written = true;
     results.emplace_back(append_result{first, next_position - 1,
@@ -517,14 +635,9 @@ event_store::append_group_impl(std::span<const append_request> requests,
   }
   if (!any_written)
     return results;
-  rocksdb::WriteBatch batch;
-  for (size_t cf = 0; cf < cf_builtin_count; ++cf) {
-    auto& xs = entries[cf];
-    if (cf != cf_events) // events are in position order already
-      std::sort(xs.begin(), xs.end());
-    for (auto& [key, val] : xs)
-      batch.Put(im.cf(static_cast<cf_index>(cf)), key, val);
-  }
+  im.put_index(cf_by_type, im.by_type, true);
+  im.put_index(cf_by_actor, im.by_actor, true);
+  im.put_index(cf_by_correlation, im.by_correlation, false);
   auto st = im.db->Write(im.write_options(d), &batch);
   if (!st.ok()) {
     // Nothing of the group is acknowledged; the in-memory head stays put, so
@@ -571,8 +684,11 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
   else
     it->SeekForPrev(
       name_key(stream, from_version == 0 ? UINT64_MAX : from_version));
-  std::string value;
-  for (; it->Valid() && result.size() < max_count;
+  // Collect the visible positions first, then read their events with one
+  // batched MultiGet per chunk (sorted lookups that share index and filter
+  // block reads) instead of one Get each.
+  std::vector<uint64_t> positions;
+  for (; it->Valid() && positions.size() < max_count;
        dir == read_direction::forward ? it->Next() : it->Prev()) {
     auto key = as_view(it->key());
     if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
@@ -584,19 +700,41 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
         break;
       continue;
     }
-    auto st = im.get_event(pos, value);
-    if (!st.ok())
-      return make_error(billow_errc::corruption,
-                        "stream index names position " + std::to_string(pos)
-                          + " which cannot be read: " + st.ToString());
-    auto& x = result.emplace_back();
-    if (auto err = decode_envelope(value, x))
-      return err;
-    if (auto err = finish_read(x))
-      return err;
+    positions.push_back(pos);
   }
   if (!it->status().ok())
     return storage_error(it->status(), "reading stream");
+  constexpr size_t chunk = 128;
+  result.resize(positions.size());
+  std::vector<std::array<char, 8>> keys(std::min(chunk, positions.size()));
+  std::vector<rocksdb::Slice> key_slices(keys.size());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  for (size_t done = 0; done < positions.size(); done += chunk) {
+    auto n = std::min(chunk, positions.size() - done);
+    for (size_t i = 0; i < n; ++i) {
+      auto pos = positions[done + i];
+      for (int b = 0; b < 8; ++b)
+        keys[i][b] = static_cast<char>(pos >> (56 - 8 * b));
+      key_slices[i] = rocksdb::Slice{keys[i].data(), 8};
+      values[i].Reset();
+    }
+    im.db->MultiGet(rocksdb::ReadOptions{}, im.cf(cf_events), n,
+                    key_slices.data(), values.data(), statuses.data());
+    for (size_t i = 0; i < n; ++i) {
+      auto pos = positions[done + i];
+      if (!statuses[i].ok())
+        return make_error(billow_errc::corruption,
+                          "stream index names position " + std::to_string(pos)
+                            + " which cannot be read: "
+                            + statuses[i].ToString());
+      auto& x = result[done + i];
+      if (auto err = decode_envelope(as_view(values[i]), x))
+        return err;
+      if (auto err = finish_read(x))
+        return err;
+    }
+  }
   return result;
 }
 
@@ -743,19 +881,41 @@ caf::expected<log_page> event_store::query(const log_query& q) const {
     }
     return page.events.size() < q.limit;
   };
-  // Walks an index family whose keys are `prefix position`.
+  // Walks an index family whose keys are `prefix first_position` and whose
+  // values list the entry's further positions (varint deltas).
   auto walk_index = [&](cf_index cf, const std::string& prefix) -> bool {
     std::unique_ptr<rocksdb::Iterator> it{
       im.db->NewIterator(rocksdb::ReadOptions{}, im.cf(cf))};
-    for (it->Seek(prefix + be64(lo)); it->Valid(); it->Next()) {
+    auto in_prefix = [&](std::string_view key) {
+      return key.size() == prefix.size() + 8 && starts_with(key, prefix);
+    };
+    // The entry holding `lo` may start before it.
+    auto start = prefix + be64(lo);
+    it->SeekForPrev(start);
+    if (!it->Valid() || !in_prefix(as_view(it->key())))
+      it->Seek(start);
+    for (; it->Valid(); it->Next()) {
       auto key = as_view(it->key());
-      if (key.size() != prefix.size() + 8 || !starts_with(key, prefix))
+      if (!in_prefix(key))
         return true;
       auto pos = get_be64(key.data() + prefix.size());
-      if (pos > hi)
-        return true;
-      if (!take(pos))
-        return false;
+      auto rest = as_view(it->value());
+      for (;;) {
+        if (pos > hi)
+          return true;
+        if (pos >= lo && !take(pos))
+          return false;
+        if (rest.empty())
+          break;
+        uint64_t delta = 0;
+        if (!get_varint(rest, delta) || delta == 0) {
+          err = make_error(billow_errc::corruption,
+                           "malformed index entry at position "
+                             + std::to_string(pos));
+          return false;
+        }
+        pos += delta;
+      }
     }
     if (!it->status().ok())
       err = storage_error(it->status(), "reading an index");

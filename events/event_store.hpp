@@ -23,16 +23,24 @@
 //                   | stream |                       -->  | version u64BE |
 //                   bytes |
 //                   +--------+ +---------------+-------+
-//   by_type         +------+----+----------------+
-//                   | type | \0 | position u64BE |   -->  (empty)
-//                   +------+----+----------------+
-//   by_actor        +-------+----+----------------+
-//                   | actor | \0 | position u64BE |  -->  (empty)
-//                   +-------+----+----------------+
+//   by_type         +------+----+----------------+      +-------------------+
+//                   | type | \0 | position u64BE |  --> | varint deltas ... |
+//                   +------+----+----------------+      +-------------------+
+//   by_actor        +-------+----+----------------+     +-------------------+
+//                   | actor | \0 | position u64BE | --> | varint deltas ... |
+//                   +-------+----+----------------+     +-------------------+
 //   by_correlation  +-------------------------+----------------+
-//                   | correlation_id 16 bytes | position u64BE | --> (empty)
+//                   | correlation_id 16 bytes | position u64BE | --> (same)
 //                   +-------------------------+----------------+
 //                   (only events with a non-nil correlation id)
+//
+// An index entry (by_type, by_actor, by_correlation) lists the positions of
+// one group commit that share its type, actor or correlation id: the key holds
+// the first, the value the others as LEB128 varint differences to the one
+// before (each >= 1), at most 128 positions an entry. An empty value is an
+// entry of one position (as every entry was before grouping), so older logs
+// read the same. One entry per group and name instead of one per event saves
+// memtable inserts on the writer's hot path.
 //
 // Stream ids, types and actors never contain \0 (validated on append), so the
 // separator cannot be confused with content. Positions start at 1 and are

@@ -99,6 +99,20 @@ void notify_all(writer_ptr self) {
     notify(self, sub);
 }
 
+void start_sync(writer_ptr self);
+
+/// Sync mode: starts an fsync of what is written unless one runs, nothing
+/// waits for it, or the writer still waits for appenders to come back.
+void maybe_start_sync(writer_ptr self) {
+  auto& st = self->state;
+  if (st.sync_in_flight || st.unsynced_promises.empty())
+    return;
+  if (st.sync_waiting && st.unsynced_promises.size() < st.sync_target)
+    return;
+  st.sync_waiting = false;
+  start_sync(self);
+}
+
 /// Sync mode: fsyncs everything written so far on the syncer, then
 /// publishes and answers it.
 void start_sync(writer_ptr self) {
@@ -113,16 +127,25 @@ void start_sync(writer_ptr self) {
   st.unsynced_promises.clear();
   st.unsynced_results.clear();
   auto since = st.unsynced_since;
+  auto sync_start = std::chrono::steady_clock::now();
   self->request(st.syncer, caf::infinite, wal_sync_atom::value)
     .then(
-      [self, target, promises, results, since](bool) {
+      [self, target, promises, results, since, sync_start](bool) {
         auto& st = self->state;
+        st.last_sync_duration = std::chrono::steady_clock::now() - sync_start;
         st.store->publish(target);
         bool any_events = false;
         acknowledge(st, *promises, *results, since, any_events);
         st.sync_in_flight = false;
-        if (!st.unsynced_promises.empty())
-          start_sync(self);
+        // Expect the answered appenders back before the next fsync, but
+        // only briefly (see writer.hpp).
+        st.sync_target = promises->size() + st.unsynced_promises.size();
+        st.sync_waiting = true;
+        auto wait = std::min<std::chrono::steady_clock::duration>(
+          st.last_sync_duration / 2, std::chrono::milliseconds(2));
+        self->delayed_send(self, wait, sync_due_atom::value,
+                           ++st.sync_wait_generation);
+        maybe_start_sync(self);
         if (any_events)
           notify_all(self);
       },
@@ -154,8 +177,7 @@ void flush(writer_ptr self) {
       st.unsynced_promises.push_back(std::move(st.promises[i]));
       st.unsynced_results.push_back(std::move(results[i]));
     }
-    if (!st.sync_in_flight)
-      start_sync(self);
+    maybe_start_sync(self);
   } else {
     auto results = st.store->append_group(batch, st.opts.durability);
     std::vector<caf::typed_response_promise<append_result>> promises(
@@ -220,6 +242,13 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     },
     [self](flush_atom) {
       flush(self);
+    },
+    [self](sync_due_atom, uint64_t generation) {
+      auto& st = self->state;
+      if (generation != st.sync_wait_generation || !st.sync_waiting)
+        return;
+      st.sync_waiting = false;
+      maybe_start_sync(self);
     },
     [self](subscribe_atom, subscription_actor& sub) {
       self->monitor(sub);

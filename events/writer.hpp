@@ -29,6 +29,14 @@
 //
 //   writer:  write B1 ─┬─ write B2 ── write B3 ─┬─ write B4 ...
 //   syncer:            └── fsync(B1) ──► reply ─┴── fsync(B2,B3) ──► reply
+//
+// Left alone, n appenders that each wait for their reply settle into two
+// halves that take turns: one half is fsynced while the other is written, so
+// each fsync covers n/2 appends. So after answering k appends, the writer
+// expects them back: it starts the next fsync once k plus the appends already
+// waiting are written, or when a short wait (half the last fsync's duration,
+// at most 2 ms) is over, whichever comes first. One fsync then covers all n.
+// A lone appender (k = 1) never waits: its next append reaches the target.
 
 #include <cstdint>
 #include <memory>
@@ -61,6 +69,8 @@ using writer_actor = caf::typed_actor<
                   std::vector<new_event>>::with<append_result>,
   /// Internal: commits everything queued. Sent by the writer to itself.
   caf::reacts_to<flush_atom>,
+  /// Internal: the wait for appenders before an fsync is over (sync mode).
+  caf::reacts_to<sync_due_atom, uint64_t>,
   /// Registers a subscription; the writer answers with `committed` messages,
   /// never more than one outstanding per subscription (backpressure).
   caf::reacts_to<subscribe_atom, subscription_actor>,

@@ -42,6 +42,14 @@ struct writer_state {
   std::chrono::steady_clock::time_point unsynced_since;
   /// Sync mode: true while the syncer runs an fsync.
   bool sync_in_flight = false;
+  /// Sync mode: true while the next fsync waits for `sync_target` written
+  /// appends (the ones just answered coming back, see writer.hpp).
+  bool sync_waiting = false;
+  size_t sync_target = 0;
+  /// Sync mode: tells a current `sync_due` timer from a stale one.
+  uint64_t sync_wait_generation = 0;
+  /// Sync mode: how long the last fsync took; bounds the wait.
+  std::chrono::steady_clock::duration last_sync_duration{};
   syncer_actor syncer;
 
   prometheus::Counter* appends = nullptr;

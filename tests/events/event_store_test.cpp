@@ -640,6 +640,66 @@ TEST(uuid_test, text_form_round_trips_and_rejects_garbage) {
   EXPECT_FALSE(uuid::parse("0f8e5a4c-2b1d-4c7e-9a3f-6d5e4c3b2a1g"));
 }
 
+TEST_F(event_store_test, index_entries_of_one_group_page_from_any_position) {
+  // One group of 300 events: the index families hold a few entries listing
+  // many positions each; pages must start inside them and end exactly.
+  auto corr = uuid::random();
+  std::vector<append_request> reqs;
+  for (int i = 0; i < 300; ++i) {
+    auto ev = make_event(i % 3 ? "service.created" : "service.renewed",
+                         R"({"i":1})", i % 2 ? "system" : "admin:3");
+    if (i % 5 == 0)
+      ev.correlation_id = corr;
+    reqs.push_back(
+      {"s-" + std::to_string(i % 7), expected_version::any(), {ev}});
+  }
+  for (auto& r : store->append_group(reqs, durability::async))
+    ASSERT_TRUE(r);
+  auto collect = [&](log_query q) {
+    std::vector<uint64_t> out;
+    for (int guard = 0; guard < 1000; ++guard) {
+      auto page = store->query(q);
+      EXPECT_TRUE(page);
+      if (!page)
+        break;
+      for (auto& x : page->events)
+        out.push_back(x.position);
+      if (!page->next_cursor)
+        break;
+      q.from_position = *page->next_cursor;
+    }
+    return out;
+  };
+  auto expect = [](uint64_t from, auto pred) {
+    std::vector<uint64_t> out;
+    for (uint64_t p = from; p <= 300; ++p)
+      if (pred(static_cast<int>(p - 1)))
+        out.push_back(p);
+    return out;
+  };
+  for (uint64_t from : {1u, 2u, 131u, 200u, 299u}) {
+    for (size_t limit : {1u, 7u, 500u}) {
+      log_query q;
+      q.from_position = from;
+      q.limit = limit;
+      q.type = "service.renewed";
+      EXPECT_EQ(collect(q), expect(from, [](int i) {
+                  return i % 3 == 0;
+                }));
+      q.type.clear();
+      q.actor = "system";
+      EXPECT_EQ(collect(q), expect(from, [](int i) {
+                  return i % 2 == 1;
+                }));
+      q.actor.clear();
+      q.correlation_id = corr;
+      EXPECT_EQ(collect(q), expect(from, [](int i) {
+                  return i % 5 == 0;
+                }));
+    }
+  }
+}
+
 TEST_F(event_store_test, indexed_filters_do_not_scan_the_log) {
   // 3000 events, of which 3 have the rare type, the rare actor and the
   // rare stream prefix.
