@@ -30,8 +30,7 @@ namespace {
 /// A libpq connection that tells whether it got in.
 struct pg_login {
   explicit pg_login(const std::string& conninfo)
-    : conn(PQconnectdb(conninfo.c_str())) {
-  }
+    : conn(PQconnectdb(conninfo.c_str())) {}
   ~pg_login() {
     PQfinish(conn);
   }
@@ -77,20 +76,21 @@ protected:
   }
 
   std::string login(const std::string& email, const std::string& password) {
-    auto r = conn_->request("POST", "/api/v1/auth/admin/token",
-                            json::serialize(json::object{{"email", email},
-                                                         {"password", password}}));
+    auto r = conn_->request(
+      "POST", "/api/v1/auth/admin/token",
+      json::serialize(json::object{{"email", email}, {"password", password}}));
     EXPECT_EQ(r.status, 200u) << r.body;
     return "Bearer " + std::string{json::parse(r.body).at("token").as_string()};
   }
 
-  http_reply call(const std::string& method, const std::string& target,
-                  const json::object& body = {}, const std::string& token = {},
-                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+  http_reply
+  call(const std::string& method, const std::string& target,
+       const json::object& body = {}, const std::string& token = {},
+       std::vector<std::pair<std::string, std::string>> headers = {}) {
     headers.emplace_back("Authorization", token.empty() ? owner_ : token);
-    return conn_->request(method, target,
-                          method == "GET" ? std::string{} : json::serialize(body),
-                          headers);
+    return conn_->request(
+      method, target, method == "GET" ? std::string{} : json::serialize(body),
+      headers);
   }
 
   static json::object doc(const http_reply& r) {
@@ -107,7 +107,8 @@ protected:
         return svc;
       std::this_thread::sleep_for(50ms);
     }
-    ADD_FAILURE() << "service " << id << " still busy: " << json::serialize(svc);
+    ADD_FAILURE() << "service " << id
+                  << " still busy: " << json::serialize(svc);
     return svc;
   }
 
@@ -133,7 +134,8 @@ protected:
 
 } // namespace
 
-TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database) {
+TEST_F(e2e_test,
+       operator_provisions_suspends_and_terminates_a_postgres_database) {
   billow::test::postgres_server pg;
   // The module: configure its server (the password is sealed on the way in)
   // and activate it.
@@ -146,7 +148,8 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
                                   {"admin_user", pg.admin_user()},
                                   {"admin_password", pg.admin_password()}}}}});
   ASSERT_EQ(cfg.status, 200u) << cfg.body;
-  auto configured = doc(call("GET", "/api/v1/admin/events?type=module.configured"));
+  auto configured
+    = doc(call("GET", "/api/v1/admin/events?type=module.configured"));
   auto stored = json::serialize(configured.at("items").as_array());
   EXPECT_EQ(stored.find(pg.admin_password()), std::string::npos)
     << "the admin password reached the log in clear";
@@ -161,17 +164,18 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
   ASSERT_EQ(client.status, 201u) << client.body;
   auto client_id = std::string{doc(client).at("id").as_string()};
   auto product_for = [&](int limit) {
-    auto r = call("POST", "/api/v1/admin/products",
-                  json::object{{"name", "DB " + std::to_string(limit)},
-                               {"module", json::object{{"type", "Product"},
-                                                       {"name", "postgres"}}},
-                               {"product_data", json::object{{"server", "main"},
-                                                             {"connection_limit", limit},
-                                                             {"db_prefix", "bt"}}},
-                               {"prices", json::array{json::object{
-                                            {"currency", "EUR"},
-                                            {"period", "monthly"},
-                                            {"amount", "9.90"}}}}});
+    auto r = call(
+      "POST", "/api/v1/admin/products",
+      json::object{
+        {"name", "DB " + std::to_string(limit)},
+        {"module", json::object{{"type", "Product"}, {"name", "postgres"}}},
+        {"product_data",
+         json::object{{"server", "main"},
+                      {"connection_limit", limit},
+                      {"db_prefix", "bt"}}},
+        {"prices",
+         json::array{json::object{
+           {"currency", "EUR"}, {"period", "monthly"}, {"amount", "9.90"}}}}});
     EXPECT_EQ(r.status, 201u) << r.body;
     return std::string{doc(r).at("id").as_string()};
   };
@@ -194,7 +198,8 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
   auto user = std::string{sd.at("user").as_string()};
   auto password = unsealed_password(sd);
   auto conninfo = pg.conninfo(user, password, database);
-  EXPECT_TRUE(pg_login{conninfo}.ok()) << PQerrorMessage(pg_login{conninfo}.conn);
+  EXPECT_TRUE(pg_login{conninfo}.ok())
+    << PQerrorMessage(pg_login{conninfo}.conn);
   // A read-only admin sees the service but not the sealed password.
   auto seen = doc(call("GET", "/api/v1/admin/services/" + id, {}, reader_));
   EXPECT_EQ(seen.at("service_data").at("password").as_string(), "[redacted]");
@@ -219,7 +224,8 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
   ASSERT_EQ(suspended.status, 202u) << suspended.body;
   EXPECT_EQ(settle(id).at("status").as_string(), "suspended");
   EXPECT_FALSE(pg_login{conninfo}.ok());
-  EXPECT_EQ(call("POST", "/api/v1/admin/services/" + id + "/suspend").status, 409u);
+  EXPECT_EQ(call("POST", "/api/v1/admin/services/" + id + "/suspend").status,
+            409u);
   ASSERT_EQ(call("POST", "/api/v1/admin/services/" + id + "/unsuspend",
                  json::object{{"reason", "paid"}})
               .status,
@@ -236,8 +242,8 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
   EXPECT_EQ(changed.at("product_id").as_string(), large);
   pg_login admin{pg.conninfo()};
   ASSERT_TRUE(admin.ok());
-  EXPECT_EQ(admin.scalar("SELECT rolconnlimit FROM pg_roles WHERE rolname = '" + user
-                         + "'"),
+  EXPECT_EQ(admin.scalar("SELECT rolconnlimit FROM pg_roles WHERE rolname = '"
+                         + user + "'"),
             "2");
 
   // Terminate: the database is gone.
@@ -251,15 +257,17 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
             "0");
 
   // The audit history has every step in order, with who and why.
-  auto history = doc(call("GET", "/api/v1/admin/events?stream=service-" + id
-                                   + "&limit=1000"))
-                   .at("items")
-                   .as_array();
+  auto history
+    = doc(call("GET",
+               "/api/v1/admin/events?stream=service-" + id + "&limit=1000"))
+        .at("items")
+        .as_array();
   std::vector<std::string> types;
   for (const auto& ev : history)
     types.emplace_back(ev.at("type").as_string());
   auto find = [&](const std::string& type, size_t from = 0) {
-    auto i = std::find(types.begin() + static_cast<std::ptrdiff_t>(from), types.end(), type);
+    auto i = std::find(types.begin() + static_cast<std::ptrdiff_t>(from),
+                       types.end(), type);
     return static_cast<size_t>(i - types.begin());
   };
   auto provisioned = find("service.provisioned");
@@ -274,7 +282,7 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
     if (ev.at("type").as_string() == "service.suspend_requested") {
       EXPECT_EQ(ev.at("actor").as_string(), owner_actor_);
       saw_reason = json::serialize(ev.at("payload")).find("invoice overdue")
-                   != std::string::npos;
+        != std::string::npos;
     }
   }
   EXPECT_TRUE(saw_reason) << json::serialize(history);
@@ -284,7 +292,9 @@ TEST_F(e2e_test, operator_provisions_suspends_and_terminates_a_postgres_database
 
 TEST_F(e2e_test, bad_input_gets_4xx_problems_and_changes_nothing) {
   auto position = [&] {
-    return doc(call("GET", "/api/v1/admin/audit/verify")).at("checked").as_int64();
+    return doc(call("GET", "/api/v1/admin/audit/verify"))
+      .at("checked")
+      .as_int64();
   };
   auto start = position();
   struct bad {
@@ -292,42 +302,48 @@ TEST_F(e2e_test, bad_input_gets_4xx_problems_and_changes_nothing) {
     unsigned status;
   };
   std::string deep = std::string(200, '[') + std::string(200, ']');
-  for (const auto& b : std::vector<bad>{
-         {"POST", "/api/v1/admin/clients", "{\"name\":", 400},
-         {"POST", "/api/v1/admin/clients", deep, 400},
-         {"POST", "/api/v1/admin/clients", R"({"name": 5, "email": "x"})", 422},
-         {"POST", "/api/v1/admin/clients", R"([1,2])", 422},
-         {"POST", "/api/v1/admin/products",
-          R"({"name":"x","module":{"type":"Product","name":"nope"}})", 422},
-         {"POST", "/api/v1/admin/products",
-          R"({"name":"x","module":{"type":"Product","name":"../etc"}})", 422},
-         {"POST", "/api/v1/admin/products",
-          R"({"name":"x","prices":[{"currency":"EUR","period":"weekly","amount":9.9}]})",
-          422},
-         {"POST", "/api/v1/admin/services",
-          R"({"client_id":"00000000-0000-4000-8000-000000000000","product_id":"00000000-0000-4000-8000-000000000001"})",
-          422},
-         {"GET", "/api/v1/admin/services/not-a-uuid", "", 404},
-         {"GET", "/api/v1/admin/services/00000000-0000-4000-8000-000000000000", "",
-          404},
-         {"POST", "/api/v1/admin/services/00000000-0000-4000-8000-000000000000/suspend",
-          "", 404},
-         {"POST", "/api/v1/admin/services/00000000-0000-4000-8000-000000000000/explode",
-          "", 404},
-         {"POST", "/api/v1/admin/modules/Product/..%2F..%2Fetc/activate", "", 404},
-         {"GET", "/api/v1/admin/jobs/00000000-0000-4000-8000-000000000000", "", 404},
-         {"POST", "/api/v1/admin/clock/advance", R"({"seconds":10})", 409},
-       }) {
-    auto r = conn_->request(b.method, b.target, b.body, {{"Authorization", owner_}});
-    EXPECT_EQ(r.status, b.status) << b.method << " " << b.target << " " << b.body
-                                  << " -> " << r.body;
+  for (
+    const auto& b : std::vector<bad>{
+      {"POST", "/api/v1/admin/clients", "{\"name\":", 400},
+      {"POST", "/api/v1/admin/clients", deep, 400},
+      {"POST", "/api/v1/admin/clients", R"({"name": 5, "email": "x"})", 422},
+      {"POST", "/api/v1/admin/clients", R"([1,2])", 422},
+      {"POST", "/api/v1/admin/products",
+       R"({"name":"x","module":{"type":"Product","name":"nope"}})", 422},
+      {"POST", "/api/v1/admin/products",
+       R"({"name":"x","module":{"type":"Product","name":"../etc"}})", 422},
+      {"POST", "/api/v1/admin/products",
+       R"({"name":"x","prices":[{"currency":"EUR","period":"weekly","amount":9.9}]})",
+       422},
+      {"POST", "/api/v1/admin/services",
+       R"({"client_id":"00000000-0000-4000-8000-000000000000","product_id":"00000000-0000-4000-8000-000000000001"})",
+       422},
+      {"GET", "/api/v1/admin/services/not-a-uuid", "", 404},
+      {"GET", "/api/v1/admin/services/00000000-0000-4000-8000-000000000000", "",
+       404},
+      {"POST",
+       "/api/v1/admin/services/00000000-0000-4000-8000-000000000000/suspend",
+       "", 404},
+      {"POST",
+       "/api/v1/admin/services/00000000-0000-4000-8000-000000000000/explode",
+       "", 404},
+      {"POST", "/api/v1/admin/modules/Product/..%2F..%2Fetc/activate", "", 404},
+      {"GET", "/api/v1/admin/jobs/00000000-0000-4000-8000-000000000000", "",
+       404},
+      {"POST", "/api/v1/admin/clock/advance", R"({"seconds":10})", 409},
+    }) {
+    auto r = conn_->request(b.method, b.target, b.body,
+                            {{"Authorization", owner_}});
+    EXPECT_EQ(r.status, b.status)
+      << b.method << " " << b.target << " " << b.body << " -> " << r.body;
     EXPECT_EQ(r.header("content-type"), "application/problem+json") << b.target;
   }
   // No token, and an oversized body.
   EXPECT_EQ(conn_->request("POST", "/api/v1/admin/clients", "{}").status, 401u);
   http_connection big{app_->port()};
-  EXPECT_EQ(big.request("POST", "/api/v1/admin/clients", std::string(2 << 20, 'x'),
-                        {{"Authorization", owner_}})
+  EXPECT_EQ(big
+              .request("POST", "/api/v1/admin/clients",
+                       std::string(2 << 20, 'x'), {{"Authorization", owner_}})
               .status,
             413u);
   EXPECT_EQ(position(), start) << "bad input moved the log";
