@@ -378,28 +378,31 @@ void idle_bytes(const std::string& filter) {
     std::promise<void> done;
     auto fut = done.get_future();
     auto reg = rt.services;
-    rt.sys->spawn([&, reg](caf::event_based_actor* self) {
-      auto next = std::make_shared<size_t>(0);
-      auto answered = std::make_shared<size_t>(0);
-      auto step = std::make_shared<std::function<void()>>();
-      *step = [=, &ids, &done] {
-        if (*next >= total)
-          return;
-        auto id = ids[(*next)++];
-        self->request(reg, caf::infinite, query_atom::value, id)
-          .then(
-            [=, &done](const service_view&) {
-              if (++*answered == total)
-                done.set_value();
-              (*step)();
-            },
-            [](caf::error&) {
-              std::abort();
-            });
-      };
-      for (int i = 0; i < 512; ++i)
-        (*step)();
-    });
+    // nullptr: CAF 0.17.6 needs an argument (docs/architecture.md).
+    rt.sys->spawn(
+      [&, reg](caf::event_based_actor* self, std::nullptr_t) {
+        auto next = std::make_shared<size_t>(0);
+        auto answered = std::make_shared<size_t>(0);
+        auto step = std::make_shared<std::function<void()>>();
+        *step = [=, &ids, &done] {
+          if (*next >= total)
+            return;
+          auto id = ids[(*next)++];
+          self->request(reg, caf::infinite, query_atom::value, id)
+            .then(
+              [=, &done](const service_view&) {
+                if (++*answered == total)
+                  done.set_value();
+                (*step)();
+              },
+              [](caf::error&) {
+                std::abort();
+              });
+        };
+        for (int i = 0; i < 512; ++i)
+          (*step)();
+      },
+      nullptr);
     fut.wait();
   };
   // The services' events are written straight to the store first, so that

@@ -139,36 +139,45 @@ TEST_F(scale_test,
   std::promise<size_t> done;
   auto reg = services;
   // An event-based driver keeps `window` opens in flight.
-  sys->spawn([&done, reg](caf::event_based_actor* self) {
-    auto sent = std::make_shared<size_t>(0);
-    auto ok = std::make_shared<size_t>(0);
-    auto answered = std::make_shared<size_t>(0);
-    auto next = std::make_shared<std::function<void()>>();
-    *next = [=, &done] {
-      if (*sent >= total)
-        return;
-      ++*sent;
-      open_service cmd{events::uuid::random(), events::uuid::random(),
-                       "Product/test", "system", ""};
-      self
-        ->request(reg, caf::infinite, svc_open_atom::value,
-                  events::uuid::random(), cmd)
-        .then(
-          [=, &done](const command_result&) {
-            ++*ok;
-            if (++*answered == total)
-              done.set_value(*ok);
-            (*next)();
-          },
-          [=, &done](caf::error&) {
-            if (++*answered == total)
-              done.set_value(*ok);
-            (*next)();
-          });
-    };
-    for (size_t i = 0; i < window; ++i)
-      (*next)();
-  });
+  // nullptr: CAF 0.17.6 needs an argument (docs/architecture.md).
+  sys->spawn(
+    [&done, reg](caf::event_based_actor* self, std::nullptr_t) {
+      auto sent = std::make_shared<size_t>(0);
+      auto ok = std::make_shared<size_t>(0);
+      auto answered = std::make_shared<size_t>(0);
+      auto next = std::make_shared<std::function<void()>>();
+      *next = [=, &done] {
+        if (*sent >= total)
+          return;
+        ++*sent;
+        open_service cmd{events::uuid::random(), events::uuid::random(),
+                         "Product/test", "system", ""};
+        self
+          ->request(reg, caf::infinite, svc_open_atom::value,
+                    events::uuid::random(), cmd)
+          .then(
+            [=, &done](const command_result&) {
+              ++*ok;
+              if (++*answered == total) {
+                *next = nullptr; // it holds itself: break the cycle
+                done.set_value(*ok);
+                return;
+              }
+              (*next)();
+            },
+            [=, &done](caf::error&) {
+              if (++*answered == total) {
+                *next = nullptr;
+                done.set_value(*ok);
+                return;
+              }
+              (*next)();
+            });
+      };
+      for (size_t i = 0; i < window; ++i)
+        (*next)();
+    },
+    nullptr);
   auto f = done.get_future();
   ASSERT_EQ(f.wait_for(90s), std::future_status::ready);
   EXPECT_EQ(f.get(), total);

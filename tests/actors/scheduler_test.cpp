@@ -26,15 +26,19 @@ struct run_log {
 };
 
 caf::actor make_target(caf::actor_system& sys, run_log& log) {
-  return sys.spawn([&log](caf::event_based_actor*) -> caf::behavior {
-    return {
-      [&log](sched_tick_atom, const std::string&, int64_t due) {
-        std::lock_guard<std::mutex> guard{log.mtx};
-        log.dues.push_back(due);
-        return true;
-      },
-    };
-  });
+  // The nullptr argument: CAF 0.17.6 dereferences a null argument tuple for
+  // function-based actors spawned without arguments (docs/architecture.md).
+  return sys.spawn(
+    [&log](caf::event_based_actor*, std::nullptr_t) -> caf::behavior {
+      return {
+        [&log](sched_tick_atom, const std::string&, int64_t due) {
+          std::lock_guard<std::mutex> guard{log.mtx};
+          log.dues.push_back(due);
+          return true;
+        },
+      };
+    },
+    nullptr);
 }
 
 class scheduler_test : public runtime_fixture {
