@@ -123,8 +123,8 @@ struct application::impl {
       caf::anon_send_exit(admins_follower, caf::exit_reason::user_shutdown);
       admins_follower = nullptr;
     }
-    for (auto h : {caf::actor_cast<caf::actor>(services),
-                   caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
+    for (const auto& h : {caf::actor_cast<caf::actor>(services),
+                          caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
         caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     services = nullptr;

@@ -230,7 +230,7 @@ void add_service_routes(route_table& routes,
   // with `respond(version)`.
   auto append = [be](const request_context& ctx, std::string stream,
                      events::new_event ev,
-                     std::function<void(uint64_t)> respond) {
+                     const std::function<void(uint64_t)>& respond) {
     std::vector<events::new_event> batch;
     batch.push_back(std::move(ev));
     ctx.self

@@ -242,6 +242,7 @@ double raw_threads_rate() {
   std::atomic<uint64_t> pos{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(concurrency));
   auto t0 = steady::now();
   for (int t = 0; t < concurrency; ++t)
     threads.emplace_back([&] {
@@ -318,6 +319,7 @@ double postgres_rate(test::postgres_server& pg, int round) {
       throw std::runtime_error(PQerrorMessage(c));
     conns.push_back(c);
   }
+  threads.reserve(static_cast<size_t>(concurrency));
   auto t0 = steady::now();
   for (int t = 0; t < concurrency; ++t)
     threads.emplace_back([&, t] {

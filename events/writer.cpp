@@ -182,14 +182,16 @@ void flush(writer_ptr self) {
     auto results = st.store->append_group(batch, st.opts.durability);
     std::vector<caf::typed_response_promise<append_result>> promises(
       std::make_move_iterator(st.promises.begin()),
-      std::make_move_iterator(st.promises.begin() + n));
+      std::make_move_iterator(st.promises.begin()
+                              + static_cast<std::ptrdiff_t>(n)));
     bool any_events = false;
     acknowledge(st, promises, results, start, any_events);
     if (any_events)
       notify_all(self);
   }
-  st.requests.erase(st.requests.begin(), st.requests.begin() + n);
-  st.promises.erase(st.promises.begin(), st.promises.begin() + n);
+  auto done = static_cast<std::ptrdiff_t>(n);
+  st.requests.erase(st.requests.begin(), st.requests.begin() + done);
+  st.promises.erase(st.promises.begin(), st.promises.begin() + done);
   if (!st.requests.empty()) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);

@@ -90,7 +90,7 @@ catalog_module_port::run_job(const actors::job_call& call) {
   }
   // Exceptions propagate: the runtime counts them against max_exceptions.
   if (auto res = instance->run_job(jc); !res)
-    return std::move(res.error());
+    return res.error();
   boost::json::object result;
   if (jc.service)
     result["service_data"] = jc.service->service_data;
