@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <sodium.h>
 
+#include "api/errors.hpp"
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
 #include "api/redaction.hpp"
@@ -12,6 +13,7 @@
 #include "events/event_store.hpp"
 #include "events/validation.hpp"
 #include "projections/admin_directory.hpp"
+#include "projections/state_at.hpp"
 
 namespace billow::api {
 
@@ -213,6 +215,49 @@ void add_audit_routes(route_table& routes,
     {"One stream's events in version order",
      "events.read",
      {"from_version", "cursor", "limit"}});
+
+  routes.add(
+    "GET", "/api/v1/admin/streams/{stream}/state",
+    require_admin(
+      auth, "events.read",
+      [auth, db](const request_context& ctx) {
+        auto stream = ctx.params.at("stream");
+        auto at_text = ctx.request().query_param("at");
+        projections::point_in_log at;
+        if (at_text) {
+          uint64_t pos = 0;
+          auto [ptr, ec] = std::from_chars(
+            at_text->data(), at_text->data() + at_text->size(), pos);
+          if (ec == std::errc{} && ptr == at_text->data() + at_text->size())
+            at.position = pos;
+          else
+            at.time_us = parse_rfc3339(*at_text);
+          if (!at.position && !at.time_us) {
+            boost::json::object none;
+            field_checker check{none};
+            check.fail("at", "must be a log position or an RFC 3339 time");
+            ctx.reply(check.problem());
+            return;
+          }
+        }
+        bool secrets = projections::group_grants(ctx.caller->group,
+                                                 "secrets.read");
+        auth->run_blocking([ctx, db, stream, at, secrets] {
+          auto state = projections::state_at(*db, stream, at);
+          if (!state) {
+            ctx.reply(error_response(state.error()));
+            return;
+          }
+          boost::json::value v = std::move(*state);
+          if (!secrets)
+            redact_secrets(v.as_object()["state"]);
+          ctx.reply(json_response(200, boost::json::serialize(v)));
+        });
+      }),
+    {"The stream's aggregate as it was at ?at= (a log position or an RFC 3339 "
+     "time; default: now)",
+     "events.read",
+     {"at"}});
 
   routes.add(
     "GET", "/api/v1/admin/audit/verify",

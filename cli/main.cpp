@@ -1,6 +1,7 @@
 // `billow`: the one binary. Subcommands: serve, version (later issues add
 // admin, modules, events, state, replay, verify and bench).
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -15,11 +16,13 @@
 #include "api/accounts.hpp"
 #include "api/application.hpp"
 #include "api/audit_routes.hpp"
+#include "api/json_body.hpp"
 #include "cli/logging.hpp"
 #include "cli/settings.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "modules/host/module_catalog.hpp"
+#include "projections/state_at.hpp"
 
 namespace {
 
@@ -202,6 +205,35 @@ int run_events(const std::filesystem::path& data_dir,
   return 0;
 }
 
+/// `billow state STREAM [--at POSITION|TIME]`: an aggregate as it was.
+int run_state(const std::filesystem::path& data_dir, const std::string& stream,
+              const std::string& at_text) {
+  billow::projections::point_in_log at;
+  if (!at_text.empty()) {
+    uint64_t pos = 0;
+    auto [ptr, ec] = std::from_chars(at_text.data(),
+                                     at_text.data() + at_text.size(), pos);
+    if (ec == std::errc{} && ptr == at_text.data() + at_text.size())
+      at.position = pos;
+    else
+      at.time_us = billow::api::parse_rfc3339(at_text);
+    if (!at.position && !at.time_us) {
+      std::cerr << "billow: --at must be a log position or an RFC 3339 time\n";
+      return 2;
+    }
+  }
+  auto store = open_stopped_store(data_dir);
+  if (!store)
+    return 1;
+  auto state = billow::projections::state_at(*store, stream, at);
+  if (!state) {
+    std::cerr << "billow: " << billow::detail_of(state.error()) << "\n";
+    return 1;
+  }
+  std::cout << boost::json::serialize(*state) << "\n";
+  return 0;
+}
+
 /// Resolves the data directory the way `serve` does (flag > env > file >
 /// default), for commands that work on a stopped server's data.
 std::optional<std::filesystem::path>
@@ -309,6 +341,16 @@ int main(int argc, char** argv) {
   std::optional<std::string> tool_data;
   auto* verify = cli.add_subcommand("verify", "Walk the log's hash chain");
   verify->add_option("--data", tool_data, "Data directory (env BILLOW_DATA)");
+  auto* state_cmd = cli.add_subcommand(
+    "state", "An aggregate as it was at a position or time (stopped server)");
+  std::string state_stream, state_at;
+  state_cmd
+    ->add_option("stream", state_stream, "Stream id, e.g. service-<uuid>")
+    ->required();
+  state_cmd->add_option("--at", state_at,
+                        "Log position or RFC 3339 time (default: now)");
+  state_cmd->add_option("--data", tool_data,
+                        "Data directory (env BILLOW_DATA)");
   auto* events_cmd = cli.add_subcommand("events",
                                         "Read the log (stopped server)");
   events_cmd->require_subcommand(1);
@@ -380,12 +422,14 @@ int main(int argc, char** argv) {
     return run_admin_create(*data, admin_email, admin_password,
                             admin_password_stdin, admin_group);
   }
-  if (*verify || *events_cmd) {
+  if (*verify || *events_cmd || *state_cmd) {
     auto data = resolve_data_dir(tool_data, config_path, false);
     if (!data)
       return 2;
     if (*verify)
       return run_verify(*data);
+    if (*state_cmd)
+      return run_state(*data, state_stream, state_at);
     events_query.from_position = events_after + 1;
     auto command = *events_q ? "query" : *events_show ? "show" : "tail";
     return run_events(*data, command, events_query, events_position,

@@ -223,6 +223,11 @@ TEST_F(e2e_test,
                         json::object{{"reason", "invoice overdue"}});
   ASSERT_EQ(suspended.status, 202u) << suspended.body;
   EXPECT_EQ(settle(id).at("status").as_string(), "suspended");
+  auto suspended_events
+    = doc(call("GET", "/api/v1/admin/streams/service-" + id))
+        .at("items")
+        .as_array();
+  auto suspended_position = suspended_events.back().at("position").as_int64();
   EXPECT_FALSE(pg_login{conninfo}.ok());
   EXPECT_EQ(call("POST", "/api/v1/admin/services/" + id + "/suspend").status,
             409u);
@@ -286,6 +291,23 @@ TEST_F(e2e_test,
     }
   }
   EXPECT_TRUE(saw_reason) << json::serialize(history);
+  // The service as it was right after the suspend, replayed from the log.
+  auto then = call("GET",
+                   "/api/v1/admin/streams/service-" + id
+                     + "/state?at=" + std::to_string(suspended_position));
+  ASSERT_EQ(then.status, 200u) << then.body;
+  EXPECT_EQ(doc(then).at("state").at("status"), "suspended") << then.body;
+  EXPECT_EQ(doc(then).at("position").as_int64(), suspended_position);
+  auto now = call("GET", "/api/v1/admin/streams/service-" + id + "/state");
+  ASSERT_EQ(now.status, 200u) << now.body;
+  EXPECT_EQ(doc(now).at("state").at("status"), "terminated") << now.body;
+  EXPECT_EQ(
+    call("GET", "/api/v1/admin/streams/service-" + id + "/state?at=1").status,
+    404u);
+  EXPECT_EQ(call("GET",
+                 "/api/v1/admin/streams/service-" + id + "/state?at=soon")
+              .status,
+            422u);
   auto verify = doc(call("GET", "/api/v1/admin/audit/verify"));
   EXPECT_TRUE(verify.at("ok").as_bool());
 }

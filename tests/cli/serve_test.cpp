@@ -230,6 +230,14 @@ TEST(cli_tools_test, admin_create_then_verify_and_query_the_log) {
   EXPECT_EQ(ev.at("payload").at("email").as_string(), "ops@example.com");
   auto [missing, out6] = run_billow("events show 2 " + data);
   EXPECT_EQ(missing, 1) << out6;
+  auto stream = std::string{ev.at("stream").as_string()};
+  auto [stated, out7] = run_billow("state " + stream + " --at 1 " + data);
+  ASSERT_EQ(stated, 0) << out7;
+  auto state = boost::json::parse(out7).as_object();
+  EXPECT_EQ(state.at("state").at("email").as_string(), "ops@example.com");
+  auto [too_early, out8]
+    = run_billow("state " + stream + " --at 1999-01-01T00:00:00Z " + data);
+  EXPECT_EQ(too_early, 1) << out8;
 }
 
 TEST(cli_tools_test, tools_refuse_a_data_dir_a_running_server_holds) {
