@@ -58,6 +58,20 @@ boost::json::object envelope_json(const events::envelope& ev,
   return out;
 }
 
+std::optional<projections::point_in_log>
+parse_point_in_log(std::string_view text) {
+  projections::point_in_log at;
+  uint64_t pos = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), pos);
+  if (ec == std::errc{} && ptr == text.data() + text.size())
+    at.position = pos;
+  else
+    at.time_us = parse_rfc3339(text);
+  if (!at.position && !at.time_us)
+    return std::nullopt;
+  return at;
+}
+
 boost::json::object envelope_json(const events::envelope& ev) {
   boost::json::object out;
   out["position"] = ev.position;
@@ -218,42 +232,36 @@ void add_audit_routes(route_table& routes,
 
   routes.add(
     "GET", "/api/v1/admin/streams/{stream}/state",
-    require_admin(
-      auth, "events.read",
-      [auth, db](const request_context& ctx) {
-        auto stream = ctx.params.at("stream");
-        auto at_text = ctx.request().query_param("at");
-        projections::point_in_log at;
-        if (at_text) {
-          uint64_t pos = 0;
-          auto [ptr, ec] = std::from_chars(
-            at_text->data(), at_text->data() + at_text->size(), pos);
-          if (ec == std::errc{} && ptr == at_text->data() + at_text->size())
-            at.position = pos;
-          else
-            at.time_us = parse_rfc3339(*at_text);
-          if (!at.position && !at.time_us) {
-            boost::json::object none;
-            field_checker check{none};
-            check.fail("at", "must be a log position or an RFC 3339 time");
-            ctx.reply(check.problem());
-            return;
-          }
-        }
-        bool secrets = projections::group_grants(ctx.caller->group,
-                                                 "secrets.read");
-        auth->run_blocking([ctx, db, stream, at, secrets] {
-          auto state = projections::state_at(*db, stream, at);
-          if (!state) {
-            ctx.reply(error_response(state.error()));
-            return;
-          }
-          boost::json::value v = std::move(*state);
-          if (!secrets)
-            redact_secrets(v.as_object()["state"]);
-          ctx.reply(json_response(200, boost::json::serialize(v)));
-        });
-      }),
+    require_admin(auth, "events.read",
+                  [auth, db](const request_context& ctx) {
+                    auto stream = ctx.params.at("stream");
+                    projections::point_in_log at;
+                    if (auto text = ctx.request().query_param("at")) {
+                      auto parsed = parse_point_in_log(*text);
+                      if (!parsed) {
+                        boost::json::object none;
+                        field_checker check{none};
+                        check.fail(
+                          "at", "must be a log position or an RFC 3339 time");
+                        ctx.reply(check.problem());
+                        return;
+                      }
+                      at = *parsed;
+                    }
+                    bool secrets = projections::group_grants(ctx.caller->group,
+                                                             "secrets.read");
+                    auth->run_blocking([ctx, db, stream, at, secrets] {
+                      auto state = projections::state_at(*db, stream, at);
+                      if (!state) {
+                        ctx.reply(error_response(state.error()));
+                        return;
+                      }
+                      boost::json::value v = std::move(*state);
+                      if (!secrets)
+                        redact_secrets(v.as_object()["state"]);
+                      ctx.reply(json_response(200, boost::json::serialize(v)));
+                    });
+                  }),
     {"The stream's aggregate as it was at ?at= (a log position or an RFC 3339 "
      "time; default: now)",
      "events.read",

@@ -8,9 +8,12 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "api/auth.hpp"
 #include "api/router.hpp"
+#include "projections/state_at.hpp"
 
 namespace billow::events {
 class event_store;
@@ -22,6 +25,10 @@ class object;
 } // namespace boost::json
 
 namespace billow::api {
+
+/// Parses `?at=` / `--at`: a log position (digits) or an RFC 3339 time.
+std::optional<projections::point_in_log>
+parse_point_in_log(std::string_view text);
 
 /// An envelope as the API shows it (`time` RFC 3339, hashes in hex, the
 /// payload as a JSON object).

@@ -210,17 +210,12 @@ int run_state(const std::filesystem::path& data_dir, const std::string& stream,
               const std::string& at_text) {
   billow::projections::point_in_log at;
   if (!at_text.empty()) {
-    uint64_t pos = 0;
-    auto [ptr, ec] = std::from_chars(at_text.data(),
-                                     at_text.data() + at_text.size(), pos);
-    if (ec == std::errc{} && ptr == at_text.data() + at_text.size())
-      at.position = pos;
-    else
-      at.time_us = billow::api::parse_rfc3339(at_text);
-    if (!at.position && !at.time_us) {
+    auto parsed = billow::api::parse_point_in_log(at_text);
+    if (!parsed) {
       std::cerr << "billow: --at must be a log position or an RFC 3339 time\n";
       return 2;
     }
+    at = *parsed;
   }
   auto store = open_stopped_store(data_dir);
   if (!store)
