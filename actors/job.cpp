@@ -55,7 +55,45 @@ std::vector<std::string> strings_of(const boost::json::object& o,
   return out;
 }
 
-boost::json::object policy_json(const job_policy& p) {
+boost::json::object spec_json(const job_view& v) {
+  boost::json::object o;
+  o["job_id"] = to_string(v.job_id);
+  o["module"] = v.module;
+  o["method"] = v.method;
+  if (!v.service_id.is_nil())
+    o["service_id"] = to_string(v.service_id);
+  o["input"] = v.input;
+  o["tags"] = to_array(v.tags);
+  o["policy"] = to_json(v.policy);
+  return o;
+}
+
+/// A job as it looks when queued from `spec` (status queued, no attempts).
+job_view queued_view(const job_spec& spec) {
+  job_view v;
+  v.job_id = spec.job_id;
+  v.module = spec.module;
+  v.method = spec.method;
+  v.service_id = spec.service_id;
+  v.input = spec.input;
+  v.tags = spec.tags;
+  return v;
+}
+
+void spec_from(job_view& v, const boost::json::object& o) {
+  v.job_id = json_uuid(o, "job_id");
+  v.module = json_string(o, "module");
+  v.method = json_string(o, "method");
+  v.service_id = json_uuid(o, "service_id");
+  v.input = json_string(o, "input");
+  v.tags = strings_of(o, "tags");
+  if (auto* p = o.if_contains("policy"); p && p->is_object())
+    v.policy = policy_from_json(p->get_object());
+}
+
+} // namespace
+
+boost::json::object to_json(const job_policy& p) {
   boost::json::object o;
   o["tries"] = p.tries;
   boost::json::array b;
@@ -67,7 +105,7 @@ boost::json::object policy_json(const job_policy& p) {
   return o;
 }
 
-job_policy policy_of(const boost::json::object& o) {
+job_policy policy_from_json(const boost::json::object& o) {
   job_policy p;
   p.tries = static_cast<uint32_t>(json_uint(o, "tries", 3));
   p.backoff_s.clear();
@@ -79,32 +117,6 @@ job_policy policy_of(const boost::json::object& o) {
   p.max_exceptions = static_cast<uint32_t>(json_uint(o, "max_exceptions", 2));
   return p;
 }
-
-boost::json::object spec_json(const job_view& v) {
-  boost::json::object o;
-  o["job_id"] = to_string(v.job_id);
-  o["module"] = v.module;
-  o["method"] = v.method;
-  if (!v.service_id.is_nil())
-    o["service_id"] = to_string(v.service_id);
-  o["input"] = v.input;
-  o["tags"] = to_array(v.tags);
-  o["policy"] = policy_json(v.policy);
-  return o;
-}
-
-void spec_from(job_view& v, const boost::json::object& o) {
-  v.job_id = json_uuid(o, "job_id");
-  v.module = json_string(o, "module");
-  v.method = json_string(o, "method");
-  v.service_id = json_uuid(o, "service_id");
-  v.input = json_string(o, "input");
-  v.tags = strings_of(o, "tags");
-  if (auto* p = o.if_contains("policy"); p && p->is_object())
-    v.policy = policy_of(p->get_object());
-}
-
-} // namespace
 
 void job_state::apply(job_state& st, std::string_view type,
                       const boost::json::object& p) {
@@ -387,13 +399,7 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       c.decide = [spec](const job_state&, uint64_t version) -> decision {
         if (version > 0)
           return std::vector<domain_event>{};
-        job_view v;
-        v.job_id = spec.job_id;
-        v.module = spec.module;
-        v.method = spec.method;
-        v.service_id = spec.service_id;
-        v.input = spec.input;
-        v.tags = spec.tags;
+        auto v = queued_view(spec);
         v.policy = spec.policy;
         // Queued and handed to the pool in one append: one round trip less
         // per job, and the same meaning as two (the attempt may still wait
@@ -623,13 +629,7 @@ job_manager_actor::behavior_type job_manager_impl(manager_ptr self,
         st.active.emplace(fp, spec.job_id);
         st.fingerprint_of.emplace(spec.job_id, std::move(fp));
       } else {
-        job_view v;
-        v.job_id = spec.job_id;
-        v.module = spec.module;
-        v.method = spec.method;
-        v.service_id = spec.service_id;
-        v.input = spec.input;
-        v.tags = spec.tags;
+        auto v = queued_view(spec);
         track(self, v);
       }
       ++st.stats.added;

@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -69,6 +70,13 @@ struct job_policy {
 
   friend bool operator==(const job_policy&, const job_policy&) = default;
 };
+
+/// A policy as stored in events and snapshots: `{tries, backoff: [s...],
+/// timeout, max_exceptions}`.
+boost::json::object to_json(const job_policy& p);
+
+/// The policy stored by `to_json`; missing fields get PUQcloud's defaults.
+job_policy policy_from_json(const boost::json::object& o);
 
 /// API.md's job status.
 enum class job_status : uint8_t {

@@ -104,29 +104,6 @@ service_op op_of_requested(std::string_view type) {
   return service_op::none;
 }
 
-boost::json::object policy_to_json(const job_policy& p) {
-  boost::json::array b;
-  for (auto x : p.backoff_s)
-    b.emplace_back(x);
-  return {{"tries", p.tries},
-          {"backoff", std::move(b)},
-          {"timeout", p.timeout_s},
-          {"max_exceptions", p.max_exceptions}};
-}
-
-job_policy policy_from_json(const boost::json::object& o) {
-  job_policy p;
-  p.tries = static_cast<uint32_t>(json_uint(o, "tries", 3));
-  p.backoff_s.clear();
-  if (auto* v = o.if_contains("backoff"); v && v->is_array())
-    for (auto& x : v->get_array())
-      if (x.is_uint64() || x.is_int64())
-        p.backoff_s.push_back(static_cast<uint32_t>(x.to_number<uint64_t>()));
-  p.timeout_s = static_cast<uint32_t>(json_uint(o, "timeout", 600));
-  p.max_exceptions = static_cast<uint32_t>(json_uint(o, "max_exceptions", 2));
-  return p;
-}
-
 caf::error refuse(const service_state& st, service_op op) {
   std::string why = std::string{"cannot "} + to_string(op)
     + " a service that is " + to_string(st.status);
@@ -210,7 +187,7 @@ boost::json::object service_state::to_json() const {
     {"last_error", last_error},
   };
   if (pending_policy)
-    o["policy"] = policy_to_json(*pending_policy);
+    o["policy"] = actors::to_json(*pending_policy);
   return o;
 }
 
@@ -295,7 +272,7 @@ decision decide_lifecycle(const service_state& st, uint64_t version,
   if (cmd.policy.tries == 0)
     return make_error(billow_errc::invalid_argument, "tries must be >= 1");
   p["job_id"] = to_string(job_id);
-  p["policy"] = policy_to_json(cmd.policy);
+  p["policy"] = to_json(cmd.policy);
   return std::vector<domain_event>{
     {events_of(cmd.op)->requested, std::move(p)}};
 }

@@ -122,6 +122,21 @@ json::object service_json(const actors::service_view& v,
   return out;
 }
 
+/// The answer about a service: its JSON (secrets redacted unless the caller
+/// may see them), the job a command queued, and its version as ETag.
+http_response service_response(const request_context& ctx,
+                               const actors::service_view& v,
+                               const events::event_store& store,
+                               unsigned status, const events::uuid& job_id) {
+  bool secrets = projections::group_grants(ctx.caller->group, "secrets.read");
+  auto out = service_json(v, store, secrets);
+  if (!job_id.is_nil())
+    out["job_id"] = events::to_string(job_id);
+  auto resp = json_response(status, json::serialize(out));
+  resp.headers.emplace_back("ETag", std::to_string(v.version));
+  return resp;
+}
+
 json::object job_json(const actors::job_view& v) {
   json::array failures;
   for (const auto& f : v.failures)
@@ -428,14 +443,7 @@ void add_service_routes(route_table& routes,
     ctx.self->request(be->services, ask_timeout, actors::query_atom::value, id)
       .then(
         [ctx, be, status, job_id](const actors::service_view& v) {
-          bool secrets = projections::group_grants(ctx.caller->group,
-                                                   "secrets.read");
-          auto out = service_json(v, *be->store, secrets);
-          if (!job_id.is_nil())
-            out["job_id"] = events::to_string(job_id);
-          auto resp = json_response(status, json::serialize(out));
-          resp.headers.emplace_back("ETag", std::to_string(v.version));
-          ctx.reply(std::move(resp));
+          ctx.reply(service_response(ctx, v, *be->store, status, job_id));
         },
         [ctx](caf::error& err) {
           ctx.reply(error_response(err));
@@ -446,7 +454,7 @@ void add_service_routes(route_table& routes,
     "POST", "/api/v1/admin/services",
     require_admin(
       auth, "services.write",
-      [auth, be, reply_service](const request_context& ctx) {
+      [auth, be](const request_context& ctx) {
         json::object body;
         if (auto bad = parse_object_body(ctx.request(), body))
           return ctx.reply(std::move(*bad));
@@ -465,7 +473,7 @@ void add_service_routes(route_table& routes,
           check.fail("provision", "must be \"now\" when given");
         if (!check.ok())
           return ctx.reply(check.problem());
-        auth->run_blocking([ctx, be, reply_service, client_id = *client_id,
+        auth->run_blocking([ctx, be, client_id = *client_id,
                             product_id = *product_id, provision] {
           auto product = fold_entity(*be->store, "product",
                                      events::to_string(product_id));
@@ -521,12 +529,7 @@ void add_service_routes(route_table& routes,
             ->request(be->services, ask_timeout, actors::query_atom::value, id)
             .receive(
               [&](const actors::service_view& v) {
-                bool secrets = projections::group_grants(ctx.caller->group,
-                                                         "secrets.read");
-                auto out = service_json(v, *be->store, secrets);
-                if (!job.is_nil())
-                  out["job_id"] = events::to_string(job);
-                ctx.reply(json_response(201, json::serialize(out)));
+                ctx.reply(service_response(ctx, v, *be->store, 201, job));
               },
               [&](caf::error& err) {
                 ctx.reply(error_response(err));

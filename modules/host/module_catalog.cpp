@@ -203,6 +203,20 @@ module_catalog::scan(const std::string& actor) {
   return out;
 }
 
+caf::expected<module_catalog::entry*>
+module_catalog::loaded_entry(const std::string& type, const std::string& name) {
+  auto i = entries_.find({type, name});
+  if (i == entries_.end())
+    return make_error(billow_errc::not_found,
+                      "no module " + type + "/" + name + " was discovered");
+  auto& e = i->second;
+  if (e.refused || !e.loaded.loaded())
+    return make_error(billow_errc::invalid_transition,
+                      "module " + type + "/" + name
+                        + " was refused: " + e.status.error);
+  return &e;
+}
+
 void module_catalog::set_host_services(host_services services) {
   std::lock_guard guard{mtx_};
   services_ = std::move(services);
@@ -249,15 +263,10 @@ module_catalog::configure(const std::string& type, const std::string& name,
                           boost::json::object config,
                           const std::string& actor) {
   std::lock_guard guard{mtx_};
-  auto i = entries_.find({type, name});
-  if (i == entries_.end())
-    return make_error(billow_errc::not_found,
-                      "no module " + type + "/" + name + " was discovered");
-  auto& e = i->second;
-  if (e.refused || !e.loaded.loaded())
-    return make_error(billow_errc::invalid_transition,
-                      "module " + type + "/" + name
-                        + " was refused: " + e.status.error);
+  auto found = loaded_entry(type, name);
+  if (!found)
+    return std::move(found.error());
+  auto& e = **found;
   if (!services_.secrets)
     return make_error(billow_errc::unavailable, "no sealing key is configured");
   boost::json::value sealed = std::move(config);
@@ -282,15 +291,10 @@ caf::expected<module_status>
 module_catalog::run(const std::string& type, const std::string& name,
                     sdk::lifecycle_command command, const std::string& actor) {
   std::lock_guard guard{mtx_};
-  auto i = entries_.find({type, name});
-  if (i == entries_.end())
-    return make_error(billow_errc::not_found,
-                      "no module " + type + "/" + name + " was discovered");
-  auto& e = i->second;
-  if (e.refused || !e.loaded.loaded())
-    return make_error(billow_errc::invalid_transition,
-                      "module " + type + "/" + name
-                        + " was refused: " + e.status.error);
+  auto found = loaded_entry(type, name);
+  if (!found)
+    return std::move(found.error());
+  auto& e = **found;
   const auto& version = e.loaded.manifest->version;
   sdk::module_record rec{e.active,
                          e.status.recorded_version.empty()

@@ -142,6 +142,10 @@ private:
   caf::error record(entry& e, const std::string& type, std::string payload,
                     const std::string& actor);
   void fold_recorded(entry& e) const;
+  /// The entry of a module that loaded (not_found, or invalid_transition
+  /// for a refused one). Call with the mutex held.
+  caf::expected<entry*> loaded_entry(const std::string& type,
+                                     const std::string& name);
   /// Gives the loaded module a context with its current configuration.
   void attach_context(entry& e);
 
