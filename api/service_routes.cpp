@@ -438,12 +438,16 @@ void add_service_routes(route_table& routes,
   add_entity_route(routes, auth, be, "product", "One product");
 
   // -- services ---------------------------------------------------------------
-  auto reply_service = [be](const request_context& ctx, const events::uuid& id,
-                            unsigned status, events::uuid job_id) {
+  auto reply_service = [auth, be](const request_context& ctx,
+                                  const events::uuid& id, unsigned status,
+                                  events::uuid job_id) {
     ctx.self->request(be->services, ask_timeout, actors::query_atom::value, id)
       .then(
-        [ctx, be, status, job_id](const actors::service_view& v) {
-          ctx.reply(service_response(ctx, v, *be->store, status, job_id));
+        [auth, ctx, be, status, job_id](const actors::service_view& v) {
+          // The service data is read from the store: off the actor thread.
+          auth->run_blocking([ctx, be, status, job_id, v] {
+            ctx.reply(service_response(ctx, v, *be->store, status, job_id));
+          });
         },
         [ctx](caf::error& err) {
           ctx.reply(error_response(err));
