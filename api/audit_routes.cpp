@@ -162,6 +162,9 @@ void add_audit_routes(route_table& routes,
                    out["next_cursor"] = page->next_cursor
                      ? boost::json::value(std::to_string(*page->next_cursor))
                      : boost::json::value(nullptr);
+                   // Where the log ends now: `billow events tail` starts
+                   // from it, a client can wait for it with min_position.
+                   out["last_position"] = db->last_position();
                    ctx.reply(json_response(200, boost::json::serialize(out)));
                  });
                }),

@@ -1,5 +1,6 @@
-// `billow`: the one binary. Subcommands: serve, version (later issues add
-// admin, modules, events, state, replay, verify and bench).
+// `billow`: the one binary. Subcommands: serve, version, admin create,
+// modules, login, events, state, verify. The operator tools read a stopped
+// server's data directory, or a running server's admin API with --server.
 
 #include <charconv>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "api/audit_routes.hpp"
 #include "api/json_body.hpp"
 #include "cli/logging.hpp"
+#include "cli/remote_tools.hpp"
 #include "cli/settings.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
@@ -158,8 +160,33 @@ int run_verify(const std::filesystem::path& data_dir) {
 /// `billow events query|show|tail`: the log of a stopped server, one JSON
 /// envelope per line (secrets shown: this is the operator's own machine).
 int run_events(const std::filesystem::path& data_dir,
-               const std::string& command, billow::events::log_query q,
-               uint64_t position, size_t count) {
+               const billow::cli::events_request& req) {
+  if (req.follow) {
+    std::cerr << "billow: --follow needs --server (a stopped server's log "
+                 "does not grow)\n";
+    return 2;
+  }
+  billow::events::log_query q;
+  q.from_position = req.after + 1;
+  q.type = req.type;
+  q.stream_prefix = req.stream_prefix;
+  q.actor = req.actor;
+  if (!req.correlation_id.empty()) {
+    q.correlation_id = billow::events::uuid::parse(req.correlation_id);
+    if (!q.correlation_id) {
+      std::cerr << "billow: --correlation-id must be a UUID\n";
+      return 2;
+    }
+  }
+  for (auto [text, dst] : {std::pair{&req.from, &q.time_from_us},
+                           std::pair{&req.to, &q.time_to_us}})
+    if (!text->empty() && !(*dst = billow::api::parse_rfc3339(*text))) {
+      std::cerr << "billow: --from and --to must be RFC 3339 times\n";
+      return 2;
+    }
+  const auto& command = req.command;
+  auto position = req.position;
+  auto count = req.count;
   auto store = open_stopped_store(data_dir);
   if (!store)
     return 1;
@@ -248,14 +275,20 @@ resolve_data_dir(const std::optional<std::string>& flag,
   return std::filesystem::path{merged.data_dir.value_or("data")};
 }
 
+/// The first line of stdin, for --password-stdin (no line break kept).
+std::string password_from_stdin() {
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  return line;
+}
+
 int run_admin_create(const std::filesystem::path& data_dir,
                      const std::string& email, std::string password,
                      bool password_stdin, const std::string& group) {
-  if (password_stdin) {
-    std::getline(std::cin, password);
-    if (!password.empty() && password.back() == '\r')
-      password.pop_back();
-  }
+  if (password_stdin)
+    password = password_from_stdin();
   if (password.empty()) {
     std::cerr << "billow: give --password or --password-stdin\n";
     return 2;
@@ -334,10 +367,34 @@ int main(int argc, char** argv) {
   admin_create->add_option("--config", config_path, "Settings file (TOML)");
 
   std::optional<std::string> tool_data;
+  // The operator tools work on a stopped server's data directory, or
+  // through a running server's admin API with --server and a token.
+  std::string server_url, server_token;
+  auto add_server_options = [&](CLI::App* sub) {
+    sub
+      ->add_option("--server", server_url,
+                   "A running server's base URL, e.g. http://127.0.0.1:8080 "
+                   "(env BILLOW_SERVER); without it, the stopped data dir")
+      ->envname("BILLOW_SERVER");
+    sub
+      ->add_option("--token", server_token,
+                   "Admin bearer token for --server (env BILLOW_TOKEN; "
+                   "`billow login` prints one)")
+      ->envname("BILLOW_TOKEN");
+  };
+  auto* login = cli.add_subcommand(
+    "login", "Print an admin bearer token from a running server");
+  std::string login_email, login_password;
+  bool login_password_stdin = false;
+  login->add_option("--email", login_email, "Login email")->required();
+  login->add_option("--password", login_password, "Password");
+  login->add_flag("--password-stdin", login_password_stdin,
+                  "Read the password from the first line of stdin");
+  add_server_options(login);
   auto* verify = cli.add_subcommand("verify", "Walk the log's hash chain");
   verify->add_option("--data", tool_data, "Data directory (env BILLOW_DATA)");
   auto* state_cmd = cli.add_subcommand(
-    "state", "An aggregate as it was at a position or time (stopped server)");
+    "state", "An aggregate as it was at a position or time");
   std::string state_stream, state_at;
   state_cmd
     ->add_option("stream", state_stream, "Stream id, e.g. service-<uuid>")
@@ -346,31 +403,39 @@ int main(int argc, char** argv) {
                         "Log position or RFC 3339 time (default: now)");
   state_cmd->add_option("--data", tool_data,
                         "Data directory (env BILLOW_DATA)");
-  auto* events_cmd = cli.add_subcommand("events",
-                                        "Read the log (stopped server)");
+  auto* events_cmd
+    = cli.add_subcommand("events", "Read the log, one JSON line per event");
   events_cmd->require_subcommand(1);
-  billow::events::log_query events_query;
-  uint64_t events_after = 0, events_position = 0;
-  size_t events_count = 100;
-  std::string events_correlation;
+  billow::cli::events_request events_req;
   auto* events_q = events_cmd->add_subcommand("query",
                                               "Filtered events, JSON lines");
-  events_q->add_option("--type", events_query.type, "Exact event type");
-  events_q->add_option("--stream-prefix", events_query.stream_prefix,
+  events_q->add_option("--type", events_req.type, "Exact event type");
+  events_q->add_option("--stream-prefix", events_req.stream_prefix,
                        "Stream id prefix (a whole stream id works too)");
-  events_q->add_option("--actor", events_query.actor, "Exact actor");
-  events_q->add_option("--after", events_after, "Start after this position");
-  events_q->add_option("--limit", events_count, "At most this many")
+  events_q->add_option("--actor", events_req.actor, "Exact actor");
+  events_q->add_option("--correlation-id", events_req.correlation_id,
+                       "Exact correlation id (UUID)");
+  events_q->add_option("--from", events_req.from,
+                       "Committed at or after this RFC 3339 time");
+  events_q->add_option("--to", events_req.to,
+                       "Committed before this RFC 3339 time");
+  events_q->add_option("--after", events_req.after,
+                       "Start after this position");
+  events_q->add_option("--limit", events_req.count, "At most this many")
     ->capture_default_str();
   auto* events_show = events_cmd->add_subcommand("show",
                                                  "One event by position");
-  events_show->add_option("position", events_position, "Log position")
+  events_show->add_option("position", events_req.position, "Log position")
     ->required();
   auto* events_tail = events_cmd->add_subcommand("tail", "The last events");
-  events_tail->add_option("-n", events_count, "How many")
+  events_tail->add_option("-n", events_req.count, "How many")
     ->capture_default_str();
+  events_tail->add_flag("-f,--follow", events_req.follow,
+                        "Then print events as they are committed (--server)");
   for (auto* sub : {events_q, events_show, events_tail})
     sub->add_option("--data", tool_data, "Data directory (env BILLOW_DATA)");
+  for (auto* sub : {verify, state_cmd, events_q, events_show, events_tail})
+    add_server_options(sub);
 
   auto* modules = cli.add_subcommand("modules",
                                      "List, activate and deactivate modules");
@@ -417,6 +482,30 @@ int main(int argc, char** argv) {
     return run_admin_create(*data, admin_email, admin_password,
                             admin_password_stdin, admin_group);
   }
+  events_req.command = *events_q ? "query" : *events_show ? "show" : "tail";
+  if (*login) {
+    if (server_url.empty()) {
+      std::cerr << "billow: login needs --server (or BILLOW_SERVER)\n";
+      return 2;
+    }
+    if (login_password_stdin)
+      login_password = password_from_stdin();
+    return billow::cli::remote_login(billow::cli::remote{server_url, ""},
+                                     login_email, login_password);
+  }
+  if ((*verify || *events_cmd || *state_cmd) && !server_url.empty()) {
+    if (server_token.empty()) {
+      std::cerr << "billow: --server needs an admin token: --token or "
+                   "BILLOW_TOKEN (`billow login` prints one)\n";
+      return 2;
+    }
+    billow::cli::remote server{server_url, server_token};
+    if (*verify)
+      return billow::cli::remote_verify(server);
+    if (*state_cmd)
+      return billow::cli::remote_state(server, state_stream, state_at);
+    return billow::cli::remote_events(server, events_req);
+  }
   if (*verify || *events_cmd || *state_cmd) {
     auto data = resolve_data_dir(tool_data, config_path, false);
     if (!data)
@@ -425,10 +514,7 @@ int main(int argc, char** argv) {
       return run_verify(*data);
     if (*state_cmd)
       return run_state(*data, state_stream, state_at);
-    events_query.from_position = events_after + 1;
-    auto command = *events_q ? "query" : *events_show ? "show" : "tail";
-    return run_events(*data, command, events_query, events_position,
-                      events_count);
+    return run_events(*data, events_req);
   }
   if (*modules) {
     auto data = resolve_data_dir(modules_data, config_path, false);
