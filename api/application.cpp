@@ -18,6 +18,7 @@
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
 #include "api/front.hpp"
+#include "api/idempotency.hpp"
 #include "api/live_events.hpp"
 #include "api/metrics.hpp"
 #include "api/module_routes.hpp"
@@ -36,6 +37,13 @@ namespace billow::api {
 std::filesystem::path log_dir(const std::filesystem::path& data_dir) {
   return data_dir / "log";
 }
+
+namespace {
+
+/// The column family of the answers kept for `Idempotency-Key`.
+constexpr const char* idempotency_family = "idempotency";
+
+} // namespace
 
 struct application::impl {
   application_options opts;
@@ -171,6 +179,7 @@ caf::error application::start() {
   store_opts.clock = [c = d.clock.get()] {
     return c->now_us();
   };
+  store_opts.extra_column_families.push_back(idempotency_family);
   auto store = events::event_store::open(std::move(store_opts));
   if (!store)
     return std::move(store.error());
@@ -196,6 +205,11 @@ caf::error application::start() {
   auth->run_blocking = [pool = d.blocking.get()](std::function<void()> fn) {
     boost::asio::post(*pool, std::move(fn));
   };
+  auth->idempotency = std::make_shared<idempotency_store>(
+    d.store->db(), d.store->column_family(idempotency_family),
+    [c = d.clock.get()] {
+      return c->now_us();
+    });
   d.catalog = std::make_shared<modules::module_catalog>(
     *d.store, d.writer_append(), d.opts.modules_dir);
   // The runtime: jobs run module code on the pool through the catalog.

@@ -1,5 +1,7 @@
 #include "api/auth.hpp"
 
+#include "api/idempotency.hpp"
+
 #include <sys/stat.h>
 
 #include <fstream>
@@ -183,7 +185,10 @@ route_handler require_admin(std::shared_ptr<const auth_context> auth,
     }
     auto authed = ctx;
     authed.caller = principal{"admin", admin->id, admin->email, admin->group};
-    inner(authed);
+    if (auth->idempotency)
+      auth->idempotency->run(authed, inner);
+    else
+      inner(authed);
   };
 }
 

@@ -28,6 +28,8 @@ class admin_directory;
 
 namespace billow::api {
 
+class idempotency_store;
+
 /// Hashes `password` with Argon2id (interactive limits). Slow on purpose:
 /// call it off the actor threads.
 std::string hash_password(std::string_view password);
@@ -69,6 +71,9 @@ struct auth_context {
   std::function<void(std::function<void()>)> run_blocking;
   /// Token lifetime.
   std::chrono::seconds token_ttl{12 * 3600};
+  /// Keeps answers to POSTs with `Idempotency-Key` (none: keys pass
+  /// through to the handlers only).
+  std::shared_ptr<idempotency_store> idempotency;
 };
 
 /// Wraps `inner` so it runs only for an admin whose group grants

@@ -9,6 +9,8 @@ namespace billow::api {
 
 void request_context::reply(http_response resp) const {
   resp.route = route;
+  if (before_reply)
+    before_reply(resp);
   ex->reply(std::move(resp));
 }
 
@@ -125,7 +127,21 @@ std::string route_table::openapi(const std::string& title,
                      {"in", "query"},
                      {"required", false},
                      {"schema", json::object{{"type", "string"}}}});
+    // Authenticated POSTs keep their first answer per key (idempotency.hpp).
+    bool idempotent_post = r.method == "POST" && !r.doc.permission.empty();
+    if (idempotent_post)
+      params.push_back(json::object{
+        {"name", "Idempotency-Key"},
+        {"in", "header"},
+        {"required", false},
+        {"description",
+         "A retry with the same key and request gets the first answer "
+         "(Idempotent-Replayed: true) and writes nothing"},
+        {"schema", json::object{{"type", "string"}, {"maxLength", 255}}}});
     json::object responses;
+    if (idempotent_post)
+      responses["409"] = problem_answer(
+        "A request with this Idempotency-Key is still running");
     responses[std::to_string(r.doc.success)] = json::object{
       {"description", r.doc.summary.empty() ? "Success" : r.doc.summary},
       {"content", json::object{{r.doc.content_type, json::object{}}}}};

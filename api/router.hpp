@@ -44,6 +44,9 @@ struct request_context {
   std::string route;
   /// The authenticated caller (set by the auth wrapper), if any.
   std::optional<principal> caller = std::nullopt;
+  /// Sees the response just before it is sent (the idempotency layer keeps
+  /// it); copies of the context share it.
+  std::function<void(const http_response&)> before_reply = nullptr;
 
   const http_request& request() const noexcept {
     return ex->request();

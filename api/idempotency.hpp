@@ -1,0 +1,66 @@
+#pragma once
+
+// `Idempotency-Key` on every POST (API.md): the first answer a caller got
+// for a key is kept, and a retry of the same request gets that answer again
+// (same status and body, plus `Idempotent-Replayed: true`) without running
+// the handler a second time.
+//
+//   same caller, same key, same request (method, path, body)  -> the answer
+//   same caller, same key, another request                    -> 422
+//   same caller, same key, first request still running        -> 409
+//   5xx answers are not kept (the retry runs again)
+//
+// Answers live in their own column family beside the log (not in it: they
+// are a cache of answers, not facts), keyed by caller and key, for
+// `retention`. Handlers that write events also derive their event ids from
+// the key, so a retry after a crash that lost the kept answer still appends
+// nothing twice.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "api/router.hpp"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+} // namespace rocksdb
+
+namespace billow::api {
+
+/// Keys longer than this are refused with 400.
+inline constexpr size_t max_idempotency_key_bytes = 255;
+
+class idempotency_store {
+public:
+  /// `cf` is a column family of `db` for the kept answers; `now_us` the
+  /// clock (microseconds since the epoch).
+  idempotency_store(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
+                    std::function<int64_t()> now_us,
+                    std::chrono::seconds retention = std::chrono::hours(24));
+
+  /// Runs `inner` for `ctx` (whose caller is set) under the rules above;
+  /// requests other than POST, or without the header, just run.
+  void run(const request_context& ctx, const route_handler& inner);
+
+private:
+  struct in_flight_guard;
+
+  rocksdb::DB& db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::function<int64_t()> now_us_;
+  int64_t retention_us_;
+  /// Ends the running mark of `key` if it is still `ticket`'s.
+  void release(const std::string& key, uint64_t ticket);
+
+  std::mutex mtx_;
+  /// (caller, key) -> the ticket of the request running for it.
+  std::unordered_map<std::string, uint64_t> in_flight_;
+  uint64_t next_ticket_ = 0;
+};
+
+} // namespace billow::api
