@@ -334,6 +334,16 @@ event_store::open(store_options opts) {
   }
   for (auto& name : self->opts_.extra_column_families)
     descs.emplace_back(name, cf_opts);
+  // Families made by others (read models, kept answers) open too, so that
+  // a tool that does not know them (billow events, verify) can still open
+  // the store; RocksDB refuses to open a store with families left out.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_opts, self->opts_.dir, &existing).ok())
+    for (auto& name : existing)
+      if (std::none_of(descs.begin(), descs.end(), [&](const auto& d) {
+            return d.name == name;
+          }))
+        descs.emplace_back(name, cf_opts);
   for (auto& d : descs)
     im.cf_names_all.push_back(d.name);
   rocksdb::DB* raw = nullptr;

@@ -543,6 +543,33 @@ TEST_F(event_store_test, checkpoints_round_trip_and_join_a_batch) {
   EXPECT_EQ(*store->load_checkpoint("audit"), 7u);
 }
 
+// A read model's family, made by the server, must not lock out a tool that
+// opens the store without naming it (billow events, verify).
+TEST_F(event_store_test, families_made_by_others_open_without_being_named) {
+  must_append("svc-1", 2);
+  store.reset();
+  {
+    store_options opts;
+    opts.dir = dir.sub("db");
+    opts.extra_column_families = {"read_model"};
+    auto with_model = event_store::open(std::move(opts));
+    ASSERT_TRUE(with_model) << to_string(with_model.error());
+    auto* cf = (*with_model)->column_family("read_model");
+    ASSERT_NE(cf, nullptr);
+    rocksdb::WriteBatch batch;
+    batch.Put(cf, "k", "v");
+    ASSERT_FALSE((*with_model)->write(batch, durability::sync));
+  }
+  reopen(); // names no extra family
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->last_position(), 2u);
+  auto* cf = store->column_family("read_model");
+  ASSERT_NE(cf, nullptr);
+  std::string value;
+  ASSERT_TRUE(store->db().Get(rocksdb::ReadOptions{}, cf, "k", &value).ok());
+  EXPECT_EQ(value, "v");
+}
+
 TEST_F(event_store_test, upcasters_lift_old_schemas_on_read) {
   auto ev = make_event("service.created", R"({"plan":"basic"})");
   ev.schema = 1;
