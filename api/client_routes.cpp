@@ -66,6 +66,26 @@ auto guarded(F&& fn) -> decltype(fn()) {
   }
 }
 
+/// Runs `fn` on the module pool; an exception escaping it (from module
+/// code) answers 502 instead of ending the worker.
+void on_module_pool(const client_area_backend& be, const request_context& ctx,
+                    std::function<void()> fn) {
+  be.run_module([ctx, fn = std::move(fn)] {
+    try {
+      fn();
+    } catch (const std::exception& ex) {
+      ctx.reply(module_error_response(
+        make_error(billow_errc::module_failure,
+                   fmt::format("the module threw: {}", ex.what()))));
+    } catch (...) {
+      ctx.reply(
+        module_error_response(make_error(billow_errc::module_failure,
+                                         "the module threw a non-standard "
+                                         "exception")));
+    }
+  });
+}
+
 /// The service's Product module, or the problem to answer.
 struct product_target {
   std::shared_ptr<modules::sdk::module> holder; // keeps it loaded
@@ -182,7 +202,7 @@ void add_client_routes(route_table& routes,
       auth,
       [be](const request_context& ctx) {
         with_own_service(ctx, be, [be, ctx](const actors::service_view& v) {
-          be->run_module([ctx, be, v] {
+          on_module_pool(*be, ctx, [ctx, be, v] {
             auto target = product_of(*be, v);
             if (target.problem)
               return ctx.reply(std::move(*target.problem));
@@ -215,7 +235,7 @@ void add_client_routes(route_table& routes,
       auth,
       [be](const request_context& ctx) {
         with_own_service(ctx, be, [be, ctx](const actors::service_view& v) {
-          be->run_module([ctx, be, v] {
+          on_module_pool(*be, ctx, [ctx, be, v] {
             auto target = product_of(*be, v);
             if (target.problem)
               return ctx.reply(std::move(*target.problem));
@@ -277,7 +297,7 @@ void add_client_routes(route_table& routes,
         with_own_service(
           ctx, be,
           [be, ctx, body = std::move(body)](const actors::service_view& v) {
-            be->run_module([ctx, be, v, body] {
+            on_module_pool(*be, ctx, [ctx, be, v, body] {
               auto target = product_of(*be, v);
               if (target.problem)
                 return ctx.reply(std::move(*target.problem));

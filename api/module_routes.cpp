@@ -41,7 +41,9 @@ std::string_view trim_slashes(std::string_view s) {
 void add_module_api_routes(
   route_table& routes, const std::shared_ptr<const auth_context>& auth,
   const std::shared_ptr<modules::module_catalog>& catalog) {
-  auto handler = [auth, catalog](const request_context& ctx) {
+  // Runs on the blocking pool: the catalog's lock is held while modules
+  // activate, and module code may block.
+  auto dispatch = [catalog](const request_context& ctx) {
     const auto& type = ctx.params.at("type");
     const auto& name = ctx.params.at("name");
     auto listed = catalog->list();
@@ -112,22 +114,34 @@ void add_module_api_routes(
       for (auto& [k, v] : body)
         call.params[k] = std::move(v);
     }
-    // Module code may block: off the actor threads.
-    auth->run_blocking([ctx, instance, method, uri, call = std::move(call)] {
-      caf::expected<boost::json::value> res{caf::none};
+    caf::expected<boost::json::value> res{caf::none};
+    try {
+      res = instance->call_admin_route(modules::sdk::route_kind::api, method,
+                                       uri, call);
+    } catch (const std::exception& ex) {
+      res = make_error(billow_errc::module_failure,
+                       fmt::format("the module threw: {}", ex.what()));
+    } catch (...) {
+      res = make_error(billow_errc::module_failure,
+                       "the module threw a non-standard exception");
+    }
+    if (!res)
+      return ctx.reply(module_error_response(res.error()));
+    ctx.reply(json_response(200, boost::json::serialize(*res)));
+  };
+  auto handler = [auth, dispatch](const request_context& ctx) {
+    auth->run_blocking([ctx, dispatch] {
       try {
-        res = instance->call_admin_route(modules::sdk::route_kind::api, method,
-                                         uri, call);
-      } catch (const std::exception& ex) {
-        res = make_error(billow_errc::module_failure,
-                         fmt::format("the module threw: {}", ex.what()));
+        dispatch(ctx);
+      } catch (const std::exception& ex) { // a module's route list threw
+        ctx.reply(module_error_response(
+          make_error(billow_errc::module_failure,
+                     fmt::format("the module threw: {}", ex.what()))));
       } catch (...) {
-        res = make_error(billow_errc::module_failure,
-                         "the module threw a non-standard exception");
+        ctx.reply(module_error_response(
+          make_error(billow_errc::module_failure,
+                     "the module threw a non-standard exception")));
       }
-      if (!res)
-        return ctx.reply(module_error_response(res.error()));
-      ctx.reply(json_response(200, boost::json::serialize(*res)));
     });
   };
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"})
