@@ -280,7 +280,7 @@ route_handler require_client(std::shared_ptr<const auth_context> auth,
 }
 
 void add_auth_routes(route_table& routes,
-                     std::shared_ptr<const auth_context> auth) {
+                     const std::shared_ptr<const auth_context>& auth) {
   add_token_route(routes, auth, "admin",
                   [admins = auth->admins](
                     const std::string& email) -> std::optional<login_account> {

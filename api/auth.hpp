@@ -91,6 +91,6 @@ route_handler require_client(std::shared_ptr<const auth_context> auth,
 /// 400/422 on a malformed body. The two kinds of token are not
 /// interchangeable.
 void add_auth_routes(route_table& routes,
-                     std::shared_ptr<const auth_context> auth);
+                     const std::shared_ptr<const auth_context>& auth);
 
 } // namespace billow::api
