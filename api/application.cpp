@@ -17,6 +17,7 @@
 #include "actors/worker_pool.hpp"
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
+#include "api/client_routes.hpp"
 #include "api/front.hpp"
 #include "api/idempotency.hpp"
 #include "api/live_events.hpp"
@@ -30,6 +31,7 @@
 #include "modules/host/module_catalog.hpp"
 #include "modules/host/module_jobs.hpp"
 #include "projections/admin_directory.hpp"
+#include "projections/client_directory.hpp"
 #include <caf/scoped_actor.hpp>
 
 namespace billow::api {
@@ -56,6 +58,9 @@ struct application::impl {
   std::shared_ptr<projections::admin_directory> admins
     = std::make_shared<projections::admin_directory>();
   events::subscriber_actor admins_follower;
+  std::shared_ptr<projections::client_directory> clients
+    = std::make_shared<projections::client_directory>();
+  events::subscriber_actor clients_follower;
   /// Slow or blocking work of request handlers (password hashing, store
   /// reads, chain verification), kept off CAF's scheduler threads.
   std::unique_ptr<boost::asio::thread_pool> blocking;
@@ -127,10 +132,11 @@ struct application::impl {
       blocking->join(); // finishes queued handler work; its replies are moot
       blocking.reset();
     }
-    if (admins_follower) {
-      caf::anon_send_exit(admins_follower, caf::exit_reason::user_shutdown);
-      admins_follower = nullptr;
-    }
+    for (auto* f : {&admins_follower, &clients_follower})
+      if (*f) {
+        caf::anon_send_exit(*f, caf::exit_reason::user_shutdown);
+        *f = nullptr;
+      }
     for (const auto& h : {caf::actor_cast<caf::actor>(services),
                           caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
@@ -194,6 +200,11 @@ caf::error application::start() {
   if (!follower)
     return std::move(follower.error());
   d.admins_follower = std::move(*follower);
+  auto client_follower = projections::follow_client_directory(
+    *d.sys, *d.store, d.writer, d.clients);
+  if (!client_follower)
+    return std::move(client_follower.error());
+  d.clients_follower = std::move(*client_follower);
   auto key = load_or_create_key(d.opts.data_dir / "keys" / "token.key");
   if (!key)
     return std::move(key.error());
@@ -202,6 +213,7 @@ caf::error application::start() {
   auto auth = std::make_shared<auth_context>();
   auth->signer = std::make_shared<token_signer>(std::move(*key));
   auth->admins = d.admins;
+  auth->clients = d.clients;
   auth->run_blocking = [pool = d.blocking.get()](std::function<void()> fn) {
     boost::asio::post(*pool, std::move(fn));
   };
@@ -284,6 +296,19 @@ caf::error application::start() {
   add_service_routes(*routes, auth,
                      service_backend{d.store.get(), d.writer, d.jobs,
                                      d.services, d.catalog, d.clock.get()});
+  add_client_routes(*routes, auth,
+                    client_area_backend{
+                      d.services, d.catalog,
+                      [pool = d.pool.get()](std::function<void()> fn) {
+                        pool->submit(std::move(fn));
+                      },
+                      [store = d.store.get()](const std::string& id) {
+                        return product_data_of(*store, id);
+                      },
+                      // The one place the client area reads service data from.
+                      [store = d.store.get()](const events::uuid& id) {
+                        return modules::latest_service_data(*store, id);
+                      }});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");

@@ -13,6 +13,7 @@
 #include "api/problem.hpp"
 #include "events/errc.hpp"
 #include "projections/admin_directory.hpp"
+#include "projections/client_directory.hpp"
 
 namespace billow::api {
 
@@ -155,16 +156,85 @@ std::optional<token_claims> token_signer::verify(std::string_view token,
   return claims;
 }
 
+namespace {
+
+/// The claims of the request's bearer token, if it has a valid one.
+std::optional<token_claims> bearer_claims(const auth_context& auth,
+                                          const request_context& ctx) {
+  auto header = ctx.request().header("Authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  if (header && header->size() > scheme.size()
+      && header->substr(0, scheme.size()) == scheme)
+    return auth.signer->verify(header->substr(scheme.size()), unix_now());
+  return std::nullopt;
+}
+
+/// A login: who, and the hash the password must match.
+struct login_account {
+  std::string id;
+  std::string password_hash;
+};
+
+using login_lookup
+  = std::function<std::optional<login_account>(const std::string& email)>;
+
+/// `POST /api/v1/auth/<kind>/token`: checks the password and issues a token
+/// of `kind`.
+void add_token_route(route_table& routes,
+                     const std::shared_ptr<const auth_context>& auth,
+                     const std::string& kind, login_lookup find) {
+  routes.add(
+    "POST", "/api/v1/auth/" + kind + "/token",
+    [auth, kind, find = std::move(find)](const request_context& ctx) {
+      boost::json::object body;
+      if (auto bad = parse_object_body(ctx.request(), body)) {
+        ctx.reply(std::move(*bad));
+        return;
+      }
+      field_checker check{body};
+      auto email = check.required_string("email", 320);
+      auto password = check.required_string("password", 1024);
+      if (!check.ok()) {
+        ctx.reply(check.problem());
+        return;
+      }
+      auto account = find(email);
+      // Argon2id costs ~100 ms: verify on the blocking pool and answer
+      // from there (exchanges may be answered from any thread). An unknown
+      // email costs the same, so timing does not tell which emails exist.
+      auth->run_blocking([auth, ctx, kind, account, password] {
+        static const std::string dummy = hash_password("not a password");
+        bool ok = verify_password(account ? account->password_hash : dummy,
+                                  password)
+          && account.has_value();
+        if (!ok) {
+          ctx.reply(problem_response(401, "Wrong email or password."));
+          return;
+        }
+        auto expires = unix_now() + auth->token_ttl.count();
+        auto token = auth->signer->issue({kind, account->id, expires});
+        boost::json::object out{
+          {"token", token},
+          {"expires_at", rfc3339(expires * 1'000'000)},
+          {kind + "_id", account->id},
+        };
+        ctx.reply(json_response(200, boost::json::serialize(out)));
+      });
+    },
+    {kind == "admin" ? "Log in as an admin: a bearer token"
+                     : "Log in as a client: a bearer token for the client area",
+     {},
+     {},
+     true});
+}
+
+} // namespace
+
 route_handler require_admin(std::shared_ptr<const auth_context> auth,
                             std::string permission, route_handler inner) {
   return [auth = std::move(auth), permission = std::move(permission),
           inner = std::move(inner)](const request_context& ctx) {
-    auto header = ctx.request().header("Authorization");
-    constexpr std::string_view scheme = "Bearer ";
-    std::optional<token_claims> claims;
-    if (header && header->size() > scheme.size()
-        && header->substr(0, scheme.size()) == scheme)
-      claims = auth->signer->verify(header->substr(scheme.size()), unix_now());
+    auto claims = bearer_claims(*auth, ctx);
     std::optional<projections::admin_account> admin;
     if (claims && claims->kind == "admin")
       admin = auth->admins->find_by_id(claims->id);
@@ -192,47 +262,50 @@ route_handler require_admin(std::shared_ptr<const auth_context> auth,
   };
 }
 
+route_handler require_client(std::shared_ptr<const auth_context> auth,
+                             route_handler inner) {
+  return [auth = std::move(auth),
+          inner = std::move(inner)](const request_context& ctx) {
+    auto claims = bearer_claims(*auth, ctx);
+    std::optional<projections::client_account> client;
+    if (claims && claims->kind == "client" && auth->clients)
+      client = auth->clients->find_by_id(claims->id);
+    if (!client || client->password_hash.empty()) {
+      auto resp = problem_response(401,
+                                   "A valid client bearer token is required "
+                                   "(POST /api/v1/auth/client/token).");
+      resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+      ctx.reply(std::move(resp));
+      return;
+    }
+    auto authed = ctx;
+    authed.caller = principal{"client", client->id, client->email, {}};
+    if (auth->idempotency)
+      auth->idempotency->run(authed, inner);
+    else
+      inner(authed);
+  };
+}
+
 void add_auth_routes(route_table& routes,
-                     std::shared_ptr<const auth_context> auth) {
-  routes.add(
-    "POST", "/api/v1/auth/admin/token",
-    [auth = std::move(auth)](const request_context& ctx) {
-      boost::json::object body;
-      if (auto bad = parse_object_body(ctx.request(), body)) {
-        ctx.reply(std::move(*bad));
-        return;
-      }
-      field_checker check{body};
-      auto email = check.required_string("email", 320);
-      auto password = check.required_string("password", 1024);
-      if (!check.ok()) {
-        ctx.reply(check.problem());
-        return;
-      }
-      auto admin = auth->admins->find_by_email(email);
-      // Argon2id costs ~100 ms: verify on the blocking pool and
-      // answer from there (exchanges may be answered from any
-      // thread). An unknown email costs the same, so timing does
-      // not tell which emails exist.
-      auth->run_blocking([auth, ctx, admin, password] {
-        static const std::string dummy = hash_password("not a password");
-        bool ok = verify_password(admin ? admin->password_hash : dummy,
-                                  password)
-          && admin.has_value();
-        if (!ok) {
-          ctx.reply(problem_response(401, "Wrong email or password."));
-          return;
-        }
-        auto expires = unix_now() + auth->token_ttl.count();
-        auto token = auth->signer->issue({"admin", admin->id, expires});
-        boost::json::object out{
-          {"token", token},
-          {"expires_at", rfc3339(expires * 1'000'000)},
-          {"admin_id", admin->id},
-        };
-        ctx.reply(json_response(200, boost::json::serialize(out)));
-      });
-    });
+                     const std::shared_ptr<const auth_context>& auth) {
+  add_token_route(routes, auth, "admin",
+                  [admins = auth->admins](
+                    const std::string& email) -> std::optional<login_account> {
+                    auto admin = admins->find_by_email(email);
+                    if (!admin)
+                      return std::nullopt;
+                    return login_account{admin->id, admin->password_hash};
+                  });
+  add_token_route(routes, auth, "client",
+                  [clients = auth->clients](
+                    const std::string& email) -> std::optional<login_account> {
+                    auto client = clients ? clients->find_login(email)
+                                          : std::nullopt;
+                    if (!client)
+                      return std::nullopt;
+                    return login_account{client->id, client->password_hash};
+                  });
 }
 
 } // namespace billow::api

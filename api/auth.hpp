@@ -24,6 +24,7 @@
 
 namespace billow::projections {
 class admin_directory;
+class client_directory;
 } // namespace billow::projections
 
 namespace billow::api {
@@ -67,6 +68,8 @@ private:
 struct auth_context {
   std::shared_ptr<const token_signer> signer;
   std::shared_ptr<const projections::admin_directory> admins;
+  /// Clients that can log into the client area.
+  std::shared_ptr<const projections::client_directory> clients;
   /// Runs slow work (password hashing) off the actor threads.
   std::function<void(std::function<void()>)> run_blocking;
   /// Token lifetime.
@@ -82,9 +85,17 @@ struct auth_context {
 route_handler require_admin(std::shared_ptr<const auth_context> auth,
                             std::string permission, route_handler inner);
 
-/// Adds `POST /api/v1/auth/admin/token`: `{email, password}` -> `{token,
-/// expires_at}`; 401 on bad credentials, 400/422 on a malformed body.
+/// Wraps `inner` so it runs only for a client with a valid client token
+/// (kind `client`): 401 otherwise, admin tokens included. `ctx.caller` is
+/// set for `inner` (kind `client`, the client's id).
+route_handler require_client(std::shared_ptr<const auth_context> auth,
+                             route_handler inner);
+
+/// Adds `POST /api/v1/auth/admin/token` and `POST /api/v1/auth/client/token`:
+/// `{email, password}` -> `{token, expires_at}`; 401 on bad credentials,
+/// 400/422 on a malformed body. The two kinds of token are not
+/// interchangeable.
 void add_auth_routes(route_table& routes,
-                     std::shared_ptr<const auth_context> auth);
+                     const std::shared_ptr<const auth_context>& auth);
 
 } // namespace billow::api

@@ -4,6 +4,10 @@
 //   GET  /api/v1/admin/modules                              (modules.read)
 //   POST /api/v1/admin/modules/{type}/{name}/activate       (modules.write)
 //   POST /api/v1/admin/modules/{type}/{name}/deactivate     (modules.write)
+//   POST /api/v1/admin/modules/{type}/{name}/update         (modules.write)
+//   PUT  /api/v1/admin/modules/{type}/{name}/config         (modules.write)
+//   *    /api/v1/admin/modules/{type}/{name}/api/{uri...}   (modules.read and
+//        the permission the module's route declares)
 
 #include <memory>
 

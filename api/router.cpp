@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include <boost/json.hpp>
+#include <spdlog/fmt/fmt.h>
 
 namespace billow::api {
 
@@ -44,6 +45,20 @@ bool is_param(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+/// A last segment `{name...}` takes the rest of the path, slashes included.
+bool is_tail(std::string_view segment) {
+  return is_param(segment) && segment.size() > 5
+    && segment.substr(segment.size() - 4) == "...}";
+}
+
+/// A pattern as OpenAPI writes it: `{name...}` becomes `{name}`.
+std::string openapi_path(std::string pattern) {
+  auto tail = pattern.find("...}");
+  if (tail != std::string::npos)
+    pattern.erase(tail, 3);
+  return pattern;
+}
+
 } // namespace
 
 route_table::match_result route_table::match(std::string_view method,
@@ -51,13 +66,20 @@ route_table::match_result route_table::match(std::string_view method,
   match_result result;
   auto segments = split_path(path);
   for (const auto& r : routes_) {
-    if (r.segments.size() != segments.size())
+    bool tail = !r.segments.empty() && is_tail(r.segments.back());
+    if (tail ? segments.size() < r.segments.size()
+             : r.segments.size() != segments.size())
       continue;
     std::map<std::string, std::string, std::less<>> params;
     bool matches = true;
-    for (size_t i = 0; i < segments.size() && matches; ++i) {
+    for (size_t i = 0; i < r.segments.size() && matches; ++i) {
       const auto& want = r.segments[i];
-      if (is_param(want))
+      if (tail && i + 1 == r.segments.size()) {
+        std::string rest{segments[i]};
+        for (size_t j = i + 1; j < segments.size(); ++j)
+          rest += fmt::format("/{}", segments[j]);
+        params.emplace(want.substr(1, want.size() - 5), std::move(rest));
+      } else if (is_param(want))
         params.emplace(want.substr(1, want.size() - 2),
                        std::string{segments[i]});
       else
@@ -115,12 +137,12 @@ std::string route_table::openapi(const std::string& title,
   for (const auto& r : routes_) {
     json::array params;
     for (const auto& seg : r.segments)
-      if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}')
-        params.push_back(
-          json::object{{"name", seg.substr(1, seg.size() - 2)},
-                       {"in", "path"},
-                       {"required", true},
-                       {"schema", json::object{{"type", "string"}}}});
+      if (is_param(seg))
+        params.push_back(json::object{
+          {"name", seg.substr(1, seg.size() - (is_tail(seg) ? 5 : 2))},
+          {"in", "path"},
+          {"required", true},
+          {"schema", json::object{{"type", "string"}}}});
     for (const auto& q : r.doc.query)
       params.push_back(
         json::object{{"name", q},
@@ -177,7 +199,7 @@ std::string route_table::openapi(const std::string& title,
                    [](unsigned char c) {
                      return static_cast<char>(std::tolower(c));
                    });
-    auto& path = paths[r.pattern];
+    auto& path = paths[openapi_path(r.pattern)];
     if (!path.is_object())
       path = json::object{};
     path.as_object()[method] = std::move(op);

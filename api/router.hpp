@@ -3,8 +3,10 @@
 // The route table: which handler answers which method and path.
 //
 // Patterns are paths whose segments may be `{name}` parameters:
-// `/api/v1/admin/services/{id}/suspend`. A path that matches a pattern under
-// another method answers 405 with `Allow`; one that matches none answers 404.
+// `/api/v1/admin/services/{id}/suspend`; a last segment `{name...}` takes
+// the rest of the path, slashes included (`.../api/{uri...}`). A path that
+// matches a pattern under another method answers 405 with `Allow`; one that
+// matches none answers 404.
 
 #include <functional>
 #include <map>

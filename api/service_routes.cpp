@@ -11,6 +11,7 @@
 
 #include "actors/clock.hpp"
 #include "api/accounts.hpp"
+#include "api/auth.hpp"
 #include "api/errors.hpp"
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
@@ -21,6 +22,7 @@
 #include "modules/host/module_jobs.hpp"
 #include "modules/sdk/product.hpp"
 #include "projections/admin_directory.hpp"
+#include "projections/client_directory.hpp"
 
 namespace billow::api {
 
@@ -217,6 +219,8 @@ void add_entity_route(route_table& routes,
                       if (!entity)
                         return ctx.reply(
                           problem_response(404, "No " + kind + " " + id + "."));
+                      // A login's hash is for the directory, not for show.
+                      entity->erase("password_hash");
                       ctx.reply(json_response(200, json::serialize(*entity)));
                     });
                   }),
@@ -266,7 +270,7 @@ void add_service_routes(route_table& routes,
     "POST", "/api/v1/admin/clients",
     require_admin(
       auth, "clients.write",
-      [be, append](const request_context& ctx) {
+      [auth, be, append](const request_context& ctx) {
         json::object body;
         if (auto bad = parse_object_body(ctx.request(), body))
           return ctx.reply(std::move(*bad));
@@ -274,8 +278,11 @@ void add_service_routes(route_table& routes,
         auto name = check.required_string("name", 200);
         auto email = check.required_string("email", 320);
         auto currency = check.required_string("currency", 3);
+        auto password = check.optional_string("password", 1024);
         if (!email.empty() && !is_email(email))
           check.fail("email", "must be an email address");
+        if (body.contains("password") && password.size() < 8)
+          check.fail("password", "must have at least 8 characters");
         if (!currency.empty()
             && (currency.size() != 3
                 || !std::all_of(currency.begin(), currency.end(), [](char c) {
@@ -294,6 +301,39 @@ void add_service_routes(route_table& routes,
                             {"email", projections::normalize_email(email)},
                             {"currency", currency},
                             {"balance", "0.00"}};
+        if (!password.empty()) {
+          // A client-area login: its email must be free, and the password
+          // is stored as an Argon2id hash (slow: on the blocking pool).
+          auto other
+            = auth->clients->find_login(client.at("email").as_string());
+          if (other && other->id != id)
+            return ctx.reply(
+              problem_response(409, "Another client logs in with this email.",
+                               "/problems/already_exists"));
+          auth->run_blocking(
+            [ctx, be, id, client, password, ev = std::move(ev)]() mutable {
+              auto stored = client;
+              stored["password_hash"] = hash_password(password);
+              ev.payload = json::serialize(stored);
+              std::vector<events::new_event> batch;
+              batch.push_back(std::move(ev));
+              caf::scoped_actor self{ctx.self->system()};
+              self
+                ->request(be->writer, ask_timeout, events::append_atom::value,
+                          "client-" + id, events::expected_version::no_stream(),
+                          std::move(batch))
+                .receive(
+                  [&](const events::append_result& res) {
+                    client["id"] = id;
+                    client["version"] = res.version;
+                    ctx.reply(json_response(201, json::serialize(client)));
+                  },
+                  [&](caf::error& err) {
+                    ctx.reply(error_response(err));
+                  });
+            });
+          return;
+        }
         ev.payload = json::serialize(client);
         append(ctx, "client-" + id, std::move(ev),
                [ctx, id, client](uint64_t version) mutable {

@@ -332,6 +332,47 @@ module_catalog::activate(const std::string& type, const std::string& name,
   return run(type, name, sdk::lifecycle_command::activate, actor);
 }
 
+caf::expected<module_status> module_catalog::update(const std::string& type,
+                                                    const std::string& name,
+                                                    const std::string& actor) {
+  std::lock_guard guard{mtx_};
+  auto found = loaded_entry(type, name);
+  if (!found)
+    return std::move(found.error());
+  auto& e = **found;
+  const auto& version = e.loaded.manifest->version;
+  const auto from = e.status.recorded_version;
+  if (from.empty())
+    return make_error(billow_errc::invalid_transition,
+                      "module " + type + "/" + name
+                        + " never ran activate(): activate it instead");
+  // Planned as for an active module at start: update() alone, if newer.
+  auto steps = sdk::plan_lifecycle(sdk::module_record{true, from}, version,
+                                   sdk::lifecycle_command::start);
+  if (!steps)
+    return std::move(steps.error());
+  if (steps->empty())
+    return make_error(billow_errc::invalid_transition,
+                      "nothing to update: module " + type + "/" + name
+                        + " is at version " + from + ", as its module.json");
+  auto ran = sdk::run_lifecycle(*e.loaded.instance, *steps);
+  if (!ran) {
+    auto payload = boost::json::serialize(boost::json::object{
+      {"version", version}, {"error", describe(ran.error())}});
+    if (auto err = record(e, "module.activation_failed", std::move(payload),
+                          actor))
+      return err;
+    return make_error(billow_errc::module_failure,
+                      "module " + type + "/" + name
+                        + " update failed: " + describe(ran.error()));
+  }
+  auto payload = boost::json::serialize(
+    boost::json::object{{"from_version", from}, {"to_version", version}});
+  if (auto err = record(e, "module.updated", std::move(payload), actor))
+    return err;
+  return e.status;
+}
+
 caf::expected<module_status>
 module_catalog::deactivate(const std::string& type, const std::string& name,
                            const std::string& actor) {

@@ -108,6 +108,18 @@ public:
                                         const std::string& name,
                                         const std::string& actor);
 
+  /// Runs the module's `update(from_version)` when the module.json it was
+  /// loaded with is newer than the recorded version (an upgrade whose
+  /// update failed at start, or an inactive module upgraded since it last
+  /// ran) and records `module.updated`. A new shared object takes a restart
+  /// (the scan then runs the new code's update). Errors: not_found,
+  /// invalid_transition (refused, never activated, nothing to update, or a
+  /// downgrade), module_failure (update() failed: recorded as
+  /// `module.activation_failed`).
+  caf::expected<module_status> update(const std::string& type,
+                                      const std::string& name,
+                                      const std::string& actor);
+
   /// Deactivates a module (runs deactivate()).
   caf::expected<module_status> deactivate(const std::string& type,
                                           const std::string& name,

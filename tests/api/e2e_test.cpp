@@ -1,11 +1,11 @@
 // The operator's story, end to end over HTTP: a real billow application, a
 // real PostgreSQL cluster, the built-in postgres module. Configure and
 // activate the module, create a client and a product, order and provision a
-// service, log into the new database, suspend (login refused), unsuspend
+// service, log into the new database with the credentials the client area
+// shows its owner, suspend (login refused), unsuspend
 // (accepted), change package (new connection limit), terminate (database
 // gone), then read the audit history and verify the chain.
 
-#include <fstream>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -15,7 +15,6 @@
 #include "api/accounts.hpp"
 #include "api/application.hpp"
 #include "events/event_store.hpp"
-#include "modules/sdk/secret_box.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -112,19 +111,6 @@ protected:
     return svc;
   }
 
-  /// The database password the client area shows its owner: the module
-  /// sealed it with the key in data/keys/seal.key.
-  std::string unsealed_password(const json::object& service_data) {
-    std::ifstream in{data_ / "keys" / "seal.key", std::ios::binary};
-    std::string key((std::istreambuf_iterator<char>(in)), {});
-    std::array<uint8_t, billow::modules::sdk::secret_box::key_size> bytes{};
-    std::copy(key.begin(), key.end(), bytes.begin());
-    billow::modules::sdk::secret_box box{bytes};
-    auto clear = box.unseal(service_data.at("password").as_string());
-    EXPECT_TRUE(clear);
-    return clear ? *clear : std::string{};
-  }
-
   billow::test::temp_dir dir_{"e2e"};
   std::filesystem::path data_;
   std::unique_ptr<billow::api::application> app_;
@@ -160,7 +146,8 @@ TEST_F(e2e_test,
   auto client = call("POST", "/api/v1/admin/clients",
                      json::object{{"name", "Acme"},
                                   {"email", "ops@acme.test"},
-                                  {"currency", "EUR"}});
+                                  {"currency", "EUR"},
+                                  {"password", "acme-client-password"}});
   ASSERT_EQ(client.status, 201u) << client.body;
   auto client_id = std::string{doc(client).at("id").as_string()};
   auto product_for = [&](int limit) {
@@ -192,11 +179,23 @@ TEST_F(e2e_test,
   ASSERT_EQ(svc.at("status").as_string(), "active") << json::serialize(svc);
   ASSERT_EQ(svc.at("provision_status").as_string(), "completed");
 
-  // Log into the new database with its credentials.
-  const auto& sd = svc.at("service_data").as_object();
-  auto database = std::string{sd.at("database").as_string()};
-  auto user = std::string{sd.at("user").as_string()};
-  auto password = unsealed_password(sd);
+  // The client logs into the client area and reads the database's
+  // credentials from the overview tab; they log into the new database.
+  auto client_login = conn_->request(
+    "POST", "/api/v1/auth/client/token",
+    json::serialize(json::object{{"email", "ops@acme.test"},
+                                 {"password", "acme-client-password"}}));
+  ASSERT_EQ(client_login.status, 200u) << client_login.body;
+  auto client_token = "Bearer "
+    + std::string{doc(client_login).at("token").as_string()};
+  auto overview = call("GET",
+                       "/api/v1/client/services/" + id + "/tabs/overview", {},
+                       client_token);
+  ASSERT_EQ(overview.status, 200u) << overview.body;
+  auto shown = doc(overview).at("variables").as_object();
+  auto database = std::string{shown.at("database").as_string()};
+  auto user = std::string{shown.at("user").as_string()};
+  auto password = std::string{shown.at("password").as_string()};
   auto conninfo = pg.conninfo(user, password, database);
   EXPECT_TRUE(pg_login{conninfo}.ok())
     << PQerrorMessage(pg_login{conninfo}.conn);

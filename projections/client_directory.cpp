@@ -1,0 +1,126 @@
+#include "projections/client_directory.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "events/errc.hpp"
+#include "events/event_store.hpp"
+#include "events/subscription.hpp"
+#include "projections/admin_directory.hpp"
+
+namespace billow::projections {
+
+void client_directory::apply(const events::envelope& ev) {
+  std::unique_lock guard{mtx_};
+  if (ev.position <= position_)
+    return; // already applied (catch-up and live may overlap)
+  position_ = ev.position;
+  if (ev.type != "client.created")
+    return;
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(ev.payload, ec);
+  if (ec || !doc.is_object()) {
+    spdlog::error("client directory: bad payload at position {}", ev.position);
+    return;
+  }
+  const auto& obj = doc.as_object();
+  auto text = [&](const char* key) -> std::string {
+    if (auto* v = obj.if_contains(key); v && v->is_string())
+      return std::string{v->as_string()};
+    return {};
+  };
+  client_account acc;
+  acc.id = ev.stream.substr(ev.stream.find('-') + 1);
+  acc.email = normalize_email(text("email"));
+  acc.name = text("name");
+  acc.password_hash = text("password_hash");
+  if (!acc.password_hash.empty())
+    login_by_email_.emplace(acc.email, acc.id); // the first login keeps it
+  by_id_[acc.id] = std::move(acc);
+}
+
+std::optional<client_account>
+client_directory::find_login(std::string_view email) const {
+  std::shared_lock guard{mtx_};
+  auto i = login_by_email_.find(normalize_email(email));
+  if (i == login_by_email_.end())
+    return std::nullopt;
+  return by_id_.at(i->second);
+}
+
+std::optional<client_account>
+client_directory::find_by_id(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  auto i = by_id_.find(std::string{id});
+  if (i == by_id_.end())
+    return std::nullopt;
+  return i->second;
+}
+
+size_t client_directory::size() const {
+  std::shared_lock guard{mtx_};
+  return by_id_.size();
+}
+
+uint64_t client_directory::position() const {
+  std::shared_lock guard{mtx_};
+  return position_;
+}
+
+caf::error client_directory::catch_up(const events::event_store& store) {
+  auto last = store.last_position();
+  events::log_query q;
+  q.type = "client.created";
+  q.limit = 1000;
+  for (;;) {
+    auto page = store.query(q);
+    if (!page)
+      return std::move(page.error());
+    for (const auto& ev : page->events)
+      if (ev.position <= last)
+        apply(ev);
+    if (!page->next_cursor || *page->next_cursor > last)
+      break;
+    q.from_position = *page->next_cursor;
+  }
+  std::unique_lock guard{mtx_};
+  position_ = std::max(position_, last);
+  return caf::none;
+}
+
+namespace {
+
+/// Applies each delivered page to the directory.
+events::subscriber_actor::behavior_type
+client_follower(events::subscriber_actor::pointer,
+                const std::shared_ptr<client_directory>& dir) {
+  return {
+    [dir](events::deliver_atom, const std::vector<events::envelope>& page) {
+      for (const auto& ev : page)
+        dir->apply(ev);
+      return true;
+    },
+  };
+}
+
+} // namespace
+
+caf::expected<events::subscriber_actor>
+follow_client_directory(caf::actor_system& sys, events::event_store& store,
+                        events::writer_actor writer,
+                        const std::shared_ptr<client_directory>& dir) {
+  if (auto err = dir->catch_up(store))
+    return err;
+  events::subscription_options opts;
+  opts.from_position = dir->position() + 1;
+  auto follower = sys.spawn(client_follower, dir);
+  events::subscribe(sys, store, std::move(writer), follower, opts);
+  return follower;
+}
+
+} // namespace billow::projections
