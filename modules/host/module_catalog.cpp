@@ -42,6 +42,13 @@ void refresh_status(module_status& s, bool active, bool refused) {
 
 module_listener::~module_listener() = default;
 
+caf::expected<void>
+module_listener::run_lifecycle(const std::string&, const std::string&,
+                               const std::shared_ptr<sdk::module>& instance,
+                               const std::vector<sdk::lifecycle_step>& steps) {
+  return sdk::run_lifecycle(*instance, steps);
+}
+
 boost::json::object to_json(const module_status& s) {
   return {
     {"type", s.type},
@@ -206,7 +213,7 @@ module_catalog::scan(const std::string& actor) {
                                        sdk::lifecycle_command::start);
       if (steps && !steps->empty()) {
         auto from = e.status.recorded_version;
-        if (auto ran = sdk::run_lifecycle(*e.loaded.instance, *steps); ran) {
+        if (auto ran = run_steps(e, *steps); ran) {
           auto payload = boost::json::serialize(boost::json::object{
             {"from_version", from}, {"to_version", m.version}});
           if (auto err = record(e, "module.updated", std::move(payload), actor))
@@ -246,6 +253,15 @@ module_catalog::loaded_entry(const std::string& type, const std::string& name) {
 void module_catalog::set_host_services(host_services services) {
   std::lock_guard guard{mtx_};
   services_ = std::move(services);
+}
+
+caf::expected<void>
+module_catalog::run_steps(entry& e,
+                          const std::vector<sdk::lifecycle_step>& steps) {
+  if (listener_)
+    return listener_->run_lifecycle(e.status.type, e.status.name,
+                                    e.loaded.instance, steps);
+  return sdk::run_lifecycle(*e.loaded.instance, steps);
 }
 
 void module_catalog::set_listener(std::shared_ptr<module_listener> listener) {
@@ -337,13 +353,15 @@ module_catalog::run(const std::string& type, const std::string& name,
     return std::move(steps.error());
   if (steps->empty())
     return e.status; // already in the asked state: idempotent
-  auto ran = sdk::run_lifecycle(*e.loaded.instance, *steps);
+  auto ran = run_steps(e, *steps);
   if (!ran) {
     auto payload = boost::json::serialize(boost::json::object{
       {"version", version}, {"error", describe(ran.error())}});
     if (auto err = record(e, "module.activation_failed", std::move(payload),
                           actor))
       return err;
+    if (listener_ && !e.active)
+      listener_->stopped(type, name);
     return make_error(billow_errc::module_failure,
                       "module " + type + "/" + name
                         + " failed: " + describe(ran.error()));

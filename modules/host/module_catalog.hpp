@@ -100,6 +100,15 @@ public:
 
   /// The module was deactivated.
   virtual void stopped(const std::string& type, const std::string& name) = 0;
+
+  /// Runs lifecycle `steps` (activate, update, deactivate) on `instance` and
+  /// answers how they ended; module failures and exceptions are errors.
+  /// Default: on the calling thread. Module hosts run them through the
+  /// module's actor, one at a time and never beside a hook call.
+  virtual caf::expected<void>
+  run_lifecycle(const std::string& type, const std::string& name,
+                const std::shared_ptr<sdk::module>& instance,
+                const std::vector<sdk::lifecycle_step>& steps);
 };
 
 class module_catalog {
@@ -177,6 +186,9 @@ private:
                                      const std::string& name);
   /// Gives the loaded module a context with its current configuration.
   void attach_context(entry& e);
+  /// Runs lifecycle steps through the listener (or here, without one).
+  caf::expected<void> run_steps(entry& e,
+                                const std::vector<sdk::lifecycle_step>& steps);
 
   host_services services_;
   std::shared_ptr<module_listener> listener_;

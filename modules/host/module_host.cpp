@@ -4,6 +4,7 @@
 #include <cctype>
 #include <deque>
 #include <exception>
+#include <future>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -27,6 +28,10 @@ namespace {
 using hook_done_atom = caf::atom_constant<caf::atom("hook_done")>;
 /// Clock -> host: the backoff of a failed hook is over.
 using hook_retry_atom = caf::atom_constant<caf::atom("hook_retry")>;
+/// Caller -> host: a lifecycle call waits in the inbox.
+using lc_kick_atom = caf::atom_constant<caf::atom("lc_kick")>;
+/// Worker -> host: a lifecycle call ended (ok, pause hooks after it).
+using lc_done_atom = caf::atom_constant<caf::atom("lc_done")>;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
@@ -39,6 +44,25 @@ std::string describe(const caf::error& err) {
   auto detail = detail_of(err);
   return detail.empty() ? to_string(errc_of(err)) : detail;
 }
+
+} // namespace
+
+/// One lifecycle call waiting for its module's host.
+struct module_hosts::lifecycle_call {
+  std::vector<sdk::lifecycle_step> steps;
+  /// Deliver no more hooks once it succeeded (a deactivation).
+  bool pause_after = false;
+  std::promise<caf::expected<void>> done;
+};
+
+/// Lifecycle calls handed to a host (a queue, so that no custom message
+/// type is needed).
+struct module_hosts::inbox {
+  std::mutex mtx;
+  std::deque<std::shared_ptr<lifecycle_call>> calls;
+};
+
+namespace {
 
 struct host_state {
   static inline const char* name = "billow.module_host";
@@ -66,6 +90,10 @@ struct host_state {
   std::deque<events::envelope> pending;
   bool in_flight = false;
   bool waiting = false;
+  /// Lifecycle calls: the inbox, whether one runs, whether hooks stopped.
+  std::shared_ptr<module_hosts::inbox> inbox;
+  bool lifecycle_running = false;
+  bool paused = false;
   /// Attempts made at the front event.
   uint32_t attempt = 0;
   actors::timer_id retry_timer = 0;
@@ -214,9 +242,38 @@ void record_failure(host_ptr self, const events::envelope& ev, uint32_t attempt,
           });
 }
 
+/// Starts the next waiting lifecycle call on the worker pool; false when
+/// none waits.
+bool run_lifecycle_call(host_ptr self) {
+  auto& st = self->state;
+  std::shared_ptr<module_hosts::lifecycle_call> call;
+  {
+    std::lock_guard guard{st.inbox->mtx};
+    if (st.inbox->calls.empty())
+      return false;
+    call = std::move(st.inbox->calls.front());
+    st.inbox->calls.pop_front();
+  }
+  st.lifecycle_running = true;
+  caf::actor handle = caf::actor_cast<caf::actor>(self);
+  st.ctx->pool->submit([handle, call, instance = st.instance] {
+    // run_lifecycle turns exceptions into module_failure errors.
+    auto res = sdk::run_lifecycle(*instance, call->steps);
+    bool ok = static_cast<bool>(res);
+    call->done.set_value(std::move(res));
+    caf::anon_send(handle, lc_done_atom::value, ok, call->pause_after);
+  });
+  return true;
+}
+
 void pump(host_ptr self) {
   auto& st = self->state;
-  if (st.in_flight || st.waiting)
+  if (st.in_flight || st.lifecycle_running)
+    return;
+  // Lifecycle calls go first; a hook call never runs beside one.
+  if (run_lifecycle_call(self))
+    return;
+  if (st.waiting || st.paused)
     return;
   while (st.pending.empty()
          && st.cursor <= std::min(st.head, st.ctx->store->last_position())) {
@@ -230,12 +287,14 @@ void pump(host_ptr self) {
 }
 
 caf::behavior host_impl(host_ptr self, const host_context* ctx,
+                        std::shared_ptr<module_hosts::inbox> inbox,
                         std::shared_ptr<sdk::module> instance,
                         std::shared_ptr<hook_counters> counters,
                         std::vector<std::string> ids,
                         std::vector<std::string> hooks, uint64_t cursor) {
   auto& st = self->state;
   st.ctx = ctx;
+  st.inbox = std::move(inbox);
   st.instance = std::move(instance);
   st.counters = std::move(counters);
   st.type = ids.at(0);
@@ -279,16 +338,23 @@ caf::behavior host_impl(host_ptr self, const host_context* ctx,
                      actors::to_us(at));
       retry_later(self, pos, wait);
     },
-    [self](hook_retry_atom, uint64_t pos) {
+    [self](hook_retry_atom, uint64_t) {
       auto& st = self->state;
       if (!st.waiting)
         return;
       st.waiting = false;
       st.retry_timer = 0;
-      if (pos != 0 && !st.pending.empty() && st.pending.front().position == pos)
-        deliver(self);
-      else
-        pump(self);
+      pump(self); // the failed event is still the front one
+    },
+    [self](lc_kick_atom) {
+      pump(self);
+    },
+    [self](lc_done_atom, bool ok, bool pause_after) {
+      auto& st = self->state;
+      st.lifecycle_running = false;
+      if (ok && pause_after)
+        st.paused = true;
+      pump(self);
     },
   };
 }
@@ -337,22 +403,74 @@ void module_hosts::started(const std::string& type, const std::string& name,
   std::lock_guard guard{mtx_};
   if (stopped_)
     return;
+  if (auto i = hosts_.find({type, name}); i != hosts_.end()
+      && i->second.instance == instance && i->second.with_hooks && !fresh)
+    return; // already runs over this very object
+  spawn(type, name, instance, std::move(hooks), cursor);
+  spdlog::debug("module {}/{}: host started, hooks from position {}", type,
+                name, cursor);
+}
+
+module_hosts::running&
+module_hosts::spawn(const std::string& type, const std::string& name,
+                    const std::shared_ptr<sdk::module>& instance,
+                    std::vector<std::string> hooks, uint64_t cursor) {
   key k{type, name};
   if (auto i = hosts_.find(k); i != hosts_.end()) {
-    if (i->second.instance == instance && !fresh)
-      return; // already runs over this very object
     caf::anon_send_exit(i->second.handle, caf::exit_reason::user_shutdown);
     hosts_.erase(i);
   }
   auto& counters = counters_[k];
   if (!counters)
     counters = std::make_shared<hook_counters>();
-  auto handle = sys_.spawn(host_impl, &ctx_, instance, counters,
+  auto calls = std::make_shared<inbox>();
+  bool with_hooks = cursor > 0;
+  auto handle = sys_.spawn(host_impl, &ctx_, calls, instance, counters,
                            std::vector<std::string>{type, name},
                            std::move(hooks), cursor);
-  hosts_.emplace(k, running{std::move(handle), instance});
-  spdlog::debug("module {}/{}: host started, hooks from position {}", type,
-                name, cursor);
+  return hosts_
+    .insert_or_assign(
+      k, running{std::move(handle), instance, std::move(calls), with_hooks})
+    .first->second;
+}
+
+caf::expected<void>
+module_hosts::run_lifecycle(const std::string& type, const std::string& name,
+                            const std::shared_ptr<sdk::module>& instance,
+                            const std::vector<sdk::lifecycle_step>& steps) {
+  auto call = std::make_shared<lifecycle_call>();
+  call->steps = steps;
+  call->pause_after
+    = std::any_of(steps.begin(), steps.end(), [](const auto& s) {
+        return s.kind == sdk::lifecycle_step::deactivate;
+      });
+  auto fut = call->done.get_future();
+  caf::actor handle;
+  {
+    std::lock_guard guard{mtx_};
+    if (stopped_)
+      return make_error(billow_errc::unavailable, "Billow is shutting down");
+    auto i = hosts_.find({type, name});
+    // A host for this very object, or one made for the call: no hooks yet
+    // (`started` follows a successful activation).
+    auto& host = i != hosts_.end() && i->second.instance == instance
+      ? i->second
+      : spawn(type, name, instance, {}, 0);
+    {
+      std::lock_guard inner{host.calls->mtx};
+      host.calls->calls.push_back(call);
+    }
+    handle = host.handle;
+  }
+  caf::anon_send(handle, lc_kick_atom::value);
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    return make_error(billow_errc::module_failure,
+                      fmt::format("module {}/{}: its host stopped before the "
+                                  "lifecycle call ran",
+                                  type, name));
+  }
 }
 
 void module_hosts::stopped(const std::string& type, const std::string& name) {

@@ -39,6 +39,10 @@
 // falls behind and catches up from the store. A module's own `module.log`,
 // `module.log_dropped` and `module.hook_failed` events are never delivered to
 // itself (a hook that logs would otherwise feed itself).
+//
+// The host also serialises the module's lifecycle calls (activate, update,
+// deactivate): they run on the worker pool, one at a time, never beside a
+// hook call; after a deactivation no hook runs again.
 
 #include <atomic>
 #include <chrono>
@@ -48,6 +52,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -111,6 +116,15 @@ public:
   /// Stops the module's host; its cursor stays for a later start-up.
   void stopped(const std::string& type, const std::string& name) override;
 
+  /// Runs lifecycle steps through the module's host (spawned for them when
+  /// the module has none yet): on the worker pool, after the hook call in
+  /// flight, before the next one. After a successful deactivation the host
+  /// delivers no more hooks. Blocks its caller: never call it from an actor.
+  caf::expected<void>
+  run_lifecycle(const std::string& type, const std::string& name,
+                const std::shared_ptr<sdk::module>& instance,
+                const std::vector<sdk::lifecycle_step>& steps) override;
+
   /// Stops every host and waits for them (shutdown, before the actor system
   /// and the worker pool go; not from a CAF thread). Later starts are
   /// ignored.
@@ -130,11 +144,22 @@ public:
   static std::string checkpoint_of(const std::string& type,
                                    const std::string& name);
 
+  struct lifecycle_call;
+  struct inbox;
+
 private:
   struct running {
     caf::actor handle;
     std::shared_ptr<sdk::module> instance;
+    std::shared_ptr<inbox> calls;
+    /// False for a host spawned only to run lifecycle calls.
+    bool with_hooks = false;
   };
+
+  /// Spawns a host (mutex held), replacing the one there.
+  running& spawn(const std::string& type, const std::string& name,
+                 const std::shared_ptr<sdk::module>& instance,
+                 std::vector<std::string> hooks, uint64_t cursor);
   using key = std::pair<std::string, std::string>;
 
   caf::actor_system& sys_;

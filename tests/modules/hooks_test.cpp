@@ -4,9 +4,11 @@
 // modules, and module logs written as redacted, bounded module.log events.
 
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <caf/actor_system.hpp>
@@ -23,6 +25,7 @@
 #include "modules/host/module_catalog.hpp"
 #include "modules/host/module_host.hpp"
 #include "modules/host/module_log.hpp"
+#include "modules/sdk/lifecycle.hpp"
 #include "modules/sdk/module_context.hpp"
 #include "modules/sdk/plugin.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -49,6 +52,12 @@ public:
   caf::expected<void> on_event(const sdk::hook_event& ev) override {
     std::unique_lock guard{mtx_};
     ++calls_;
+    in_hook_ = true;
+    cv_.notify_all();
+    cv_.wait(guard, [&] {
+      return !gate_closed_;
+    });
+    in_hook_ = false;
     if (auto* f = ev.payload.if_contains("fail");
         f && f->is_bool() && f->as_bool()) {
       if (failed_[ev.position]++ < fail_times) {
@@ -100,8 +109,44 @@ public:
     return calls_;
   }
 
+  caf::expected<void> activate() override {
+    if (activate_throws)
+      throw std::logic_error("activate exploded");
+    return caf::unit;
+  }
+
+  caf::expected<void> deactivate() override {
+    std::lock_guard guard{mtx_};
+    deactivated_on = std::this_thread::get_id();
+    deactivated_during_hook = in_hook_;
+    return caf::unit;
+  }
+
+  /// Makes the next hook call wait until `open_gate`.
+  void close_gate() {
+    std::lock_guard guard{mtx_};
+    gate_closed_ = true;
+  }
+
+  void open_gate() {
+    std::lock_guard guard{mtx_};
+    gate_closed_ = false;
+    cv_.notify_all();
+  }
+
+  /// Waits until a hook call waits at the gate.
+  bool wait_in_hook() {
+    std::unique_lock guard{mtx_};
+    return cv_.wait_for(guard, 10s, [&] {
+      return in_hook_;
+    });
+  }
+
   int fail_times = 0;
   bool throws = false;
+  bool activate_throws = false;
+  std::thread::id deactivated_on;
+  bool deactivated_during_hook = false;
 
 private:
   std::vector<std::string> types_;
@@ -110,6 +155,8 @@ private:
   std::vector<sdk::hook_event> seen_;
   std::map<uint64_t, int> failed_;
   size_t calls_ = 0;
+  bool gate_closed_ = false;
+  bool in_hook_ = false;
 };
 
 class hooks_test : public ::testing::Test {
@@ -528,4 +575,48 @@ TEST_F(hooks_test, a_log_flood_is_bounded_and_counts_what_it_dropped) {
   // Info and error lines still have room while debug lines are dropped.
   mod->log_error("flood", "the one that matters");
   EXPECT_EQ(logs->stats().dropped_error, 0u);
+}
+
+TEST_F(hooks_test, lifecycle_calls_run_through_the_host_never_beside_a_hook) {
+  auto a
+    = std::make_shared<hook_module>(std::vector<std::string>{"x.happened"});
+  hosts->started("Plugin", "a", a, true);
+  a->close_gate();
+  auto p1 = append("s-1", "x.happened");
+  ASSERT_TRUE(a->wait_in_hook());
+  // deactivate() waits for the hook in flight, then runs on the pool.
+  std::vector<sdk::lifecycle_step> off{{sdk::lifecycle_step::deactivate, {}}};
+  auto done = std::async(std::launch::async, [&] {
+    return hosts->run_lifecycle("Plugin", "a", a, off);
+  });
+  EXPECT_EQ(done.wait_for(50ms), std::future_status::timeout);
+  a->open_gate();
+  auto res = done.get();
+  ASSERT_TRUE(res) << to_string(res.error());
+  EXPECT_FALSE(a->deactivated_during_hook);
+  EXPECT_NE(a->deactivated_on, std::thread::id{});
+  EXPECT_NE(a->deactivated_on, std::this_thread::get_id());
+  EXPECT_EQ(a->positions(), (std::vector<uint64_t>{p1}));
+  // Deactivated: no hook runs any more, even before the host is stopped.
+  auto b
+    = std::make_shared<hook_module>(std::vector<std::string>{"x.happened"});
+  hosts->started("Plugin", "b", b, true);
+  auto p2 = append("s-1", "x.happened");
+  ASSERT_TRUE(b->wait_seen(1));
+  EXPECT_EQ(b->positions(), (std::vector<uint64_t>{p2}));
+  EXPECT_EQ(a->calls(), 1u);
+}
+
+TEST_F(hooks_test, a_throwing_lifecycle_call_is_a_clear_error) {
+  auto a
+    = std::make_shared<hook_module>(std::vector<std::string>{"x.happened"});
+  a->activate_throws = true;
+  std::vector<sdk::lifecycle_step> on{{sdk::lifecycle_step::activate, {}}};
+  auto res = hosts->run_lifecycle("Plugin", "a", a, on);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(errc_of(res.error()), billow_errc::module_failure);
+  EXPECT_EQ(detail_of(res.error()), "activate threw: activate exploded");
+  // The host made for the call still serves the next one.
+  a->activate_throws = false;
+  EXPECT_TRUE(hosts->run_lifecycle("Plugin", "a", a, on));
 }
