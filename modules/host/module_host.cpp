@@ -28,6 +28,8 @@ namespace {
 using hook_done_atom = caf::atom_constant<caf::atom("hook_done")>;
 /// Clock -> host: the backoff of a failed hook is over.
 using hook_retry_atom = caf::atom_constant<caf::atom("hook_retry")>;
+/// Clock -> host: a hook call ran out of time.
+using hook_timeout_atom = caf::atom_constant<caf::atom("hook_tmo")>;
 /// Caller -> host: a lifecycle call waits in the inbox.
 using lc_kick_atom = caf::atom_constant<caf::atom("lc_kick")>;
 /// Worker -> host: a lifecycle call ended (ok, pause hooks after it).
@@ -68,8 +70,10 @@ struct host_state {
   static inline const char* name = "billow.module_host";
 
   ~host_state() {
-    if (retry_timer != 0 && ctx != nullptr)
+    if (ctx != nullptr) {
       ctx->clock->cancel(retry_timer);
+      ctx->clock->cancel(timeout_timer);
+    }
   }
 
   const host_context* ctx = nullptr;
@@ -97,6 +101,9 @@ struct host_state {
   /// Attempts made at the front event.
   uint32_t attempt = 0;
   actors::timer_id retry_timer = 0;
+  /// The hook call in flight: its pool ticket and its timeout.
+  actors::ticket running_ticket = 0;
+  actors::timer_id timeout_timer = 0;
 };
 
 using host_ptr = caf::stateful_actor<host_state>*;
@@ -175,38 +182,43 @@ void deliver(host_ptr self) {
   he.stream = ev.stream;
   he.position = ev.position;
   caf::actor handle = caf::actor_cast<caf::actor>(self);
-  st.ctx->pool->submit([handle, he = std::move(he), payload = ev.payload,
-                        instance = st.instance, store = st.ctx->store,
-                        checkpoint = st.checkpoint, attempt]() mutable {
-    std::string kind;
-    std::string error;
-    try {
-      boost::system::error_code ec;
-      auto doc = boost::json::parse(payload, ec);
-      if (!ec && doc.is_object())
-        he.payload = std::move(doc.as_object());
-      if (auto res = instance->on_event(he); !res) {
-        kind = "error";
-        error = describe(res.error());
+  auto pos = ev.position;
+  st.timeout_timer = st.ctx->clock->schedule(
+    st.ctx->clock->now() + st.ctx->options.timeout, [handle, pos, attempt] {
+      caf::anon_send(handle, hook_timeout_atom::value, pos, attempt);
+    });
+  st.running_ticket = st.ctx->pool->submit(
+    [handle, he = std::move(he), payload = ev.payload, instance = st.instance,
+     store = st.ctx->store, checkpoint = st.checkpoint, attempt]() mutable {
+      std::string kind;
+      std::string error;
+      try {
+        boost::system::error_code ec;
+        auto doc = boost::json::parse(payload, ec);
+        if (!ec && doc.is_object())
+          he.payload = std::move(doc.as_object());
+        if (auto res = instance->on_event(he); !res) {
+          kind = "error";
+          error = describe(res.error());
+        }
+      } catch (const std::exception& ex) {
+        kind = "exception";
+        error = ex.what();
+      } catch (...) {
+        kind = "exception";
+        error = "a non-standard exception";
       }
-    } catch (const std::exception& ex) {
-      kind = "exception";
-      error = ex.what();
-    } catch (...) {
-      kind = "exception";
-      error = "a non-standard exception";
-    }
-    if (kind.empty()) {
-      // Not fsynced: losing it to a power cut means one more delivery
-      // (at-least-once), never a skipped event.
-      if (auto err = store->save_checkpoint(checkpoint, he.position,
-                                            events::durability::async))
-        spdlog::warn("hook cursor {} not saved: {}", checkpoint,
-                     to_string(err));
-    }
-    caf::anon_send(handle, hook_done_atom::value, he.position, attempt,
-                   std::move(kind), std::move(error));
-  });
+      if (kind.empty()) {
+        // Not fsynced: losing it to a power cut means one more delivery
+        // (at-least-once), never a skipped event.
+        if (auto err = store->save_checkpoint(checkpoint, he.position,
+                                              events::durability::async))
+          spdlog::warn("hook cursor {} not saved: {}", checkpoint,
+                       to_string(err));
+      }
+      caf::anon_send(handle, hook_done_atom::value, he.position, attempt,
+                     std::move(kind), std::move(error));
+    });
 }
 
 /// Records a failed attempt as `module.hook_failed` (asynchronously).
@@ -266,6 +278,18 @@ bool run_lifecycle_call(host_ptr self) {
   return true;
 }
 
+/// The front event's call failed: record it and retry after the backoff.
+void failed(host_ptr self, uint32_t attempt, const std::string& kind,
+            const std::string& error) {
+  auto& st = self->state;
+  st.counters->failures.fetch_add(1);
+  auto wait = backoff(st.ctx->options, attempt);
+  auto at = st.ctx->clock->now() + wait;
+  record_failure(self, st.pending.front(), attempt, kind, error,
+                 actors::to_us(at));
+  retry_later(self, st.pending.front().position, wait);
+}
+
 void pump(host_ptr self) {
   auto& st = self->state;
   if (st.in_flight || st.lifecycle_running)
@@ -320,9 +344,12 @@ caf::behavior host_impl(host_ptr self, const host_context* ctx,
            std::string& error) {
       auto& st = self->state;
       if (!st.in_flight || st.pending.empty()
-          || st.pending.front().position != pos)
-        return;
+          || st.pending.front().position != pos || st.attempt != attempt)
+        return; // a late answer of an abandoned call
       st.in_flight = false;
+      st.running_ticket = 0;
+      st.ctx->clock->cancel(st.timeout_timer);
+      st.timeout_timer = 0;
       if (kind.empty()) {
         st.pending.pop_front();
         st.attempt = 0;
@@ -331,12 +358,25 @@ caf::behavior host_impl(host_ptr self, const host_context* ctx,
         pump(self);
         return;
       }
-      st.counters->failures.fetch_add(1);
-      auto wait = backoff(st.ctx->options, attempt);
-      auto at = st.ctx->clock->now() + wait;
-      record_failure(self, st.pending.front(), attempt, kind, error,
-                     actors::to_us(at));
-      retry_later(self, pos, wait);
+      failed(self, attempt, kind, error);
+    },
+    [self](hook_timeout_atom, uint64_t pos, uint32_t attempt) {
+      auto& st = self->state;
+      if (!st.in_flight || st.pending.empty()
+          || st.pending.front().position != pos || st.attempt != attempt)
+        return;
+      // Its worker is given up (and replaced): the call may still end some
+      // day; its answer is then ignored (at-least-once: the event comes
+      // again).
+      st.ctx->pool->abandon(st.running_ticket);
+      st.running_ticket = 0;
+      st.timeout_timer = 0;
+      st.in_flight = false;
+      failed(self, attempt, "timeout",
+             fmt::format("hook call exceeded {} ms",
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                           st.ctx->options.timeout)
+                           .count()));
     },
     [self](hook_retry_atom, uint64_t) {
       auto& st = self->state;

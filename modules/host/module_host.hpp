@@ -32,13 +32,15 @@
 // A failing hook is retried with exponential backoff on the injected clock
 // (first_backoff, doubling, at most max_backoff), forever: skipping would
 // break at-least-once. Each failure is a `module.hook_failed` event
-// {position, event_type, event_stream, attempt, kind (error|exception),
-// error, retry_at_us} in the module's stream. Hook calls run on the worker
-// pool, never on CAF's threads; one module's slow or failing hook holds only
-// its own host (other modules' hosts keep going, the writer never waits): it
-// falls behind and catches up from the store. A module's own `module.log`,
-// `module.log_dropped` and `module.hook_failed` events are never delivered to
-// itself (a hook that logs would otherwise feed itself).
+// {position, event_type, event_stream, attempt, kind (error | exception |
+// timeout), error, retry_at_us} in the module's stream. A call that runs
+// longer than `timeout` is given up (its worker replaced) and retried. Hook
+// calls run on the worker pool, never on CAF's threads; one module's slow or
+// failing hook holds only its own host (other modules' hosts keep going, the
+// writer never waits): it falls behind and catches up from the store. A
+// module's own `module.log`, `module.log_dropped` and `module.hook_failed`
+// events are never delivered to itself (a hook that logs would otherwise feed
+// itself).
 //
 // The host also serialises the module's lifecycle calls (activate, update,
 // deactivate): they run on the worker pool, one at a time, never beside a
@@ -73,6 +75,9 @@ struct hook_options {
   actors::duration first_backoff = std::chrono::seconds(1);
   /// The longest wait between attempts.
   actors::duration max_backoff = std::chrono::minutes(5);
+  /// How long one hook call may run (from its hand-off to the pool); then
+  /// its worker is abandoned and the call counts as failed (`timeout`).
+  actors::duration timeout = std::chrono::seconds(60);
   /// Events read per type and round from the type index.
   size_t page_size = 256;
 };

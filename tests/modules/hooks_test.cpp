@@ -189,6 +189,7 @@ protected:
     ho.first_backoff = 1s;
     ho.max_backoff = 4s;
     ho.page_size = 4; // several rounds of reads in every test
+    ho.timeout = 30s;
     hosts = std::make_unique<modules::module_hosts>(
       *sys, modules::host_context{store.get(), writer, &clock, pool.get(), ho});
   }
@@ -619,4 +620,30 @@ TEST_F(hooks_test, a_throwing_lifecycle_call_is_a_clear_error) {
   // The host made for the call still serves the next one.
   a->activate_throws = false;
   EXPECT_TRUE(hosts->run_lifecycle("Plugin", "a", a, on));
+}
+
+TEST_F(hooks_test, a_hung_hook_times_out_on_the_clock_and_is_retried) {
+  auto a
+    = std::make_shared<hook_module>(std::vector<std::string>{"x.happened"});
+  hosts->started("Plugin", "a", a, true);
+  a->close_gate();
+  auto p1 = append("s-1", "x.happened");
+  ASSERT_TRUE(a->wait_in_hook());
+  ASSERT_TRUE(clock.wait_for_pending(1, 10s)); // the call's timeout
+  clock.advance(30s);
+  ASSERT_TRUE(wait_events(a_stream, "module.hook_failed", 1));
+  auto f = payload_of(events_of(a_stream, "module.hook_failed")[0]);
+  EXPECT_EQ(f.at("kind").as_string(), "timeout");
+  EXPECT_EQ(f.at("position").to_number<uint64_t>(), p1);
+  EXPECT_EQ(f.at("error").as_string(), "hook call exceeded 30000 ms");
+  EXPECT_EQ(pool->abandoned(), 1u);
+  // The hung call ends late (its answer is ignored); the retry delivers
+  // the event again: at least once.
+  a->open_gate();
+  ASSERT_TRUE(a->wait_seen(1));
+  ASSERT_TRUE(clock.wait_for_pending(1, 10s));
+  clock.advance(1s);
+  ASSERT_TRUE(a->wait_seen(2));
+  EXPECT_EQ(a->positions(), (std::vector<uint64_t>{p1, p1}));
+  EXPECT_EQ(events_of(a_stream, "module.hook_failed").size(), 1u);
 }
