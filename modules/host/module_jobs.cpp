@@ -121,6 +121,8 @@ struct job_task_queue::shared {
   std::vector<std::shared_ptr<item>> queue;
   /// True while a kick is on its way to the bridge.
   bool kicked = false;
+  /// Set when the bridge ended: adds answer `unavailable` at once.
+  bool closed = false;
   caf::actor bridge;
 };
 
@@ -130,6 +132,17 @@ caf::behavior task_bridge(caf::event_based_actor* self,
                           std::shared_ptr<job_task_queue::shared> sh,
                           actors::job_manager_actor jobs) {
   self->link_to(jobs);
+  self->attach_functor([sh] {
+    std::vector<std::shared_ptr<job_task_queue::shared::item>> left;
+    {
+      std::lock_guard guard{sh->mtx};
+      sh->closed = true;
+      left.swap(sh->queue);
+    }
+    for (auto& x : left)
+      x->done.set_value(
+        make_error(billow_errc::unavailable, "the job runtime has stopped"));
+  });
   return {
     [self, sh, jobs](add_kick_atom) {
       std::vector<std::shared_ptr<job_task_queue::shared::item>> batch;
@@ -147,6 +160,10 @@ caf::behavior task_bridge(caf::event_based_actor* self,
               x->done.set_value(events::to_string(v.job_id));
             },
             [x](caf::error& err) {
+              // CAF's own errors here mean the manager is gone.
+              if (err.category() != billow_error_category)
+                err = make_error(billow_errc::unavailable,
+                                 "the job runtime has stopped");
               x->done.set_value(std::move(err));
             });
     },
@@ -184,6 +201,9 @@ caf::expected<std::string> job_task_queue::add(sdk::task_request request) {
   caf::actor kick;
   {
     std::lock_guard guard{shared_->mtx};
+    if (shared_->closed)
+      return make_error(billow_errc::unavailable,
+                        "the job runtime has stopped");
     shared_->queue.push_back(std::move(x));
     if (!shared_->kicked) {
       shared_->kicked = true;

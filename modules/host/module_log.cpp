@@ -56,6 +56,27 @@ namespace {
 
 using shared_ptr = std::shared_ptr<event_log_sink::shared>;
 
+/// Counts one dropped record (mutex held).
+void count_drop(event_log_sink::shared& sh, const std::string& stream,
+                const std::string& actor, sdk::log_level level) {
+  auto& [who, d] = sh.dropped[stream];
+  who = actor;
+  switch (level) {
+    case sdk::log_level::debug:
+      ++d.debug;
+      ++sh.stats.dropped_debug;
+      break;
+    case sdk::log_level::info:
+      ++d.info;
+      ++sh.stats.dropped_info;
+      break;
+    case sdk::log_level::error:
+      ++d.error;
+      ++sh.stats.dropped_error;
+      break;
+  }
+}
+
 /// Sends everything queued to the writer, one append per stream; kicks
 /// itself again when more arrived meanwhile.
 void drain_round(caf::event_based_actor* self, const shared_ptr& sh,
@@ -165,17 +186,7 @@ void event_log_sink::write(const sdk::log_record& r) noexcept {
       auto limit = r.level == sdk::log_level::debug ? shared_->capacity / 2
                                                     : shared_->capacity;
       if (!shared_->drain || shared_->queue.size() >= limit) {
-        auto& [who, d] = shared_->dropped[stream];
-        who = actor;
-        auto& n = r.level == sdk::log_level::debug ? d.debug
-          : r.level == sdk::log_level::info        ? d.info
-                                                   : d.error;
-        ++n;
-        auto& total = r.level == sdk::log_level::debug
-          ? shared_->stats.dropped_debug
-          : r.level == sdk::log_level::info ? shared_->stats.dropped_info
-                                            : shared_->stats.dropped_error;
-        ++total;
+        count_drop(*shared_, stream, actor, r.level);
         return;
       }
     }
@@ -194,6 +205,11 @@ void event_log_sink::write(const sdk::log_record& r) noexcept {
     caf::actor kick;
     {
       std::lock_guard guard{shared_->mtx};
+      if (shared_->queue.size() >= shared_->capacity) {
+        // Filled up by other threads meanwhile.
+        count_drop(*shared_, stream, ev.actor, r.level);
+        return;
+      }
       shared_->queue.push_back({std::move(stream), std::move(ev)});
       ++shared_->stats.queued;
       if (!shared_->kicked && shared_->drain) {
