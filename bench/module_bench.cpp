@@ -314,6 +314,7 @@ void noop_jobs(const std::string& filter) {
       std::atomic<uint64_t> add_ns{0};
       std::atomic<uint64_t> caller_cpu_ns{0};
       std::vector<std::thread> threads;
+      threads.reserve(callers);
       auto threads0 = thread_cpu();
       auto c0 = cpu_us();
       auto t0 = steady::now();

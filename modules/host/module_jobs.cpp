@@ -129,8 +129,8 @@ struct job_task_queue::shared {
 namespace {
 
 caf::behavior task_bridge(caf::event_based_actor* self,
-                          std::shared_ptr<job_task_queue::shared> sh,
-                          actors::job_manager_actor jobs) {
+                          const std::shared_ptr<job_task_queue::shared>& sh,
+                          const actors::job_manager_actor& jobs) {
   self->link_to(jobs);
   self->attach_functor([sh] {
     std::vector<std::shared_ptr<job_task_queue::shared::item>> left;

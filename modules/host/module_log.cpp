@@ -140,8 +140,8 @@ void drain_round(caf::event_based_actor* self, const shared_ptr& sh,
   }
 }
 
-caf::behavior drain_impl(caf::event_based_actor* self, shared_ptr sh,
-                         events::writer_actor writer) {
+caf::behavior drain_impl(caf::event_based_actor* self, const shared_ptr& sh,
+                         const events::writer_actor& writer) {
   return {
     [self, sh, writer](log_kick_atom) {
       drain_round(self, sh, writer);

@@ -216,7 +216,7 @@ protected:
 
   /// Appends one event through the writer; answers its position.
   uint64_t append(const std::string& stream, const std::string& type,
-                  boost::json::object payload = {}) {
+                  const boost::json::object& payload = {}) {
     events::new_event ev;
     ev.event_id = events::uuid::random();
     ev.type = type;
@@ -397,6 +397,7 @@ TEST_F(hooks_test, restart_resumes_from_the_cursor_without_skipping) {
   a->fail_times = 1000; // fails for good in the first run
   hosts->started("Plugin", "a", a, true);
   std::vector<uint64_t> first;
+  first.reserve(5);
   for (int i = 0; i < 5; ++i)
     first.push_back(append("s-1", "x.happened", {{"n", i}}));
   auto stuck = append("s-1", "x.happened", {{"n", 5}, {"fail", true}});
