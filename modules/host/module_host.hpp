@@ -106,6 +106,8 @@ struct hook_counters {
 class module_hosts : public module_listener {
 public:
   module_hosts(caf::actor_system& sys, host_context ctx);
+  /// Calls `stop_all`: destroy it before the actor system, or call
+  /// `stop_all` first.
   ~module_hosts() override;
 
   module_hosts(const module_hosts&) = delete;
