@@ -374,13 +374,14 @@ void start_attempt(job_ptr self, uint32_t k, bool resumed) {
 
 job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
                                   const runtime_context* ctx,
-                                  job_manager_actor manager) {
+                                  job_manager_actor manager, bool fresh) {
   auto& st = self->state;
   st.ctx = ctx;
   st.manager = std::move(manager);
   st.agg.stream = job_stream(id);
   st.agg.max_keys = ctx->aggregates.remembered_keys;
-  auto load_err = st.agg.load(*ctx->store);
+  // A job whose id the manager has just drawn has no stream to read.
+  auto load_err = fresh ? caf::error{} : st.agg.load(*ctx->store);
   if (load_err)
     st.agg.version = 0; // answer not_found / errors rather than guess
   return {
@@ -537,12 +538,15 @@ std::string fingerprint(const std::string& module, const std::string& method,
   return fp;
 }
 
-job_actor job_for(manager_ptr self, const events::uuid& id) {
+/// The live actor of job `id`, spawned when needed; `fresh` when the id was
+/// just drawn at random (nothing stored under it yet).
+job_actor job_for(manager_ptr self, const events::uuid& id,
+                  bool fresh = false) {
   auto& st = self->state;
   if (auto i = st.live.find(id); i != st.live.end())
     return i->second;
   job_manager_actor me = self;
-  auto h = self->system().spawn(job_impl, id, st.ctx, me);
+  auto h = self->system().spawn(job_impl, id, st.ctx, me, fresh);
   // Linked: jobs die with their manager (no orphan keeps running timers).
   self->link_to(h);
   self->monitor(h);
@@ -618,6 +622,7 @@ job_manager_actor::behavior_type job_manager_impl(manager_ptr self,
   return {
     [self](job_add_atom, job_spec& spec) -> caf::result<job_view> {
       auto& st = self->state;
+      bool fresh = false;
       if (spec.job_id.is_nil()) {
         auto fp = fingerprint(spec.module, spec.method, spec.service_id,
                               spec.input, spec.tags);
@@ -628,6 +633,7 @@ job_manager_actor::behavior_type job_manager_impl(manager_ptr self,
         spec.job_id = events::uuid::random();
         st.active.emplace(fp, spec.job_id);
         st.fingerprint_of.emplace(spec.job_id, std::move(fp));
+        fresh = true;
       } else {
         auto v = queued_view(spec);
         track(self, v);
@@ -636,8 +642,8 @@ job_manager_actor::behavior_type job_manager_impl(manager_ptr self,
       auto id = spec.job_id;
       auto rp = self->make_response_promise<job_view>();
       self
-        ->request(job_for(self, id), caf::infinite, job_start_atom::value,
-                  std::move(spec))
+        ->request(job_for(self, id, fresh), caf::infinite,
+                  job_start_atom::value, std::move(spec))
         .then(
           [self, rp](job_view& v) mutable {
             if (v.terminal()) {

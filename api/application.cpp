@@ -29,7 +29,9 @@
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
 #include "modules/host/module_catalog.hpp"
+#include "modules/host/module_host.hpp"
 #include "modules/host/module_jobs.hpp"
+#include "modules/host/module_log.hpp"
 #include "projections/admin_directory.hpp"
 #include "projections/client_directory.hpp"
 #include <caf/scoped_actor.hpp>
@@ -70,6 +72,9 @@ struct application::impl {
   std::unique_ptr<actors::clock> clock;
   std::unique_ptr<actors::worker_pool> pool;
   std::unique_ptr<modules::catalog_module_port> module_port;
+  /// Module log events and the module host actors (hooks).
+  std::shared_ptr<modules::event_log_sink> module_logs;
+  std::shared_ptr<modules::module_hosts> module_hosts;
   actors::runtime_context runtime;
   actors::job_manager_actor jobs;
   actors::service_registry_actor services;
@@ -144,6 +149,10 @@ struct application::impl {
     services = nullptr;
     jobs = nullptr;
     runtime.snapshots = nullptr;
+    if (module_hosts)
+      module_hosts->stop_all();
+    if (module_logs)
+      module_logs->stop();
     pool.reset(); // waits for module calls still running
     if (writer) {
       caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
@@ -244,9 +253,15 @@ caf::error application::start() {
     return std::move(seal_key.error());
   std::array<uint8_t, modules::sdk::secret_box::key_size> seal_bytes{};
   std::copy(seal_key->begin(), seal_key->end(), seal_bytes.begin());
+  d.module_logs = std::make_shared<modules::event_log_sink>(*d.sys, d.writer);
+  d.module_hosts = std::make_shared<modules::module_hosts>(
+    *d.sys,
+    modules::host_context{
+      d.store.get(), d.writer, d.clock.get(), d.pool.get(), {}});
+  d.catalog->set_listener(d.module_hosts);
   d.catalog->set_host_services(
     {std::make_shared<modules::job_task_queue>(*d.sys, d.jobs),
-     modules::sdk::secret_box{seal_bytes}});
+     modules::sdk::secret_box{seal_bytes}, d.module_logs});
   if (!d.opts.modules_dir.empty()) {
     auto found = d.catalog->scan("system");
     if (!found)

@@ -40,6 +40,15 @@ void refresh_status(module_status& s, bool active, bool refused) {
 
 } // namespace
 
+module_listener::~module_listener() = default;
+
+caf::expected<void>
+module_listener::run_lifecycle(const std::string&, const std::string&,
+                               const std::shared_ptr<sdk::module>& instance,
+                               const std::vector<sdk::lifecycle_step>& steps) {
+  return sdk::run_lifecycle(*instance, steps);
+}
+
 boost::json::object to_json(const module_status& s) {
   return {
     {"type", s.type},
@@ -100,17 +109,40 @@ void module_catalog::apply(entry& e, const std::string& type,
 
 void module_catalog::fold_recorded(entry& e) const {
   auto stream = stream_of(e.status.type, e.status.name);
-  auto evs = store_.read_stream(stream, 1, events::read_direction::forward,
-                                100'000);
-  if (!evs)
-    return;
-  for (const auto& ev : *evs) {
+  // The lifecycle events only, through the type index: the stream's log
+  // lines can be many.
+  std::vector<events::envelope> evs;
+  for (const char* type :
+       {"module.discovered", "module.refused", "module.activated",
+        "module.updated", "module.activation_failed", "module.configured",
+        "module.deactivated"}) {
+    events::log_query q;
+    q.type = type;
+    q.stream_prefix = stream;
+    q.limit = 1000;
+    for (;;) {
+      auto page = store_.query(q);
+      if (!page)
+        break;
+      for (auto& ev : page->events)
+        if (ev.stream == stream)
+          evs.push_back(std::move(ev));
+      if (!page->next_cursor)
+        break;
+      q.from_position = *page->next_cursor;
+    }
+  }
+  std::sort(evs.begin(), evs.end(), [](const auto& a, const auto& b) {
+    return a.position < b.position;
+  });
+  for (const auto& ev : evs) {
     boost::system::error_code ec;
     auto doc = boost::json::parse(ev.payload, ec);
     if (!ec && doc.is_object())
       apply(e, ev.type, doc.as_object());
-    e.status.stream_version = ev.version;
   }
+  if (auto v = store_.stream_version(stream))
+    e.status.stream_version = *v;
 }
 
 caf::error module_catalog::record(entry& e, const std::string& type,
@@ -124,9 +156,8 @@ caf::error module_catalog::record(entry& e, const std::string& type,
   auto stream = stream_of(e.status.type, e.status.name);
   std::vector<events::new_event> batch;
   batch.push_back(ev);
-  auto res = append_(stream,
-                     events::expected_version::exact(e.status.stream_version),
-                     std::move(batch));
+  // Any version: the module's log lines and hook failures share the stream.
+  auto res = append_(stream, events::expected_version::any(), std::move(batch));
   if (!res)
     return std::move(res.error());
   e.status.stream_version = res->version;
@@ -182,7 +213,7 @@ module_catalog::scan(const std::string& actor) {
                                        sdk::lifecycle_command::start);
       if (steps && !steps->empty()) {
         auto from = e.status.recorded_version;
-        if (auto ran = sdk::run_lifecycle(*e.loaded.instance, *steps); ran) {
+        if (auto ran = run_steps(e, *steps); ran) {
           auto payload = boost::json::serialize(boost::json::object{
             {"from_version", from}, {"to_version", m.version}});
           if (auto err = record(e, "module.updated", std::move(payload), actor))
@@ -195,6 +226,8 @@ module_catalog::scan(const std::string& actor) {
             return err;
         }
       }
+      if (listener_)
+        listener_->started(type, name, e.loaded.instance, false);
     }
   }
   std::vector<module_status> out;
@@ -222,6 +255,20 @@ void module_catalog::set_host_services(host_services services) {
   services_ = std::move(services);
 }
 
+caf::expected<void>
+module_catalog::run_steps(entry& e,
+                          const std::vector<sdk::lifecycle_step>& steps) {
+  if (listener_)
+    return listener_->run_lifecycle(e.status.type, e.status.name,
+                                    e.loaded.instance, steps);
+  return sdk::run_lifecycle(*e.loaded.instance, steps);
+}
+
+void module_catalog::set_listener(std::shared_ptr<module_listener> listener) {
+  std::lock_guard guard{mtx_};
+  listener_ = std::move(listener);
+}
+
 void module_catalog::attach_context(entry& e) {
   if (!e.loaded.loaded())
     return;
@@ -231,6 +278,7 @@ void module_catalog::attach_context(entry& e) {
   ctx.config = e.config;
   ctx.tasks = services_.tasks;
   ctx.secrets = services_.secrets;
+  ctx.log = services_.logs;
   e.loaded.instance->attach(
     std::make_shared<sdk::module_context>(std::move(ctx)));
 }
@@ -305,13 +353,15 @@ module_catalog::run(const std::string& type, const std::string& name,
     return std::move(steps.error());
   if (steps->empty())
     return e.status; // already in the asked state: idempotent
-  auto ran = sdk::run_lifecycle(*e.loaded.instance, *steps);
+  auto ran = run_steps(e, *steps);
   if (!ran) {
     auto payload = boost::json::serialize(boost::json::object{
       {"version", version}, {"error", describe(ran.error())}});
     if (auto err = record(e, "module.activation_failed", std::move(payload),
                           actor))
       return err;
+    if (listener_ && !e.active)
+      listener_->stopped(type, name);
     return make_error(billow_errc::module_failure,
                       "module " + type + "/" + name
                         + " failed: " + describe(ran.error()));
@@ -323,6 +373,12 @@ module_catalog::run(const std::string& type, const std::string& name,
     = boost::json::serialize(boost::json::object{{"version", version}});
   if (auto err = record(e, kind, std::move(payload), actor))
     return err;
+  if (listener_) {
+    if (e.active)
+      listener_->started(type, name, e.loaded.instance, true);
+    else
+      listener_->stopped(type, name);
+  }
   return e.status;
 }
 

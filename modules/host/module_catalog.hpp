@@ -13,6 +13,12 @@
 //   module.activation_failed   {version, error}
 //   module.deactivated         {version}
 //
+// The stream also holds what the running module writes (`module.log`,
+// `module.log_dropped`, `module.hook_failed`, see module_log.hpp and
+// module_host.hpp), so the catalog appends without an expected version (its
+// own lock orders its decisions) and folds only the events above, read
+// through the type index.
+//
 // State of one module, folded from its stream:
 //
 //   (none) --discovered--> inactive --activated--> active --deactivated-->
@@ -74,6 +80,35 @@ struct host_services {
   std::shared_ptr<sdk::task_queue> tasks;
   /// Seals and opens the module's secrets.
   std::optional<sdk::secret_box> secrets;
+  /// Where module log lines go besides spdlog (`module.log` events); may be
+  /// null.
+  std::shared_ptr<sdk::log_sink> logs;
+};
+
+/// Told when a module starts or stops running, so that each running module
+/// gets its host actor (modules/host/module_host.hpp). Called with the
+/// catalog's lock held: must not call back into the catalog.
+class module_listener {
+public:
+  virtual ~module_listener();
+
+  /// `instance` runs from now on: activated by a command (`fresh`), or found
+  /// active by a scan (start-up, rescan).
+  virtual void started(const std::string& type, const std::string& name,
+                       const std::shared_ptr<sdk::module>& instance, bool fresh)
+    = 0;
+
+  /// The module was deactivated.
+  virtual void stopped(const std::string& type, const std::string& name) = 0;
+
+  /// Runs lifecycle `steps` (activate, update, deactivate) on `instance` and
+  /// answers how they ended; module failures and exceptions are errors.
+  /// Default: on the calling thread. Module hosts run them through the
+  /// module's actor, one at a time and never beside a hook call.
+  virtual caf::expected<void>
+  run_lifecycle(const std::string& type, const std::string& name,
+                const std::shared_ptr<sdk::module>& instance,
+                const std::vector<sdk::lifecycle_step>& steps);
 };
 
 class module_catalog {
@@ -83,6 +118,9 @@ public:
 
   /// Sets what module contexts get from now on (before `scan`).
   void set_host_services(host_services services);
+
+  /// Sets who is told when modules start and stop running (before `scan`).
+  void set_listener(std::shared_ptr<module_listener> listener);
 
   /// Replaces a module's configuration (`module.configured`). String values
   /// under secret-looking keys (password, secret, api_key, token) are sealed
@@ -160,8 +198,12 @@ private:
                                      const std::string& name);
   /// Gives the loaded module a context with its current configuration.
   void attach_context(entry& e);
+  /// Runs lifecycle steps through the listener (or here, without one).
+  caf::expected<void> run_steps(entry& e,
+                                const std::vector<sdk::lifecycle_step>& steps);
 
   host_services services_;
+  std::shared_ptr<module_listener> listener_;
 
   const events::event_store& store_;
   append_fn append_;

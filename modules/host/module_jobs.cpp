@@ -1,7 +1,13 @@
 #include "modules/host/module_jobs.hpp"
 
+#include <future>
+#include <mutex>
+#include <vector>
+
 #include <boost/json.hpp>
-#include <caf/scoped_actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/service.hpp"
 #include "events/errc.hpp"
@@ -97,14 +103,88 @@ catalog_module_port::run_job(const actors::job_call& call) {
   return boost::json::serialize(result);
 }
 
-job_task_queue::job_task_queue(caf::actor_system& sys,
-                               actors::job_manager_actor jobs)
-  : sys_(sys), jobs_(std::move(jobs)) {
-  // nop
+namespace {
+
+/// Caller -> bridge: jobs are waiting in the shared queue.
+using add_kick_atom = caf::atom_constant<caf::atom("task_kick")>;
+
+} // namespace
+
+struct job_task_queue::shared {
+  /// One waiting `add`.
+  struct item {
+    actors::job_spec spec;
+    std::promise<caf::expected<std::string>> done;
+  };
+
+  std::mutex mtx;
+  std::vector<std::shared_ptr<item>> queue;
+  /// True while a kick is on its way to the bridge.
+  bool kicked = false;
+  /// Set when the bridge ended: adds answer `unavailable` at once.
+  bool closed = false;
+  caf::actor bridge;
+};
+
+namespace {
+
+caf::behavior task_bridge(caf::event_based_actor* self,
+                          const std::shared_ptr<job_task_queue::shared>& sh,
+                          const actors::job_manager_actor& jobs) {
+  self->link_to(jobs);
+  self->attach_functor([sh] {
+    std::vector<std::shared_ptr<job_task_queue::shared::item>> left;
+    {
+      std::lock_guard guard{sh->mtx};
+      sh->closed = true;
+      left.swap(sh->queue);
+    }
+    for (auto& x : left)
+      x->done.set_value(
+        make_error(billow_errc::unavailable, "the job runtime has stopped"));
+  });
+  return {
+    [self, sh, jobs](add_kick_atom) {
+      std::vector<std::shared_ptr<job_task_queue::shared::item>> batch;
+      {
+        std::lock_guard guard{sh->mtx};
+        batch.swap(sh->queue);
+        sh->kicked = false;
+      }
+      for (auto& x : batch)
+        self
+          ->request(jobs, caf::infinite, actors::job_add_atom::value,
+                    std::move(x->spec))
+          .then(
+            [x](const actors::job_view& v) {
+              x->done.set_value(events::to_string(v.job_id));
+            },
+            [x](caf::error& err) {
+              // CAF's own errors here mean the manager is gone.
+              if (err.category() != billow_error_category)
+                err = make_error(billow_errc::unavailable,
+                                 "the job runtime has stopped");
+              x->done.set_value(std::move(err));
+            });
+    },
+  };
 }
 
+} // namespace
+
+job_task_queue::job_task_queue(caf::actor_system& sys,
+                               actors::job_manager_actor jobs)
+  : shared_(std::make_shared<shared>()) {
+  shared_->bridge = sys.spawn(task_bridge, shared_, std::move(jobs));
+}
+
+// The bridge ends with the job manager it is linked to: this may run after
+// the actor system is gone, so it sends nothing.
+job_task_queue::~job_task_queue() = default;
+
 caf::expected<std::string> job_task_queue::add(sdk::task_request request) {
-  actors::job_spec spec;
+  auto x = std::make_shared<shared::item>();
+  auto& spec = x->spec;
   spec.module = request.module_type + "/" + request.module_name;
   spec.method = std::move(request.method);
   spec.input = boost::json::serialize(request.data);
@@ -117,19 +197,30 @@ caf::expected<std::string> job_task_queue::add(sdk::task_request request) {
   spec.policy.max_exceptions
     = static_cast<uint32_t>(std::max(0, request.options.max_exceptions));
   spec.actor = "module:" + spec.module;
-  caf::scoped_actor self{sys_};
-  caf::expected<std::string> out{std::string{}};
-  self
-    ->request(jobs_, std::chrono::seconds(30), actors::job_add_atom::value,
-              spec)
-    .receive(
-      [&](const actors::job_view& v) {
-        out = events::to_string(v.job_id);
-      },
-      [&](caf::error& err) {
-        out = std::move(err);
-      });
-  return out;
+  auto fut = x->done.get_future();
+  caf::actor kick;
+  {
+    std::lock_guard guard{shared_->mtx};
+    if (shared_->closed)
+      return make_error(billow_errc::unavailable,
+                        "the job runtime has stopped");
+    shared_->queue.push_back(std::move(x));
+    if (!shared_->kicked) {
+      shared_->kicked = true;
+      kick = shared_->bridge;
+    }
+  }
+  if (kick)
+    caf::anon_send(kick, add_kick_atom::value);
+  // The bridge answers within its request's 30 s; a little more here.
+  if (fut.wait_for(std::chrono::seconds(35)) != std::future_status::ready)
+    return make_error(billow_errc::timeout, "the job was not queued in time");
+  try {
+    return fut.get();
+  } catch (const std::future_error&) {
+    // The bridge ended (shutdown) before it answered.
+    return make_error(billow_errc::unavailable, "the job runtime has stopped");
+  }
 }
 
 } // namespace billow::modules

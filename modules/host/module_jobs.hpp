@@ -53,17 +53,25 @@ private:
 };
 
 /// The SDK's task queue over the job manager. Blocks its caller until the
-/// job is queued: call it from module code (worker pool), never from an
-/// actor.
+/// job is queued (at most 30 s): call it from module code (worker pool),
+/// never from an actor.
+///
+/// Callers hand their job to a bridge actor through a shared queue and wait
+/// on a future; the bridge sends the `job_add` requests and fulfils the
+/// futures. That costs a fraction of a `scoped_actor` round trip per job
+/// (bench_module). The bridge is linked to the job manager and ends with it;
+/// an add after that answers `unavailable`.
 class job_task_queue : public sdk::task_queue {
 public:
   job_task_queue(caf::actor_system& sys, actors::job_manager_actor jobs);
+  ~job_task_queue() override;
 
   caf::expected<std::string> add(sdk::task_request request) override;
 
+  struct shared;
+
 private:
-  caf::actor_system& sys_;
-  actors::job_manager_actor jobs_;
+  std::shared_ptr<shared> shared_;
 };
 
 /// The latest `service_data` a module saved for service `id` (empty when

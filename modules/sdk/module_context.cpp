@@ -71,17 +71,15 @@ void module_context::log(log_level level, std::string_view action,
                          std::string_view message,
                          boost::json::value data) const {
   auto type = std::string{to_string(opts_.manifest.type)};
-  auto line = fmt::format("module {}/{} {}: {}", type, opts_.manifest.name,
-                          action, message);
-  if (!data.is_null()) {
-    line += ' ';
-    line += boost::json::serialize(data);
-  }
-  switch (level) {
-    case log_level::debug: spdlog::debug("{}", line); break;
-    case log_level::info: spdlog::info("{}", line); break;
-    case log_level::error: spdlog::error("{}", line); break;
-  }
+  redact_secrets(data);
+  auto spd = level == log_level::debug ? spdlog::level::debug
+    : level == log_level::info         ? spdlog::level::info
+                                       : spdlog::level::err;
+  // The line is built only when spdlog keeps it: modules log on hot paths.
+  if (spdlog::should_log(spd))
+    spdlog::log(spd, "module {}/{} {}: {}{}{}", type, opts_.manifest.name,
+                action, message, data.is_null() ? "" : " ",
+                data.is_null() ? std::string{} : boost::json::serialize(data));
   if (opts_.log)
     opts_.log->write(log_record{std::move(type), opts_.manifest.name, level,
                                 std::string{action}, std::string{message},

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include <boost/json/value.hpp>
 #include <sodium.h>
 
 #include "events/errc.hpp"
@@ -14,6 +15,20 @@ bool looks_secret(std::string_view key) {
     if (key.find(word) != std::string_view::npos)
       return true;
   return false;
+}
+
+void redact_secrets(boost::json::value& v) {
+  if (auto* obj = v.if_object()) {
+    for (auto& [key, val] : *obj) {
+      if (looks_secret(key) && (val.is_string() || val.is_number()))
+        val = "[redacted]";
+      else
+        redact_secrets(val);
+    }
+  } else if (auto* arr = v.if_array()) {
+    for (auto& val : *arr)
+      redact_secrets(val);
+  }
 }
 
 namespace {

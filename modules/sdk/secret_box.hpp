@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/value.hpp>
 #include <caf/expected.hpp>
 
 namespace billow::modules::sdk {
@@ -13,6 +14,10 @@ namespace billow::modules::sdk {
 /// `secret`, `api_key`, `token` anywhere in it): such values are sealed
 /// before they are recorded and redacted when shown.
 bool looks_secret(std::string_view key);
+
+/// Replaces string and number values under secret-looking keys with
+/// `[redacted]`, at any depth (module log context before it is written).
+void redact_secrets(boost::json::value& v);
 
 /// Seals secrets (passwords, API keys) so they never sit in an event, a
 /// service's data or a log line in clear.
