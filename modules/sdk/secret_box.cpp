@@ -1,5 +1,6 @@
 #include "modules/sdk/secret_box.hpp"
 
+#include <cctype>
 #include <stdexcept>
 #include <vector>
 
@@ -11,8 +12,16 @@
 namespace billow::modules::sdk {
 
 bool looks_secret(std::string_view key) {
-  for (std::string_view word : {"password", "secret", "api_key", "token"})
-    if (key.find(word) != std::string_view::npos)
+  // Case and separators do not matter: `Password`, `API-Key`, `apiKey`.
+  std::string folded;
+  folded.reserve(key.size());
+  for (char c : key)
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      folded.push_back(
+        static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (std::string_view word :
+       {"password", "passwd", "secret", "apikey", "token", "privatekey"})
+    if (folded.find(word) != std::string::npos)
       return true;
   return false;
 }

@@ -11,8 +11,9 @@
 namespace billow::modules::sdk {
 
 /// Whether a configuration or payload key names a secret (`password`,
-/// `secret`, `api_key`, `token` anywhere in it): such values are sealed
-/// before they are recorded and redacted when shown.
+/// `passwd`, `secret`, `api_key`, `token`, `private_key` anywhere in it,
+/// whatever the case and separators): such values are sealed before they
+/// are recorded and redacted when shown.
 bool looks_secret(std::string_view key);
 
 /// Replaces string and number values under secret-looking keys with

@@ -1,5 +1,7 @@
 #include <fstream>
 
+#include <boost/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include "events/errc.hpp"
@@ -49,6 +51,23 @@ TEST(secret_box_test, wrong_key_tampering_and_clear_text_are_refused) {
   EXPECT_FALSE(box->unseal("secret"));
   EXPECT_FALSE(box->unseal("sealed:v1:!!!"));
   EXPECT_FALSE(sdk::secret_box::from_config("too-short"));
+}
+
+TEST(secret_box_test, secret_keys_are_found_whatever_their_case) {
+  using billow::modules::sdk::looks_secret;
+  for (auto key : {"password", "admin_password", "Password", "DB_PASSWD",
+                   "client_secret", "API-Key", "apiKey", "api_key",
+                   "access_token", "private_key", "PrivateKey"})
+    EXPECT_TRUE(looks_secret(key)) << key;
+  for (auto key : {"host", "port", "user", "email", "server", "db_prefix",
+                   "connection_limit", "keyboard"})
+    EXPECT_FALSE(looks_secret(key)) << key;
+  boost::json::value doc = boost::json::parse(
+    R"({"Password":"p","nested":[{"ApiKey":"k","host":"h"}]})");
+  billow::modules::sdk::redact_secrets(doc);
+  EXPECT_EQ(doc.at("Password"), "[redacted]");
+  EXPECT_EQ(doc.at("nested").at(0).at("ApiKey"), "[redacted]");
+  EXPECT_EQ(doc.at("nested").at(0).at("host"), "h");
 }
 
 TEST(view_renderer_test, escapes_html_by_default_and_uses_lang_strings) {
