@@ -32,6 +32,8 @@ struct application_options {
   std::size_t worker_threads = 8;
   /// `manual` stops time until it is advanced (tests, `--clock=manual`).
   actors::clock_kind clock = actors::clock_kind::system;
+  /// `/readyz` fails while a projection is more events than this behind.
+  uint64_t max_projection_lag = 10'000;
   /// Adds routes beyond Billow's own (embedding and tests).
   std::function<void(route_table&)> extra_routes;
 };

@@ -334,6 +334,15 @@ event_store::open(store_options opts) {
   }
   for (auto& name : self->opts_.extra_column_families)
     descs.emplace_back(name, cf_opts);
+  // Families made by others (projection read models) must be opened too:
+  // tools that do not know them still open the store.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_opts, self->opts_.dir, &existing).ok())
+    for (auto& name : existing)
+      if (std::none_of(descs.begin(), descs.end(), [&](const auto& d) {
+            return d.name == name;
+          }))
+        descs.emplace_back(name, cf_opts);
   for (auto& d : descs)
     im.cf_names_all.push_back(d.name);
   rocksdb::DB* raw = nullptr;

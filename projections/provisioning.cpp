@@ -1,0 +1,329 @@
+#include "projections/provisioning.hpp"
+
+#include <boost/json.hpp>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include "actors/aggregate.hpp"
+#include "events/errc.hpp"
+#include "projections/json_scratch.hpp"
+
+namespace billow::projections {
+
+namespace json = boost::json;
+
+actors::service_view service_row::view() const {
+  actors::service_view v;
+  if (auto id_ = events::uuid::parse(id))
+    v.id = *id_;
+  v.client_id = state.client_id;
+  v.product_id = state.product_id;
+  v.module = state.module;
+  v.status = state.status;
+  v.provision = state.provision;
+  v.pending_op = state.pending_op;
+  v.job_id = state.job_id;
+  v.last_error = state.last_error;
+  v.version = version;
+  return v;
+}
+
+provisioning::provisioning() : projection("provisioning") {
+  // nop
+}
+
+namespace {
+
+constexpr std::string_view service_prefix = "service-";
+constexpr std::string_view client_prefix = "client-";
+constexpr std::string_view product_prefix = "product-";
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+int64_t json_int(const json::object& o, std::string_view key) {
+  if (auto* v = o.if_contains(key); v && (v->is_int64() || v->is_uint64()))
+    return v->to_number<int64_t>();
+  return 0;
+}
+
+template <class Row, class Index>
+page<Row> collect(const Index& seqs, uint64_t after, size_t limit,
+                  const auto& row_of, const auto& keep) {
+  page<Row> out;
+  for (auto i = seqs.upper_bound(after); i != seqs.end(); ++i) {
+    const auto* row = row_of(*i);
+    if (row == nullptr || !keep(*row))
+      continue;
+    if (out.items.size() == limit) {
+      out.next_after = out.items.back().seq;
+      break;
+    }
+    out.items.push_back(*row);
+  }
+  return out;
+}
+
+} // namespace
+
+void provisioning::reset_locked() {
+  services_.clear();
+  services_by_seq_.clear();
+  for (auto& s : by_status_)
+    s.clear();
+  by_client_.clear();
+  by_product_.clear();
+  dirty_services_.clear();
+  clients_ = entities{};
+  products_ = entities{};
+}
+
+void provisioning::index_service(const service_row& row) {
+  services_by_seq_[row.seq] = &row;
+  by_status_.at(static_cast<size_t>(row.state.status)).insert(row.seq);
+  by_client_[events::to_string(row.state.client_id)].insert(row.seq);
+  by_product_[events::to_string(row.state.product_id)].insert(row.seq);
+}
+
+void provisioning::unindex_service(const service_row& row) {
+  by_status_.at(static_cast<size_t>(row.state.status)).erase(row.seq);
+  auto drop = [&](auto& index, const std::string& key) {
+    auto i = index.find(key);
+    if (i == index.end())
+      return;
+    i->second.erase(row.seq);
+    if (i->second.empty())
+      index.erase(i);
+  };
+  drop(by_client_, events::to_string(row.state.client_id));
+  drop(by_product_, events::to_string(row.state.product_id));
+}
+
+void provisioning::apply_locked(const events::envelope& ev) {
+  std::string_view stream = ev.stream;
+  if (starts_with(stream, service_prefix))
+    apply_service(ev, stream.substr(service_prefix.size()));
+  else if (starts_with(stream, client_prefix))
+    apply_entity(clients_, ev, stream.substr(client_prefix.size()));
+  else if (starts_with(stream, product_prefix))
+    apply_entity(products_, ev, stream.substr(product_prefix.size()));
+}
+
+void provisioning::apply_service(const events::envelope& ev,
+                                 std::string_view id) {
+  json_scratch scratch;
+  auto* payload = scratch.parse_object(ev.payload);
+  if (payload == nullptr) {
+    spdlog::warn("provisioning: bad payload at position {}", ev.position);
+    return;
+  }
+  auto [it, fresh] = services_.try_emplace(std::string{id});
+  auto& row = it->second;
+  if (fresh) {
+    row.id = it->first;
+    row.seq = ev.position;
+    row.created_us = ev.time_us;
+  } else {
+    unindex_service(row);
+  }
+  actors::service_state::apply(row.state, ev.type, *payload);
+  if (auto* result = payload->if_contains("result");
+      result && result->is_string()) {
+    json_scratch inner;
+    if (auto* doc = inner.parse_object(result->get_string()))
+      if (auto* data = doc->if_contains("service_data");
+          data && data->is_object())
+        row.service_data = json::serialize(*data);
+  }
+  if (auto* due = payload->if_contains("next_due_date");
+      due && due->is_string())
+    row.next_due_date = std::string{due->get_string()};
+  row.version = ev.version;
+  row.updated_us = ev.time_us;
+  index_service(row);
+  if (!row.dirty) {
+    row.dirty = true;
+    dirty_services_.push_back(&row);
+  }
+}
+
+void provisioning::apply_entity(entities& set, const events::envelope& ev,
+                                std::string_view id) {
+  json_scratch scratch;
+  auto* payload = scratch.parse_object(ev.payload);
+  if (payload == nullptr) {
+    spdlog::warn("provisioning: bad payload at position {}", ev.position);
+    return;
+  }
+  auto [it, fresh] = set.by_id.try_emplace(std::string{id});
+  auto& row = it->second;
+  if (fresh) {
+    row.id = it->first;
+    row.seq = ev.position;
+    row.created_us = ev.time_us;
+    set.by_seq[row.seq] = &row;
+  }
+  for (const auto& [k, v] : *payload)
+    row.fields[k] = v; // copies into the row's own storage
+  row.version = ev.version;
+  row.updated_us = ev.time_us;
+  if (!row.dirty) {
+    row.dirty = true;
+    set.dirty.push_back(&row);
+  }
+}
+
+void provisioning::flush_locked(rocksdb::WriteBatch& batch,
+                                rocksdb::ColumnFamilyHandle* cf) {
+  for (auto* row : dirty_services_) {
+    json::object o{{"id", row->id},
+                   {"seq", row->seq},
+                   {"state", row->state.to_json()},
+                   {"service_data", row->service_data},
+                   {"next_due_date", row->next_due_date},
+                   {"version", row->version},
+                   {"created_us", row->created_us},
+                   {"updated_us", row->updated_us}};
+    batch.Put(cf, record_key('s', row->id), json::serialize(o));
+    row->dirty = false;
+  }
+  dirty_services_.clear();
+  for (auto [set, prefix] : {std::pair{&clients_, 'c'}, {&products_, 'p'}}) {
+    for (auto* row : set->dirty) {
+      json::object o{{"id", row->id},
+                     {"seq", row->seq},
+                     {"fields", row->fields},
+                     {"version", row->version},
+                     {"created_us", row->created_us},
+                     {"updated_us", row->updated_us}};
+      batch.Put(cf, record_key(prefix, row->id), json::serialize(o));
+      row->dirty = false;
+    }
+    set->dirty.clear();
+  }
+}
+
+caf::error provisioning::load_record(std::string_view key,
+                                     std::string_view value) {
+  boost::system::error_code ec;
+  auto doc = json::parse(value, ec);
+  if (ec || !doc.is_object() || key.size() < 3 || key[1] != '/')
+    return make_error(billow_errc::corruption,
+                      "provisioning: malformed record " + std::string{key});
+  const auto& o = doc.get_object();
+  auto id = std::string{key.substr(2)};
+  if (key[0] == 's') {
+    auto& row = services_[id];
+    row.id = id;
+    row.seq = actors::json_uint(o, "seq");
+    if (auto* st = o.if_contains("state"); st && st->is_object())
+      row.state = actors::service_state::from_json(st->get_object());
+    row.service_data = actors::json_string(o, "service_data");
+    row.next_due_date = actors::json_string(o, "next_due_date");
+    row.version = actors::json_uint(o, "version");
+    row.created_us = json_int(o, "created_us");
+    row.updated_us = json_int(o, "updated_us");
+    index_service(row);
+    return caf::none;
+  }
+  if (key[0] == 'c' || key[0] == 'p') {
+    auto& set = key[0] == 'c' ? clients_ : products_;
+    auto& row = set.by_id[id];
+    row.id = id;
+    row.seq = actors::json_uint(o, "seq");
+    if (auto* f = o.if_contains("fields"); f && f->is_object())
+      row.fields = f->get_object();
+    row.version = actors::json_uint(o, "version");
+    row.created_us = json_int(o, "created_us");
+    row.updated_us = json_int(o, "updated_us");
+    set.by_seq[row.seq] = &row;
+    return caf::none;
+  }
+  return make_error(billow_errc::corruption,
+                    "provisioning: unknown record " + std::string{key});
+}
+
+std::optional<service_row> provisioning::service(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  auto i = services_.find(std::string{id});
+  if (i == services_.end())
+    return std::nullopt;
+  return i->second;
+}
+
+page<service_row> provisioning::services(const service_filter& filter,
+                                         uint64_t after, size_t limit) const {
+  limit = std::max<size_t>(limit, 1);
+  std::shared_lock guard{mtx_};
+  auto row_of = [this](uint64_t seq) -> const service_row* {
+    auto i = services_by_seq_.find(seq);
+    return i == services_by_seq_.end() ? nullptr : i->second;
+  };
+  auto keep = [&](const service_row& row) {
+    return (!filter.status || row.state.status == *filter.status)
+      && (filter.client_id.empty()
+          || events::to_string(row.state.client_id) == filter.client_id)
+      && (filter.product_id.empty()
+          || events::to_string(row.state.product_id) == filter.product_id);
+  };
+  // Walk the narrowest index that applies.
+  const std::set<uint64_t>* index = nullptr;
+  auto narrow = [&](const std::set<uint64_t>* candidate) {
+    if (index == nullptr || candidate->size() < index->size())
+      index = candidate;
+  };
+  static const std::set<uint64_t> none;
+  if (!filter.client_id.empty()) {
+    auto i = by_client_.find(filter.client_id);
+    narrow(i == by_client_.end() ? &none : &i->second);
+  }
+  if (!filter.product_id.empty()) {
+    auto i = by_product_.find(filter.product_id);
+    narrow(i == by_product_.end() ? &none : &i->second);
+  }
+  if (filter.status)
+    narrow(&by_status_.at(static_cast<size_t>(*filter.status)));
+  if (index != nullptr)
+    return collect<service_row>(*index, after, limit, row_of, keep);
+  page<service_row> out;
+  for (auto i = services_by_seq_.upper_bound(after);
+       i != services_by_seq_.end(); ++i) {
+    if (out.items.size() == limit) {
+      out.next_after = out.items.back().seq;
+      break;
+    }
+    out.items.push_back(*i->second);
+  }
+  return out;
+}
+
+page<entity_row> provisioning::entity_page(const entities& set, uint64_t after,
+                                           size_t limit) const {
+  limit = std::max<size_t>(limit, 1);
+  std::shared_lock guard{mtx_};
+  page<entity_row> out;
+  for (auto i = set.by_seq.upper_bound(after); i != set.by_seq.end(); ++i) {
+    if (out.items.size() == limit) {
+      out.next_after = out.items.back().seq;
+      break;
+    }
+    out.items.push_back(*i->second);
+  }
+  return out;
+}
+
+page<entity_row> provisioning::clients(uint64_t after, size_t limit) const {
+  return entity_page(clients_, after, limit);
+}
+
+page<entity_row> provisioning::products(uint64_t after, size_t limit) const {
+  return entity_page(products_, after, limit);
+}
+
+size_t provisioning::service_count() const {
+  std::shared_lock guard{mtx_};
+  return services_.size();
+}
+
+} // namespace billow::projections
