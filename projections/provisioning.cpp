@@ -1,5 +1,7 @@
 #include "projections/provisioning.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
@@ -79,25 +81,39 @@ void provisioning::reset_locked() {
   products_ = entities{};
 }
 
-void provisioning::index_service(const service_row& row) {
+void provisioning::index_service(service_row& row) {
   services_by_seq_[row.seq] = &row;
-  by_status_.at(static_cast<size_t>(row.state.status)).insert(row.seq);
+  note_status(row);
   by_client_[events::to_string(row.state.client_id)].insert(row.seq);
   by_product_[events::to_string(row.state.product_id)].insert(row.seq);
 }
 
-void provisioning::unindex_service(const service_row& row) {
-  by_status_.at(static_cast<size_t>(row.state.status)).erase(row.seq);
-  auto drop = [&](auto& index, const std::string& key) {
-    auto i = index.find(key);
-    if (i == index.end())
+void provisioning::note_status(service_row& row) {
+  auto bit = static_cast<uint8_t>(1U
+                                  << static_cast<unsigned>(row.state.status));
+  if ((row.listed_statuses & bit) != 0)
+    return; // listed there already (entries are checked on read)
+  row.listed_statuses |= bit;
+  by_status_.at(static_cast<size_t>(row.state.status)).insert(row.seq);
+}
+
+void provisioning::reindex_service(service_row& row, const index_keys& before) {
+  const auto& now = row.state;
+  if (before.status != now.status)
+    note_status(row);
+  auto move = [&](auto& index, const events::uuid& from,
+                  const events::uuid& to) {
+    if (from == to)
       return;
-    i->second.erase(row.seq);
-    if (i->second.empty())
-      index.erase(i);
+    if (auto i = index.find(events::to_string(from)); i != index.end()) {
+      i->second.erase(row.seq);
+      if (i->second.empty())
+        index.erase(i);
+    }
+    index[events::to_string(to)].insert(row.seq);
   };
-  drop(by_client_, events::to_string(row.state.client_id));
-  drop(by_product_, events::to_string(row.state.product_id));
+  move(by_client_, before.client_id, now.client_id);
+  move(by_product_, before.product_id, now.product_id);
 }
 
 void provisioning::apply_locked(const events::envelope& ev) {
@@ -110,23 +126,44 @@ void provisioning::apply_locked(const events::envelope& ev) {
     apply_entity(products_, ev, stream.substr(product_prefix.size()));
 }
 
+/// Whether folding `ev` needs its payload: `service_state::apply` reads
+/// nothing from these outcomes, so unless the payload carries a module
+/// result or a due date, the parse is skipped (most of a busy log is
+/// suspensions and their reversals).
+bool needs_payload(const events::envelope& ev) {
+  static constexpr std::string_view bare[]
+    = {"service.suspended", "service.unsuspended", "service.terminated",
+       "service.cancelled"};
+  if (std::find(std::begin(bare), std::end(bare), ev.type) == std::end(bare))
+    return true;
+  std::string_view p = ev.payload;
+  return p.find("\"result\"") != std::string_view::npos
+    || p.find("\"next_due_date\"") != std::string_view::npos;
+}
+
 void provisioning::apply_service(const events::envelope& ev,
                                  std::string_view id) {
   json_scratch scratch;
-  auto* payload = scratch.parse_object(ev.payload);
+  static const json::object empty;
+  const json::object* payload = &empty;
+  if (needs_payload(ev))
+    payload = scratch.parse_object(ev.payload);
   if (payload == nullptr) {
     spdlog::warn("provisioning: bad payload at position {}", ev.position);
     return;
   }
-  auto [it, fresh] = services_.try_emplace(std::string{id});
+  auto it = services_.find(id);
+  bool fresh = it == services_.end();
+  if (fresh)
+    it = services_.try_emplace(std::string{id}).first;
   auto& row = it->second;
   if (fresh) {
     row.id = it->first;
     row.seq = ev.position;
     row.created_us = ev.time_us;
-  } else {
-    unindex_service(row);
   }
+  index_keys before{row.state.status, row.state.client_id,
+                    row.state.product_id};
   actors::service_state::apply(row.state, ev.type, *payload);
   if (auto* result = payload->if_contains("result");
       result && result->is_string()) {
@@ -141,7 +178,10 @@ void provisioning::apply_service(const events::envelope& ev,
     row.next_due_date = std::string{due->get_string()};
   row.version = ev.version;
   row.updated_us = ev.time_us;
-  index_service(row);
+  if (fresh)
+    index_service(row);
+  else
+    reindex_service(row, before);
   if (!row.dirty) {
     row.dirty = true;
     dirty_services_.push_back(&row);
@@ -156,7 +196,10 @@ void provisioning::apply_entity(entities& set, const events::envelope& ev,
     spdlog::warn("provisioning: bad payload at position {}", ev.position);
     return;
   }
-  auto [it, fresh] = set.by_id.try_emplace(std::string{id});
+  auto it = set.by_id.find(id);
+  bool fresh = it == set.by_id.end();
+  if (fresh)
+    it = set.by_id.try_emplace(std::string{id}).first;
   auto& row = it->second;
   if (fresh) {
     row.id = it->first;
@@ -246,7 +289,7 @@ caf::error provisioning::load_record(std::string_view key,
 
 std::optional<service_row> provisioning::service(std::string_view id) const {
   std::shared_lock guard{mtx_};
-  auto i = services_.find(std::string{id});
+  auto i = services_.find(id);
   if (i == services_.end())
     return std::nullopt;
   return i->second;

@@ -47,6 +47,8 @@ struct service_row {
   int64_t updated_us = 0;
   /// Changed since the last commit (the projection's bookkeeping).
   bool dirty = false;
+  /// The status sets it is listed in, one bit a status (bookkeeping).
+  uint8_t listed_statuses = 0;
 
   /// As the service aggregate answers it.
   actors::service_view view() const;
@@ -70,6 +72,18 @@ struct service_filter {
   std::string client_id;
   std::string product_id;
 };
+
+/// Hashes std::string and std::string_view alike (lookups without a copy).
+struct string_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+/// A map by id that finds by string_view.
+template <class T>
+using id_map = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
 
 class provisioning : public projection {
 public:
@@ -95,7 +109,7 @@ protected:
 
 private:
   struct entities {
-    std::unordered_map<std::string, entity_row> by_id;
+    id_map<entity_row> by_id;
     std::map<uint64_t, const entity_row*> by_seq;
     std::vector<entity_row*> dirty;
   };
@@ -103,13 +117,26 @@ private:
   void apply_service(const events::envelope& ev, std::string_view id);
   void apply_entity(entities& set, const events::envelope& ev,
                     std::string_view id);
-  void index_service(const service_row& row);
-  void unindex_service(const service_row& row);
+  void index_service(service_row& row);
+  /// What the indexes are keyed by.
+  struct index_keys {
+    actors::service_status status;
+    events::uuid client_id;
+    events::uuid product_id;
+  };
+  /// Lists `row` under its current status when it is not yet.
+  void note_status(service_row& row);
+  /// Moves `row` between indexes where it changed since `before`.
+  void reindex_service(service_row& row, const index_keys& before);
   page<entity_row> entity_page(const entities& set, uint64_t after,
                                size_t limit) const;
 
-  std::unordered_map<std::string, service_row> services_;
+  id_map<service_row> services_;
   std::map<uint64_t, const service_row*> services_by_seq_;
+  /// Services by every status they ever had: a service joins a status's
+  /// set the first time it gets it and never leaves (a list checks each
+  /// entry's current status), so a suspend/unsuspend cycle costs no tree
+  /// updates (`service_row::listed_statuses`).
   std::array<std::set<uint64_t>, 6> by_status_;
   std::unordered_map<std::string, std::set<uint64_t>> by_client_;
   std::unordered_map<std::string, std::set<uint64_t>> by_product_;
