@@ -330,7 +330,8 @@ caf::error application::start() {
   add_service_routes(*routes, auth,
                      service_backend{d.store.get(), d.writer, d.jobs,
                                      d.services, d.catalog, d.clock.get(),
-                                     d.provisioning, d.job_list});
+                                     d.provisioning, d.job_list,
+                                     d.opts.read_wait});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");
