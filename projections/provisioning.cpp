@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
@@ -217,18 +218,46 @@ void provisioning::apply_entity(entities& set, const events::envelope& ev,
   }
 }
 
+namespace {
+
+/// `text` as a JSON string literal.
+std::string quoted(std::string_view text) {
+  return json::serialize(json::string_view{text.data(), text.size()});
+}
+
+/// A service record as stored: the layout `load_record` reads, written
+/// without building a JSON tree (this runs once per changed service and
+/// batch, which a rebuild does tens of thousands of times). The state's
+/// keys are `service_state::to_json`'s.
+std::string encode_service(const service_row& row) {
+  const auto& st = row.state;
+  auto policy = st.pending_policy
+    ? fmt::format(R"(,"policy":{})",
+                  json::serialize(actors::to_json(*st.pending_policy)))
+    : std::string{};
+  return fmt::format(
+    R"({{"id":"{}","seq":{},"state":{{"status":{},"provision":{},)"
+    R"("pending_op":{},"last_op":{},"job_id":"{}","client_id":"{}",)"
+    R"("product_id":"{}","new_product_id":"{}","module":{},"last_error":{}{}}},)"
+    R"("service_data":{},"next_due_date":{},"version":{},"created_us":{},)"
+    R"("updated_us":{}}})",
+    row.id, row.seq, static_cast<unsigned>(st.status),
+    static_cast<unsigned>(st.provision), static_cast<unsigned>(st.pending_op),
+    static_cast<unsigned>(st.last_op), events::to_string(st.job_id),
+    events::to_string(st.client_id), events::to_string(st.product_id),
+    events::to_string(st.new_product_id), quoted(st.module),
+    quoted(st.last_error), policy,
+    row.service_data.empty() ? std::string_view{"{}"}
+                             : std::string_view{row.service_data},
+    quoted(row.next_due_date), row.version, row.created_us, row.updated_us);
+}
+
+} // namespace
+
 void provisioning::flush_locked(rocksdb::WriteBatch& batch,
                                 rocksdb::ColumnFamilyHandle* cf) {
   for (auto* row : dirty_services_) {
-    json::object o{{"id", row->id},
-                   {"seq", row->seq},
-                   {"state", row->state.to_json()},
-                   {"service_data", row->service_data},
-                   {"next_due_date", row->next_due_date},
-                   {"version", row->version},
-                   {"created_us", row->created_us},
-                   {"updated_us", row->updated_us}};
-    batch.Put(cf, record_key('s', row->id), json::serialize(o));
+    batch.Put(cf, record_key('s', row->id), encode_service(*row));
     row->dirty = false;
   }
   dirty_services_.clear();
@@ -262,7 +291,8 @@ caf::error provisioning::load_record(std::string_view key,
     row.seq = actors::json_uint(o, "seq");
     if (auto* st = o.if_contains("state"); st && st->is_object())
       row.state = actors::service_state::from_json(st->get_object());
-    row.service_data = actors::json_string(o, "service_data");
+    if (auto* data = o.if_contains("service_data"); data && data->is_object())
+      row.service_data = json::serialize(*data);
     row.next_due_date = actors::json_string(o, "next_due_date");
     row.version = actors::json_uint(o, "version");
     row.created_us = json_int(o, "created_us");

@@ -156,6 +156,13 @@ TEST_F(projection_test, service_data_is_the_last_module_result_that_has_it) {
   data = json::parse(proj.service(s)->service_data).as_object();
   EXPECT_EQ(data.at("db_name").as_string(), "two");
   EXPECT_EQ(proj.service(s)->state.last_error, "");
+  // Stored and loaded back as it was.
+  reopen();
+  provisioning loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  EXPECT_EQ(json::parse(loaded.service(s)->service_data),
+            json::parse(proj.service(s)->service_data));
+  EXPECT_EQ(loaded.service(s)->version, proj.service(s)->version);
 }
 
 TEST_F(projection_test,
