@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
   auto rebuild_pass = [&] {
     projections::provisioning proj;
     auto t0 = steady::now();
-    auto events = proj.rebuild(*log.store, 50'000);
+    auto events = proj.rebuild(*log.store);
     auto rate = static_cast<double>(n) / seconds_since(t0);
     if (!events || *events != n)
       throw std::runtime_error("rebuild failed");

@@ -138,7 +138,8 @@ int run_replay(const std::filesystem::path& data_dir, const std::string& name) {
                                total, frac * 100);
     }
   };
-  auto events = proj->rebuild(*store, 50'000, progress);
+  auto events = proj->rebuild(*store, billow::projections::rebuild_batch_events,
+                              progress);
   if (tty)
     std::cerr << "\n";
   if (!events) {

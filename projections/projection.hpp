@@ -40,6 +40,10 @@ class WriteBatch;
 
 namespace billow::projections {
 
+/// Events a rebuild applies between commits: large, so that a busy record is
+/// written once per batch rather than once per event.
+inline constexpr size_t rebuild_batch_events = 200'000;
+
 /// Progress of a catch-up or rebuild: events applied so far and the target
 /// position.
 using progress_fn = std::function<void(uint64_t done, uint64_t total)>;
@@ -97,7 +101,7 @@ public:
   /// Drops the stored read model and checkpoint (one batch), forgets the
   /// in-memory one, and rebuilds from position 1. Answers the events read.
   caf::expected<uint64_t> rebuild(events::event_store& store,
-                                  size_t batch_events = 50'000,
+                                  size_t batch_events = rebuild_batch_events,
                                   const progress_fn& progress = {});
 
 protected:
