@@ -200,9 +200,14 @@ projection_follower(events::subscriber_actor::pointer,
     [store, proj](events::deliver_atom,
                   const std::vector<events::envelope>& page) {
       proj->apply(page);
-      if (auto err = proj->commit(*store, events::durability::async))
-        spdlog::error("projection {}: commit failed: {}", proj->name(),
-                      caf::to_string(err));
+      if (auto err = proj->commit(*store, events::durability::async)) {
+        // Stop rather than commit a later checkpoint without these records:
+        // the projection falls behind, /readyz says so, a restart resumes
+        // from the last good checkpoint.
+        spdlog::error("projection {}: commit failed, stopped following: {}",
+                      proj->name(), caf::to_string(err));
+        return false;
+      }
       return true;
     },
   };

@@ -135,8 +135,10 @@ private:
 
 /// Catches `proj` up and keeps it current: a subscription from
 /// `position() + 1` applies and commits each page (durability async: the log
-/// is the durable truth, a lost commit is replayed). Answers the follower
-/// actor; send it an exit message to stop. `store` must outlive it.
+/// is the durable truth, a lost commit is replayed). A failed commit ends
+/// the subscription (the projection then lags; its checkpoint stays
+/// consistent). Answers the follower actor; send it an exit message to stop.
+/// `store` must outlive it.
 caf::expected<events::subscriber_actor>
 follow(caf::actor_system& sys, events::event_store& store,
        events::writer_actor writer, std::shared_ptr<projection> proj);
