@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,7 @@ public:
   /// Applies `events` (in log order; already applied positions are skipped)
   /// under the write lock.
   void apply(const std::vector<events::envelope>& events);
+  void apply(std::span<const events::envelope> events);
 
   /// Stores every record changed since the last commit and the checkpoint
   /// in one WriteBatch.
@@ -122,6 +124,12 @@ protected:
   mutable std::shared_mutex mtx_;
 
 private:
+  /// Catch-ups at least this long decode on a second thread.
+  static constexpr uint64_t pipeline_threshold = 20'000;
+
+  caf::error catch_up_pipelined(events::event_store& store, uint64_t target,
+                                size_t batch_events,
+                                const progress_fn& progress);
   void advance(uint64_t pos);
   caf::expected<rocksdb::ColumnFamilyHandle*>
   family(const events::event_store& store) const;
