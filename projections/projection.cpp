@@ -1,7 +1,5 @@
 #include "projections/projection.hpp"
 
-#include <thread>
-
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
@@ -140,8 +138,6 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
   auto target = store.last_position();
   auto start = position();
   batch_events = std::max<size_t>(batch_events, 1);
-  if (target > start && target - start >= pipeline_threshold)
-    return catch_up_pipelined(store, target, batch_events, progress);
   while (position() < target) {
     auto from = position() + 1;
     auto to = std::min<uint64_t>(target, from + batch_events - 1);
@@ -167,114 +163,6 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
       break; // the log ended early (should not happen below its head)
   }
   return caf::none;
-}
-
-caf::error projection::catch_up_pipelined(events::event_store& store,
-                                          uint64_t target, size_t batch_events,
-                                          const progress_fn& progress) {
-  // A reader thread decodes the log into chunks while this thread applies
-  // the previous ones. Chunks go back to the reader once applied, so their
-  // envelopes' strings are reused instead of allocated per event.
-  struct chunk {
-    std::vector<events::envelope> evs;
-    size_t size = 0;
-  };
-  constexpr size_t chunk_events = 2048;
-  constexpr size_t in_flight = 4;
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::vector<std::unique_ptr<chunk>> free_chunks, full_chunks;
-  for (size_t i = 0; i < in_flight; ++i)
-    free_chunks.push_back(std::make_unique<chunk>());
-  bool reader_done = false;
-  bool cancelled = false;
-  caf::error read_err;
-  auto start = position();
-  std::thread reader{[&] {
-    auto from = start + 1;
-    while (from <= target) {
-      std::unique_ptr<chunk> c;
-      {
-        std::unique_lock guard{mtx};
-        cv.wait(guard, [&] {
-          return !free_chunks.empty() || cancelled;
-        });
-        if (cancelled)
-          break;
-        c = std::move(free_chunks.back());
-        free_chunks.pop_back();
-      }
-      c->size = 0;
-      auto to = std::min<uint64_t>(target, from + chunk_events - 1);
-      auto err = store.for_each(from, to, [&](const events::envelope& ev) {
-        if (c->size == c->evs.size())
-          c->evs.push_back(ev);
-        else
-          c->evs[c->size] = ev; // reuses the strings' capacity
-        ++c->size;
-        return true;
-      });
-      bool stop = err || c->size == 0;
-      if (c->size > 0)
-        from = c->evs[c->size - 1].position + 1;
-      {
-        std::lock_guard guard{mtx};
-        if (err)
-          read_err = std::move(err);
-        full_chunks.push_back(std::move(c));
-      }
-      cv.notify_all();
-      if (stop)
-        break;
-    }
-    {
-      std::lock_guard guard{mtx};
-      reader_done = true;
-    }
-    cv.notify_all();
-  }};
-  caf::error err;
-  size_t since_commit = 0;
-  for (;;) {
-    std::unique_ptr<chunk> c;
-    {
-      std::unique_lock guard{mtx};
-      cv.wait(guard, [&] {
-        return !full_chunks.empty() || reader_done;
-      });
-      if (full_chunks.empty())
-        break;
-      c = std::move(full_chunks.front());
-      full_chunks.erase(full_chunks.begin());
-    }
-    apply({c->evs.data(), c->size});
-    since_commit += c->size;
-    {
-      std::lock_guard guard{mtx};
-      free_chunks.push_back(std::move(c));
-    }
-    cv.notify_all();
-    if (since_commit >= batch_events || position() >= target) {
-      since_commit = 0;
-      if (auto e = commit(store, events::durability::async)) {
-        err = std::move(e);
-        break;
-      }
-      if (progress)
-        progress(position() - start, target - start);
-    }
-  }
-  {
-    std::lock_guard guard{mtx};
-    cancelled = true;
-  }
-  cv.notify_all();
-  reader.join();
-  if (err)
-    return err;
-  if (read_err)
-    return read_err;
-  return commit(store, events::durability::async);
 }
 
 caf::expected<uint64_t> projection::rebuild(events::event_store& store,

@@ -124,12 +124,6 @@ protected:
   mutable std::shared_mutex mtx_;
 
 private:
-  /// Catch-ups at least this long decode on a second thread.
-  static constexpr uint64_t pipeline_threshold = 20'000;
-
-  caf::error catch_up_pipelined(events::event_store& store, uint64_t target,
-                                size_t batch_events,
-                                const progress_fn& progress);
   void advance(uint64_t pos);
   caf::expected<rocksdb::ColumnFamilyHandle*>
   family(const events::event_store& store) const;

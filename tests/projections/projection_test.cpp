@@ -412,9 +412,9 @@ TEST_F(projection_test, a_store_opened_without_the_family_is_refused) {
   EXPECT_EQ(errc_of(err), billow_errc::invalid_argument);
 }
 
-TEST_F(projection_test, a_long_catch_up_decodes_on_a_second_thread_alike) {
-  // Over 20,000 events: catch_up takes the pipelined path; applying the
-  // same log page by page must give the same read model and checkpoint.
+TEST_F(projection_test, a_long_catch_up_commits_in_batches_and_matches_apply) {
+  // Over 20,000 events in batches of 5,000: the same read model as applying
+  // the log page by page, and a checkpoint at the head.
   auto c = client("a");
   auto p = product("p");
   std::vector<append_request> reqs;
