@@ -85,8 +85,8 @@ void provisioning::reset_locked() {
 void provisioning::index_service(service_row& row) {
   services_by_seq_[row.seq] = &row;
   note_status(row);
-  by_client_[events::to_string(row.state.client_id)].insert(row.seq);
-  by_product_[events::to_string(row.state.product_id)].insert(row.seq);
+  by_client_[row.state.client_id].insert(row.seq);
+  by_product_[row.state.product_id].insert(row.seq);
 }
 
 void provisioning::note_status(service_row& row) {
@@ -106,12 +106,12 @@ void provisioning::reindex_service(service_row& row, const index_keys& before) {
                   const events::uuid& to) {
     if (from == to)
       return;
-    if (auto i = index.find(events::to_string(from)); i != index.end()) {
+    if (auto i = index.find(from); i != index.end()) {
       i->second.erase(row.seq);
       if (i->second.empty())
         index.erase(i);
     }
-    index[events::to_string(to)].insert(row.seq);
+    index[to].insert(row.seq);
   };
   move(by_client_, before.client_id, now.client_id);
   move(by_product_, before.product_id, now.product_id);
@@ -333,12 +333,15 @@ page<service_row> provisioning::services(const service_filter& filter,
     auto i = services_by_seq_.find(seq);
     return i == services_by_seq_.end() ? nullptr : i->second;
   };
+  // An id that is not a UUID matches no service.
+  auto client = events::uuid::parse(filter.client_id);
+  auto product = events::uuid::parse(filter.product_id);
   auto keep = [&](const service_row& row) {
     return (!filter.status || row.state.status == *filter.status)
       && (filter.client_id.empty()
-          || events::to_string(row.state.client_id) == filter.client_id)
+          || (client && row.state.client_id == *client))
       && (filter.product_id.empty()
-          || events::to_string(row.state.product_id) == filter.product_id);
+          || (product && row.state.product_id == *product));
   };
   // Walk the narrowest index that applies.
   const std::set<uint64_t>* index = nullptr;
@@ -348,11 +351,11 @@ page<service_row> provisioning::services(const service_filter& filter,
   };
   static const std::set<uint64_t> none;
   if (!filter.client_id.empty()) {
-    auto i = by_client_.find(filter.client_id);
+    auto i = client ? by_client_.find(*client) : by_client_.end();
     narrow(i == by_client_.end() ? &none : &i->second);
   }
   if (!filter.product_id.empty()) {
-    auto i = by_product_.find(filter.product_id);
+    auto i = product ? by_product_.find(*product) : by_product_.end();
     narrow(i == by_product_.end() ? &none : &i->second);
   }
   if (filter.status)

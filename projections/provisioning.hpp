@@ -28,6 +28,7 @@
 
 #include "actors/service.hpp"
 #include "actors/service_state.hpp"
+#include "actors/uuid_hash.hpp"
 #include "projections/projection.hpp"
 
 namespace billow::projections {
@@ -138,8 +139,10 @@ private:
   /// entry's current status), so a suspend/unsuspend cycle costs no tree
   /// updates (`service_row::listed_statuses`).
   std::array<std::set<uint64_t>, 6> by_status_;
-  std::unordered_map<std::string, std::set<uint64_t>> by_client_;
-  std::unordered_map<std::string, std::set<uint64_t>> by_product_;
+  std::unordered_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
+    by_client_;
+  std::unordered_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
+    by_product_;
   std::vector<service_row*> dirty_services_;
   entities clients_;
   entities products_;
