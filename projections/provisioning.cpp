@@ -83,10 +83,14 @@ void provisioning::reset_locked() {
 }
 
 void provisioning::index_service(service_row& row) {
-  services_by_seq_[row.seq] = &row;
+  // A new service has the largest list position so far: inserting at the
+  // end is O(1) (the hint), not a walk down the tree.
+  services_by_seq_.emplace_hint(services_by_seq_.end(), row.seq, &row);
   note_status(row);
-  by_client_[row.state.client_id].insert(row.seq);
-  by_product_[row.state.product_id].insert(row.seq);
+  auto& by_client = by_client_[row.state.client_id];
+  by_client.emplace_hint(by_client.end(), row.seq);
+  auto& by_product = by_product_[row.state.product_id];
+  by_product.emplace_hint(by_product.end(), row.seq);
 }
 
 void provisioning::note_status(service_row& row) {
@@ -95,7 +99,8 @@ void provisioning::note_status(service_row& row) {
   if ((row.listed_statuses & bit) != 0)
     return; // listed there already (entries are checked on read)
   row.listed_statuses |= bit;
-  by_status_.at(static_cast<size_t>(row.state.status)).insert(row.seq);
+  auto& set = by_status_.at(static_cast<size_t>(row.state.status));
+  set.emplace_hint(set.end(), row.seq);
 }
 
 void provisioning::reindex_service(service_row& row, const index_keys& before) {

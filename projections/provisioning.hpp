@@ -75,9 +75,11 @@ struct service_filter {
 };
 
 /// Hashes std::string and std::string_view alike (lookups without a copy).
+/// Not noexcept on purpose: libstdc++ then caches each node's hash, so a
+/// lookup compares hashes instead of rehashing the ids along its bucket.
 struct string_hash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept {
+  size_t operator()(std::string_view s) const {
     return std::hash<std::string_view>{}(s);
   }
 };
