@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <boost/json/parse.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
+#include <fmt/format.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
@@ -34,7 +36,10 @@
 #include "modules/host/module_log.hpp"
 #include "projections/admin_directory.hpp"
 #include "projections/client_directory.hpp"
+#include "projections/jobs.hpp"
+#include "projections/provisioning.hpp"
 #include <caf/scoped_actor.hpp>
+#include <prometheus/gauge.h>
 
 namespace billow::api {
 
@@ -63,6 +68,16 @@ struct application::impl {
   std::shared_ptr<projections::client_directory> clients
     = std::make_shared<projections::client_directory>();
   events::subscriber_actor clients_follower;
+  /// The read models of the admin lists, each following the log.
+  std::shared_ptr<projections::provisioning> provisioning
+    = std::make_shared<projections::provisioning>();
+  std::shared_ptr<projections::jobs_projection> job_list
+    = std::make_shared<projections::jobs_projection>();
+  std::vector<events::subscriber_actor> followers;
+  /// `billow_projection_lag_events{projection}`, set on each scrape.
+  std::vector<
+    std::pair<std::shared_ptr<projections::projection>, prometheus::Gauge*>>
+    lag_gauges;
   /// Slow or blocking work of request handlers (password hashing, store
   /// reads, chain verification), kept off CAF's scheduler threads.
   std::unique_ptr<boost::asio::thread_pool> blocking;
@@ -103,8 +118,18 @@ struct application::impl {
     };
   }
 
+  std::vector<std::shared_ptr<projections::projection>> projections() const {
+    return {provisioning, job_list};
+  }
+
+  /// Events a projection is behind the log (0 when none).
+  uint64_t lag(const projections::projection& p) const {
+    auto head = store ? store->last_position() : 0;
+    return head > p.position() ? head - p.position() : 0;
+  }
+
   std::vector<readiness_check> readiness() {
-    return {
+    std::vector<readiness_check> checks{
       {"http",
        [this]() -> std::optional<std::string> {
          if (server && server->draining())
@@ -121,6 +146,16 @@ struct application::impl {
          return std::nullopt;
        }},
     };
+    for (auto& p : projections())
+      checks.push_back(
+        {"projection_" + p->name(), [this, p]() -> std::optional<std::string> {
+           auto behind = lag(*p);
+           if (behind > opts.max_projection_lag)
+             return fmt::format("{} events behind the log (at most {})", behind,
+                                opts.max_projection_lag);
+           return std::nullopt;
+         }});
+    return checks;
   }
 
   /// Stops what `start` started, in reverse order; safe on a partial start.
@@ -142,6 +177,9 @@ struct application::impl {
         caf::anon_send_exit(*f, caf::exit_reason::user_shutdown);
         *f = nullptr;
       }
+    for (auto& f : followers)
+      caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
+    followers.clear();
     for (const auto& h : {caf::actor_cast<caf::actor>(services),
                           caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
@@ -195,6 +233,8 @@ caf::error application::start() {
     return c->now_us();
   };
   store_opts.extra_column_families.push_back(idempotency_family);
+  for (auto& p : d.projections())
+    store_opts.extra_column_families.push_back(p->column_family());
   auto store = events::event_store::open(std::move(store_opts));
   if (!store)
     return std::move(store.error());
@@ -214,6 +254,18 @@ caf::error application::start() {
   if (!client_follower)
     return std::move(client_follower.error());
   d.clients_follower = std::move(*client_follower);
+  // Read models: load what is stored, catch up, follow the log.
+  for (auto& p : d.projections()) {
+    if (auto err = p->load(*d.store))
+      return err;
+    auto from = p->position();
+    auto f = projections::follow(*d.sys, *d.store, d.writer, p);
+    if (!f)
+      return std::move(f.error());
+    d.followers.push_back(std::move(*f));
+    spdlog::info("projection {}: caught up from {} to {}", p->name(), from,
+                 p->position());
+  }
   auto key = load_or_create_key(d.opts.data_dir / "keys" / "token.key");
   if (!key)
     return std::move(key.error());
@@ -303,27 +355,50 @@ caf::error application::start() {
                 ctx.reply(json_response(200, *openapi));
               },
               {"This OpenAPI 3 document"});
-  add_operations_routes(*routes, d.registry, d.readiness());
+  auto& lag_family = prometheus::BuildGauge()
+                       .Name("billow_projection_lag_events")
+                       .Help("Events a projection is behind the log")
+                       .Register(*d.registry);
+  for (auto& p : d.projections())
+    d.lag_gauges.emplace_back(p, &lag_family.Add({{"projection", p->name()}}));
+  add_operations_routes(*routes, d.registry, d.readiness(), [&d] {
+    for (auto& [p, gauge] : d.lag_gauges)
+      gauge->Set(static_cast<double>(d.lag(*p)));
+  });
   add_auth_routes(*routes, auth);
   add_audit_routes(*routes, auth, *d.store);
   add_live_events_route(*routes, auth, *d.store, d.writer);
   add_module_routes(*routes, auth, d.catalog);
   add_service_routes(*routes, auth,
                      service_backend{d.store.get(), d.writer, d.jobs,
-                                     d.services, d.catalog, d.clock.get()});
-  add_client_routes(*routes, auth,
-                    client_area_backend{
-                      d.services, d.catalog,
-                      [pool = d.pool.get()](std::function<void()> fn) {
-                        pool->submit(std::move(fn));
-                      },
-                      [store = d.store.get()](const std::string& id) {
-                        return product_data_of(*store, id);
-                      },
-                      // The one place the client area reads service data from.
-                      [store = d.store.get()](const events::uuid& id) {
-                        return modules::latest_service_data(*store, id);
-                      }});
+                                     d.services, d.catalog, d.clock.get(),
+                                     d.provisioning, d.job_list,
+                                     d.opts.read_wait});
+  add_client_routes(
+    *routes, auth,
+    client_area_backend{
+      d.services, d.catalog,
+      [pool = d.pool.get()](std::function<void()> fn) {
+        pool->submit(std::move(fn));
+      },
+      [store = d.store.get()](const std::string& id) {
+        return product_data_of(*store, id);
+      },
+      // The one place the client area reads service data from: the
+      // provisioning projection, once it has applied the log as it was when
+      // the call came (bounded wait; runs on the worker pool).
+      [prov = d.provisioning, store = d.store.get(),
+       wait = d.opts.read_wait](const events::uuid& id) {
+        prov->wait_for(store->last_position(), wait);
+        boost::json::object data;
+        if (auto row = prov->service(events::to_string(id))) {
+          boost::system::error_code ec;
+          auto doc = boost::json::parse(row->service_data, ec);
+          if (!ec && doc.is_object())
+            data = std::move(doc.as_object());
+        }
+        return data;
+      }});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");

@@ -4,6 +4,7 @@
 // the HTTP listener, assembled from one set of options. `billow serve` runs
 // one; tests start one on a free port.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -32,6 +33,10 @@ struct application_options {
   std::size_t worker_threads = 8;
   /// `manual` stops time until it is advanced (tests, `--clock=manual`).
   actors::clock_kind clock = actors::clock_kind::system;
+  /// How long a read waits for `?min_position=` before answering 504.
+  std::chrono::milliseconds read_wait = std::chrono::seconds(5);
+  /// `/readyz` fails while a projection is more events than this behind.
+  uint64_t max_projection_lag = 10'000;
   /// Adds routes beyond Billow's own (embedding and tests).
   std::function<void(route_table&)> extra_routes;
 };

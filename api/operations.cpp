@@ -9,7 +9,8 @@ namespace billow::api {
 
 void add_operations_routes(route_table& routes,
                            std::shared_ptr<prometheus::Registry> registry,
-                           std::vector<readiness_check> checks) {
+                           std::vector<readiness_check> checks,
+                           std::function<void()> refresh) {
   routes.add("GET", "/healthz",
              [](const request_context& ctx) {
                ctx.reply(json_response(200, R"({"status":"ok"})"));
@@ -37,7 +38,10 @@ void add_operations_routes(route_table& routes,
       ctx.reply(json_response(200, boost::json::serialize(body)));
     });
   routes.add("GET", "/metrics",
-             [registry = std::move(registry)](const request_context& ctx) {
+             [registry = std::move(registry),
+              refresh = std::move(refresh)](const request_context& ctx) {
+               if (refresh)
+                 refresh();
                http_response resp;
                resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
                resp.body = render_metrics(*registry);

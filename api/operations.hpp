@@ -25,9 +25,11 @@ struct readiness_check {
 
 /// Adds `GET /healthz` (the process answers), `GET /readyz` (every check
 /// passes: 200, else 503 naming the failing checks) and `GET /metrics`
-/// (Prometheus text of `registry` plus process figures).
+/// (Prometheus text of `registry` plus process figures; `refresh` runs
+/// first, to update gauges that are read on demand).
 void add_operations_routes(route_table& routes,
                            std::shared_ptr<prometheus::Registry> registry,
-                           std::vector<readiness_check> checks);
+                           std::vector<readiness_check> checks,
+                           std::function<void()> refresh = {});
 
 } // namespace billow::api

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <fmt/format.h>
+
 #include <boost/json.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -95,9 +97,43 @@ events::uuid event_id_for(const request_context& ctx,
   return out;
 }
 
-/// A service as API.md shows it.
-json::object service_json(const actors::service_view& v,
-                          const events::event_store& store, bool show_secrets) {
+/// 201 with `entity` and the position of its event as `X-Billow-Position`.
+http_response created_response(const json::object& entity,
+                               const events::append_result& res) {
+  auto resp = json_response(201, json::serialize(entity));
+  resp.headers.emplace_back("X-Billow-Position",
+                            std::to_string(res.last_position));
+  return resp;
+}
+
+/// A service's data as the provisioning projection holds it, once the
+/// projection has applied the service up to `version` (waits, bounded); the
+/// log scan when there is no projection.
+std::pair<json::value, std::optional<projections::service_row>>
+service_data_of(const service_backend& be, const events::uuid& id,
+                uint64_t version) {
+  if (!be.provisioning)
+    return {modules::latest_service_data(*be.store, id), std::nullopt};
+  auto key = events::to_string(id);
+  auto row = be.provisioning->service(key);
+  if (!row || row->version < version) {
+    be.provisioning->wait_for(be.store->last_position(), be.read_wait);
+    row = be.provisioning->service(key);
+  }
+  json::value data = json::object{};
+  if (row) {
+    boost::system::error_code ec;
+    auto doc = json::parse(row->service_data, ec);
+    if (!ec && doc.is_object())
+      data = std::move(doc);
+  }
+  return {std::move(data), std::move(row)};
+}
+
+/// A service as API.md shows it; `row` adds what only the projection knows.
+json::object service_json(const actors::service_view& v, json::value data,
+                          bool show_secrets,
+                          const projections::service_row* row) {
   json::object out{
     {"id", events::to_string(v.id)},
     {"client_id", events::to_string(v.client_id)},
@@ -114,10 +150,16 @@ json::object service_json(const actors::service_view& v,
                        : json::value(events::to_string(v.job_id))},
     {"last_error",
      v.last_error.empty() ? json::value(nullptr) : json::value(v.last_error)},
-    {"next_due_date", nullptr},
+    {"next_due_date",
+     row == nullptr || row->next_due_date.empty()
+       ? json::value(nullptr)
+       : json::value(row->next_due_date)},
     {"version", v.version},
   };
-  json::value data = modules::latest_service_data(store, v.id);
+  if (row != nullptr) {
+    out["created_at"] = rfc3339(row->created_us);
+    out["updated_at"] = rfc3339(row->updated_us);
+  }
   if (!show_secrets)
     redact_secrets(data);
   out["service_data"] = std::move(data);
@@ -125,17 +167,22 @@ json::object service_json(const actors::service_view& v,
 }
 
 /// The answer about a service: its JSON (secrets redacted unless the caller
-/// may see them), the job a command queued, and its version as ETag.
+/// may see them), the job a command queued, its version as ETag and the
+/// log position it reflects as `X-Billow-Position`. Runs on the blocking
+/// pool (it may wait for the projection).
 http_response service_response(const request_context& ctx,
                                const actors::service_view& v,
-                               const events::event_store& store,
-                               unsigned status, const events::uuid& job_id) {
+                               const service_backend& be, unsigned status,
+                               const events::uuid& job_id) {
   bool secrets = projections::group_grants(ctx.caller->group, "secrets.read");
-  auto out = service_json(v, store, secrets);
+  auto position = be.store->last_position();
+  auto [data, row] = service_data_of(be, v.id, v.version);
+  auto out = service_json(v, std::move(data), secrets, row ? &*row : nullptr);
   if (!job_id.is_nil())
     out["job_id"] = events::to_string(job_id);
   auto resp = json_response(status, json::serialize(out));
   resp.headers.emplace_back("ETag", std::to_string(v.version));
+  resp.headers.emplace_back("X-Billow-Position", std::to_string(position));
   return resp;
 }
 
@@ -200,6 +247,283 @@ bool is_money(std::string_view s) {
   return true;
 }
 
+/// `?limit=&cursor=&min_position=` of a list.
+struct list_params {
+  /// List position to continue after (from the cursor).
+  uint64_t after = 0;
+  size_t limit = 50;
+  uint64_t min_position = 0;
+};
+
+constexpr int cursor_variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
+
+/// An opaque cursor: the list position of the last item sent, base64url.
+std::string encode_cursor(uint64_t after) {
+  unsigned char raw[8];
+  for (int i = 7; i >= 0; --i, after >>= 8)
+    raw[i] = static_cast<unsigned char>(after & 0xff);
+  char out[sodium_base64_ENCODED_LEN(8, cursor_variant)];
+  sodium_bin2base64(out, sizeof(out), raw, sizeof(raw), cursor_variant);
+  return out;
+}
+
+std::optional<uint64_t> decode_cursor(std::string_view text) {
+  unsigned char raw[8];
+  size_t len = 0;
+  const char* end = nullptr;
+  if (text.empty() || text.size() > 16
+      || sodium_base642bin(raw, sizeof(raw), text.data(), text.size(), nullptr,
+                           &len, &end, cursor_variant)
+        != 0
+      || len != sizeof(raw) || end != text.data() + text.size())
+    return std::nullopt;
+  uint64_t out = 0;
+  for (auto b : raw)
+    out = (out << 8) | b;
+  return out;
+}
+
+/// An unsigned query parameter into `out`; a field error when malformed.
+void uint_param(const request_context& ctx, std::string_view name,
+                uint64_t& out, field_checker& check) {
+  auto text = ctx.request().query_param(name);
+  if (!text)
+    return;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(),
+                                   out);
+  if (text->empty() || ec != std::errc{} || ptr != text->data() + text->size())
+    check.fail(std::string{name}, "must be a non-negative integer");
+}
+
+list_params parse_list_params(const request_context& ctx,
+                              field_checker& check) {
+  list_params p;
+  uint64_t limit = p.limit;
+  uint_param(ctx, "limit", limit, check);
+  if (limit == 0 || limit > 1000)
+    check.fail("limit", "must be between 1 and 1000");
+  p.limit = static_cast<size_t>(limit);
+  if (auto cursor = ctx.request().query_param("cursor")) {
+    if (auto after = decode_cursor(*cursor))
+      p.after = *after;
+    else
+      check.fail("cursor", "must be a next_cursor this list answered");
+  }
+  uint_param(ctx, "min_position", p.min_position, check);
+  return p;
+}
+
+/// The UUID in query parameter `name` (normalized), empty when absent.
+std::string uuid_param(const request_context& ctx, std::string_view name,
+                       field_checker& check) {
+  auto text = ctx.request().query_param(name);
+  if (!text)
+    return {};
+  auto id = events::uuid::parse(*text);
+  if (!id) {
+    check.fail(std::string{name}, "must be a UUID");
+    return {};
+  }
+  return events::to_string(*id);
+}
+
+/// 504: `proj` did not reach `min_position` within `wait`.
+http_response not_reached(const projections::projection& proj,
+                          uint64_t min_position,
+                          std::chrono::milliseconds wait) {
+  return problem_response(
+    504,
+    fmt::format("The {} read model has not reached log position {} "
+                "within {} ms (it is at {}); retry later.",
+                proj.name(), min_position, wait.count(), proj.position()));
+}
+
+/// Runs `answer` once `proj` reached `min_position`: at once when it has,
+/// else on the blocking pool after waiting at most `wait`; 504 when it does
+/// not get there in time.
+void when_reached(const request_context& ctx, const auth_context& auth,
+                  std::shared_ptr<const projections::projection> proj,
+                  uint64_t min_position, std::chrono::milliseconds wait,
+                  std::function<void()> answer) {
+  if (proj->position() >= min_position)
+    return answer();
+  auth.run_blocking(
+    [ctx, proj, min_position, wait, answer = std::move(answer)] {
+      if (proj->wait_for(min_position, wait))
+        return answer();
+      ctx.reply(not_reached(*proj, min_position, wait));
+    });
+}
+
+/// `{"items", "next_cursor"}` with the position it reflects.
+http_response list_response(json::array items,
+                            std::optional<uint64_t> next_after,
+                            uint64_t position) {
+  json::object body{{"items", std::move(items)},
+                    {"next_cursor",
+                     next_after ? json::value(encode_cursor(*next_after))
+                                : json::value(nullptr)}};
+  auto resp = json_response(200, json::serialize(body));
+  resp.headers.emplace_back("X-Billow-Position", std::to_string(position));
+  return resp;
+}
+
+/// A client or product of a list: its fields, id, version and times.
+json::object entity_json(const projections::entity_row& row) {
+  json::object out = row.fields;
+  out["id"] = row.id;
+  out["version"] = row.version;
+  out["created_at"] = rfc3339(row.created_us);
+  out["updated_at"] = rfc3339(row.updated_us);
+  return out;
+}
+
+template <class Enum, size_t N>
+std::optional<Enum> parse_enum(std::string_view text, const Enum (&all)[N]) {
+  for (auto x : all)
+    if (text == actors::to_string(x))
+      return x;
+  return std::nullopt;
+}
+
+constexpr actors::service_status listed_statuses[]
+  = {actors::service_status::pending, actors::service_status::active,
+     actors::service_status::suspended, actors::service_status::terminated,
+     actors::service_status::cancelled};
+
+constexpr actors::job_status job_statuses[]
+  = {actors::job_status::queued, actors::job_status::running,
+     actors::job_status::retrying, actors::job_status::completed,
+     actors::job_status::failed};
+
+/// The admin list routes, read from the projections.
+void add_list_routes(route_table& routes,
+                     const std::shared_ptr<const auth_context>& auth,
+                     const std::shared_ptr<service_backend>& be) {
+  const std::vector<std::string> paging = {"limit", "cursor", "min_position"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.end(), paging.begin(), paging.end());
+    return more;
+  };
+
+  routes.add(
+    "GET", "/api/v1/admin/services",
+    require_admin(auth, "services.read",
+                  [auth, be](const request_context& ctx) {
+                    json::object none;
+                    field_checker check{none};
+                    auto params = parse_list_params(ctx, check);
+                    projections::service_filter filter;
+                    if (auto status = ctx.request().query_param("status")) {
+                      filter.status = parse_enum(*status, listed_statuses);
+                      if (!filter.status)
+                        check.fail("status",
+                                   "must be pending, active, suspended, "
+                                   "terminated or cancelled");
+                    }
+                    filter.client_id = uuid_param(ctx, "client_id", check);
+                    filter.product_id = uuid_param(ctx, "product_id", check);
+                    if (!check.ok())
+                      return ctx.reply(check.problem());
+                    when_reached(
+                      ctx, *auth, be->provisioning, params.min_position,
+                      be->read_wait, [ctx, be, filter, params] {
+                        auto position = be->provisioning->position();
+                        auto page = be->provisioning->services(
+                          filter, params.after, params.limit);
+                        bool secrets = projections::group_grants(
+                          ctx.caller->group, "secrets.read");
+                        json::array items;
+                        for (const auto& row : page.items) {
+                          boost::system::error_code ec;
+                          auto data = json::parse(row.service_data, ec);
+                          items.push_back(service_json(
+                            row.view(), ec ? json::object{} : std::move(data),
+                            secrets, &row));
+                        }
+                        ctx.reply(list_response(std::move(items),
+                                                page.next_after, position));
+                      });
+                  }),
+    {"Services in order of creation, filtered by status, client or product",
+     "services.read", with({"status", "client_id", "product_id"})});
+
+  for (auto kind : {"client", "product"}) {
+    std::string plural = std::string{kind} + "s";
+    routes.add(
+      "GET", "/api/v1/admin/" + plural,
+      require_admin(
+        auth, plural + ".read",
+        [auth, be, plural](const request_context& ctx) {
+          json::object none;
+          field_checker check{none};
+          auto params = parse_list_params(ctx, check);
+          if (!check.ok())
+            return ctx.reply(check.problem());
+          when_reached(
+            ctx, *auth, be->provisioning, params.min_position, be->read_wait,
+            [ctx, be, plural, params] {
+              auto position = be->provisioning->position();
+              auto page = plural == "clients"
+                ? be->provisioning->clients(params.after, params.limit)
+                : be->provisioning->products(params.after, params.limit);
+              json::array items;
+              for (const auto& row : page.items)
+                items.push_back(entity_json(row));
+              ctx.reply(
+                list_response(std::move(items), page.next_after, position));
+            });
+        }),
+      {"The " + plural + " in order of creation", plural + ".read", paging});
+  }
+
+  routes.add("GET", "/api/v1/admin/jobs",
+             require_admin(
+               auth, "jobs.read",
+               [auth, be](const request_context& ctx) {
+                 json::object none;
+                 field_checker check{none};
+                 auto params = parse_list_params(ctx, check);
+                 projections::job_filter filter;
+                 if (auto status = ctx.request().query_param("status")) {
+                   filter.status = parse_enum(*status, job_statuses);
+                   if (!filter.status)
+                     check.fail("status",
+                                "must be queued, running, retrying, "
+                                "completed or failed");
+                 }
+                 if (auto tag = ctx.request().query_param("tag")) {
+                   if (tag->empty() || tag->size() > 200)
+                     check.fail("tag", "must be 1 to 200 characters");
+                   filter.tag = std::string{*tag};
+                 }
+                 if (!check.ok())
+                   return ctx.reply(check.problem());
+                 when_reached(
+                   ctx, *auth, be->job_list, params.min_position, be->read_wait,
+                   [ctx, be, filter, params] {
+                     auto position = be->job_list->position();
+                     auto page = be->job_list->jobs(filter, params.after,
+                                                    params.limit);
+                     bool secrets = projections::group_grants(ctx.caller->group,
+                                                              "secrets.read");
+                     json::array items;
+                     for (const auto& row : page.items) {
+                       auto item = job_json(row.state.view);
+                       item["created_at"] = rfc3339(row.created_us);
+                       item["updated_at"] = rfc3339(row.updated_us);
+                       if (!secrets)
+                         redact_secrets(item["result"]);
+                       items.push_back(std::move(item));
+                     }
+                     ctx.reply(list_response(std::move(items), page.next_after,
+                                             position));
+                   });
+               }),
+             {"Jobs in order of queueing, filtered by status or tag",
+              "jobs.read", with({"status", "tag"})});
+}
+
 /// `GET /api/v1/admin/<kind>s/{id}`: the entity folded from its stream.
 void add_entity_route(route_table& routes,
                       const std::shared_ptr<const auth_context>& auth,
@@ -247,23 +571,23 @@ void add_service_routes(route_table& routes,
 
   // Appends one event through the writer, from the front actor, and answers
   // with `respond(version)`.
-  auto append = [be](const request_context& ctx, std::string stream,
-                     events::new_event ev,
-                     const std::function<void(uint64_t)>& respond) {
-    std::vector<events::new_event> batch;
-    batch.push_back(std::move(ev));
-    ctx.self
-      ->request(be->writer, ask_timeout, events::append_atom::value,
-                std::move(stream), events::expected_version::no_stream(),
-                std::move(batch))
-      .then(
-        [respond](const events::append_result& res) {
-          respond(res.version);
-        },
-        [ctx](caf::error& err) {
-          ctx.reply(error_response(err));
-        });
-  };
+  auto append
+    = [be](const request_context& ctx, std::string stream, events::new_event ev,
+           const std::function<void(const events::append_result&)>& respond) {
+        std::vector<events::new_event> batch;
+        batch.push_back(std::move(ev));
+        ctx.self
+          ->request(be->writer, ask_timeout, events::append_atom::value,
+                    std::move(stream), events::expected_version::no_stream(),
+                    std::move(batch))
+          .then(
+            [respond](const events::append_result& res) {
+              respond(res);
+            },
+            [ctx](caf::error& err) {
+              ctx.reply(error_response(err));
+            });
+      };
 
   // -- clients --------------------------------------------------------------
   routes.add(
@@ -336,10 +660,10 @@ void add_service_routes(route_table& routes,
         }
         ev.payload = json::serialize(client);
         append(ctx, "client-" + id, std::move(ev),
-               [ctx, id, client](uint64_t version) mutable {
+               [ctx, id, client](const events::append_result& res) mutable {
                  client["id"] = id;
-                 client["version"] = version;
-                 ctx.reply(json_response(201, json::serialize(client)));
+                 client["version"] = res.version;
+                 ctx.reply(created_response(client, res));
                });
       }),
     {"Create a client", "clients.write", {}, true, 201});
@@ -466,7 +790,7 @@ void add_service_routes(route_table& routes,
               [&](const events::append_result& res) {
                 p["id"] = id;
                 p["version"] = res.version;
-                ctx.reply(json_response(201, json::serialize(p)));
+                ctx.reply(created_response(p, res));
               },
               [&](caf::error& err) {
                 ctx.reply(error_response(err));
@@ -486,7 +810,7 @@ void add_service_routes(route_table& routes,
         [auth, ctx, be, status, job_id](const actors::service_view& v) {
           // The service data is read from the store: off the actor thread.
           auth->run_blocking([ctx, be, status, job_id, v] {
-            ctx.reply(service_response(ctx, v, *be->store, status, job_id));
+            ctx.reply(service_response(ctx, v, *be, status, job_id));
           });
         },
         [ctx](caf::error& err) {
@@ -573,7 +897,7 @@ void add_service_routes(route_table& routes,
             ->request(be->services, ask_timeout, actors::query_atom::value, id)
             .receive(
               [&](const actors::service_view& v) {
-                ctx.reply(service_response(ctx, v, *be->store, 201, job));
+                ctx.reply(service_response(ctx, v, *be, 201, job));
               },
               [&](caf::error& err) {
                 ctx.reply(error_response(err));
@@ -586,14 +910,43 @@ void add_service_routes(route_table& routes,
      true,
      201});
 
-  routes.add("GET", "/api/v1/admin/services/{id}",
-             require_admin(auth, "services.read",
-                           [reply_service](const request_context& ctx) {
-                             if (auto id = id_param(ctx))
-                               reply_service(ctx, *id, 200, {});
-                           }),
-             {"One service with its status, provision status and version",
-              "services.read"});
+  routes.add(
+    "GET", "/api/v1/admin/services/{id}",
+    require_admin(
+      auth, "services.read",
+      [auth, be, reply_service](const request_context& ctx) {
+        auto id = id_param(ctx);
+        if (!id)
+          return;
+        json::object none;
+        field_checker check{none};
+        uint64_t min_position = 0;
+        uint_param(ctx, "min_position", min_position, check);
+        if (!check.ok())
+          return ctx.reply(check.problem());
+        if (!be->provisioning || be->provisioning->position() >= min_position)
+          return reply_service(ctx, *id, 200, {});
+        // Wait off the actor threads, then ask from there.
+        auth->run_blocking([ctx, be, id = *id, min_position] {
+          if (!be->provisioning->wait_for(min_position, be->read_wait))
+            return ctx.reply(
+              not_reached(*be->provisioning, min_position, be->read_wait));
+          caf::scoped_actor self{ctx.self->system()};
+          self
+            ->request(be->services, ask_timeout, actors::query_atom::value, id)
+            .receive(
+              [&](const actors::service_view& v) {
+                ctx.reply(service_response(ctx, v, *be, 200, {}));
+              },
+              [&](caf::error& err) {
+                ctx.reply(error_response(err));
+              });
+        });
+      }),
+    {"One service with its status, provision status, service data and "
+     "version",
+     "services.read",
+     {"min_position"}});
 
   routes.add(
     "POST", "/api/v1/admin/services/{id}/{operation}",
@@ -661,6 +1014,9 @@ void add_service_routes(route_table& routes,
      {},
      true,
      202});
+
+  if (be->provisioning && be->job_list)
+    add_list_routes(routes, auth, be);
 
   // -- jobs -------------------------------------------------------------------
   routes.add("GET", "/api/v1/admin/jobs/{id}",

@@ -5,17 +5,24 @@
 //
 //   POST/GET /api/v1/admin/clients, GET /clients/{id}          clients.*
 //   POST/GET /api/v1/admin/products, GET /products/{id}        products.*
-//   POST/GET /api/v1/admin/services (GET: one by id)           services.*
+//   POST/GET /api/v1/admin/services, GET /services/{id}        services.*
 //   POST /api/v1/admin/services/{id}/{create|suspend|unsuspend|terminate|
 //        change_package|cancel}                                services.write
-//   GET /api/v1/admin/jobs/{id}, POST /jobs/{id}/retry         jobs.*
+//   GET /api/v1/admin/jobs, /jobs/{id}, POST /jobs/{id}/retry  jobs.*
 //   POST /api/v1/admin/clock/advance {seconds}  (--clock=manual only)
 //
 // Commands go to the service registry and job manager as messages
 // (request(...).then(...) from the front actor); they answer once their
 // events are durable. `Idempotency-Key` and `If-Match` pass through to the
-// aggregates.
+// aggregates. Commands answer `X-Billow-Position`: the log position their
+// events are at or below.
+//
+// Lists (`{"items", "next_cursor"}`, `?limit=&cursor=`) read the provisioning
+// and jobs projections; every GET of a list or a service takes
+// `?min_position=N` and waits (bounded) until its projection reached N, so a
+// client reads its own write (504 when it does not in time).
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +34,8 @@
 #include "api/auth.hpp"
 #include "api/router.hpp"
 #include "events/writer.hpp"
+#include "projections/jobs.hpp"
+#include "projections/provisioning.hpp"
 
 namespace billow::events {
 class event_store;
@@ -46,6 +55,11 @@ struct service_backend {
   actors::service_registry_actor services;
   std::shared_ptr<modules::module_catalog> catalog;
   actors::clock* clock = nullptr;
+  /// The read models of the lists and of a service's data.
+  std::shared_ptr<projections::provisioning> provisioning = nullptr;
+  std::shared_ptr<projections::jobs_projection> job_list = nullptr;
+  /// How long a read waits for `?min_position=`.
+  std::chrono::milliseconds read_wait = std::chrono::seconds(5);
 };
 
 /// The `product_data` of product `id` as recorded (none when unknown).

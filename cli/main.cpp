@@ -1,8 +1,12 @@
 // `billow`: the one binary. Subcommands: serve, version, admin create,
-// modules, login, events, state, verify. The operator tools read a stopped
-// server's data directory, or a running server's admin API with --server.
+// modules, login, events, state, replay, verify. The operator tools read a
+// stopped server's data directory, or a running server's admin API with
+// --server.
+
+#include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +15,7 @@
 #include <boost/json.hpp>
 #include <boost/version.hpp>
 #include <caf/config.hpp>
+#include <fmt/format.h>
 #include <rocksdb/version.h>
 #include <spdlog/spdlog.h>
 
@@ -24,6 +29,7 @@
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "modules/host/module_catalog.hpp"
+#include "projections/known.hpp"
 #include "projections/state_at.hpp"
 
 namespace {
@@ -73,11 +79,15 @@ std::filesystem::path builtin_modules_dir() {
 
 /// Opens the log of a stopped server's data directory, or says why not.
 std::unique_ptr<billow::events::event_store>
-open_stopped_store(const std::filesystem::path& data_dir) {
+open_stopped_store(const std::filesystem::path& data_dir,
+                   bool with_projections = false) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   billow::events::store_options opts;
   opts.dir = billow::api::log_dir(data_dir).string();
+  if (with_projections)
+    opts.extra_column_families
+      = billow::projections::projection_column_families();
   auto store = billow::events::event_store::open(std::move(opts));
   if (!store) {
     std::cerr << "billow: " << billow::detail_of(store.error());
@@ -88,6 +98,63 @@ open_stopped_store(const std::filesystem::path& data_dir) {
     return nullptr;
   }
   return std::move(*store);
+}
+
+/// `billow replay <projection>`: drops the projection's read model and
+/// checkpoint and rebuilds it from position 1, with a progress bar on a
+/// terminal (periodic lines otherwise) and a final count and rate.
+int run_replay(const std::filesystem::path& data_dir, const std::string& name) {
+  auto proj = billow::projections::make_projection(name);
+  if (!proj) {
+    std::string known;
+    for (const auto& n : billow::projections::known_projections())
+      known += (known.empty() ? "" : ", ") + n;
+    std::cerr << fmt::format("billow: no projection named '{}' (known: {})\n",
+                             name, known);
+    return 2;
+  }
+  auto store = open_stopped_store(data_dir, true);
+  if (!store)
+    return 1;
+  using clock = std::chrono::steady_clock;
+  bool tty = ::isatty(STDERR_FILENO) == 1;
+  auto t0 = clock::now();
+  auto last_report = t0;
+  auto progress = [&](uint64_t done, uint64_t total) {
+    auto now = clock::now();
+    if (done < total
+        && now - last_report
+          < (tty ? std::chrono::milliseconds(100) : std::chrono::seconds(2)))
+      return;
+    last_report = now;
+    double frac = total == 0 ? 1.0 : static_cast<double>(done) / total;
+    if (tty) {
+      constexpr int width = 40;
+      auto filled = static_cast<int>(frac * width);
+      std::cerr << fmt::format("\r{} [{}{}] {:3.0f}% {}/{} events", name,
+                               std::string(filled, '#'),
+                               std::string(width - filled, '.'), frac * 100,
+                               done, total)
+                << std::flush;
+    } else {
+      std::cerr << fmt::format("{}: {}/{} events ({:.0f}%)\n", name, done,
+                               total, frac * 100);
+    }
+  };
+  auto events = proj->rebuild(*store, billow::projections::rebuild_batch_events,
+                              progress);
+  if (tty)
+    std::cerr << "\n";
+  if (!events) {
+    std::cerr << "billow: replay failed: " << billow::detail_of(events.error())
+              << "\n";
+    return 1;
+  }
+  double seconds = std::chrono::duration<double>(clock::now() - t0).count();
+  std::cout << fmt::format(
+    "replayed {}: {} events in {:.3f} s ({:.0f} events/s)\n", name, *events,
+    seconds, seconds > 0 ? static_cast<double>(*events) / seconds : 0.0);
+  return 0;
 }
 
 /// `billow modules list|activate|deactivate` on a stopped server's data.
@@ -437,6 +504,17 @@ int main(int argc, char** argv) {
   for (auto* sub : {verify, state_cmd, events_q, events_show, events_tail})
     add_server_options(sub);
 
+  auto* replay = cli.add_subcommand(
+    "replay",
+    "Rebuild a projection's read model from the whole log (stopped server)");
+  std::string replay_name;
+  std::string replay_names;
+  for (const auto& n : billow::projections::known_projections())
+    replay_names += (replay_names.empty() ? "" : ", ") + n;
+  replay->add_option("projection", replay_name, "One of: " + replay_names)
+    ->required();
+  replay->add_option("--data", tool_data, "Data directory (env BILLOW_DATA)");
+
   auto* modules = cli.add_subcommand("modules",
                                      "List, activate and deactivate modules");
   modules->require_subcommand(1);
@@ -506,10 +584,12 @@ int main(int argc, char** argv) {
       return billow::cli::remote_state(server, state_stream, state_at);
     return billow::cli::remote_events(server, events_req);
   }
-  if (*verify || *events_cmd || *state_cmd) {
+  if (*verify || *events_cmd || *state_cmd || *replay) {
     auto data = resolve_data_dir(tool_data, config_path, false);
     if (!data)
       return 2;
+    if (*replay)
+      return run_replay(*data, replay_name);
     if (*verify)
       return run_verify(*data);
     if (*state_cmd)

@@ -1,0 +1,27 @@
+#include "projections/known.hpp"
+
+#include "projections/jobs.hpp"
+#include "projections/provisioning.hpp"
+
+namespace billow::projections {
+
+std::vector<std::string> known_projections() {
+  return {"provisioning", "jobs"};
+}
+
+std::shared_ptr<projection> make_projection(std::string_view name) {
+  if (name == "provisioning")
+    return std::make_shared<provisioning>();
+  if (name == "jobs")
+    return std::make_shared<jobs_projection>();
+  return nullptr;
+}
+
+std::vector<std::string> projection_column_families() {
+  std::vector<std::string> out;
+  for (const auto& name : known_projections())
+    out.push_back(make_projection(name)->column_family());
+  return out;
+}
+
+} // namespace billow::projections

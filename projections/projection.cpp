@@ -1,0 +1,234 @@
+#include "projections/projection.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include "events/errc.hpp"
+
+namespace billow::projections {
+
+projection::projection(std::string name) : name_(std::move(name)) {
+  // nop
+}
+
+projection::~projection() = default;
+
+std::string projection::column_family() const {
+  return fmt::format("proj_{}", name_);
+}
+
+std::string projection::checkpoint_name() const {
+  return fmt::format("projection.{}", name_);
+}
+
+std::string record_key(char prefix, std::string_view id) {
+  std::string out;
+  out.reserve(2 + id.size());
+  out += prefix;
+  out += '/';
+  out.append(id);
+  return out;
+}
+
+void projection::advance(uint64_t pos) {
+  {
+    std::lock_guard guard{wait_mtx_};
+    position_.store(pos, std::memory_order_release);
+  }
+  waiters_.notify_all();
+}
+
+bool projection::wait_for(uint64_t pos,
+                          std::chrono::milliseconds timeout) const {
+  if (position() >= pos)
+    return true;
+  std::unique_lock guard{wait_mtx_};
+  return waiters_.wait_for(guard, timeout, [&] {
+    return position() >= pos;
+  });
+}
+
+caf::expected<rocksdb::ColumnFamilyHandle*>
+projection::family(const events::event_store& store) const {
+  auto* cf = store.column_family(column_family());
+  if (cf == nullptr)
+    return make_error(billow_errc::invalid_argument,
+                      fmt::format("the store was opened without column "
+                                  "family {}",
+                                  column_family()));
+  return cf;
+}
+
+caf::error projection::load(const events::event_store& store) {
+  auto cf = family(store);
+  if (!cf)
+    return std::move(cf.error());
+  uint64_t checkpoint = 0;
+  if (auto cp = store.load_checkpoint(checkpoint_name()))
+    checkpoint = *cp;
+  else if (errc_of(cp.error()) != billow_errc::not_found)
+    return std::move(cp.error());
+  std::unique_lock guard{mtx_};
+  reset_locked();
+  std::unique_ptr<rocksdb::Iterator> it{
+    store.db().NewIterator(rocksdb::ReadOptions{}, *cf)};
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key();
+    auto value = it->value();
+    if (auto err = load_record({key.data(), key.size()},
+                               {value.data(), value.size()}))
+      return err;
+  }
+  if (!it->status().ok())
+    return make_error(billow_errc::storage_error,
+                      fmt::format("reading {}: {}", column_family(),
+                                  it->status().ToString()));
+  committed_.store(checkpoint, std::memory_order_release);
+  advance(checkpoint);
+  return caf::none;
+}
+
+void projection::apply(const std::vector<events::envelope>& events) {
+  apply(std::span<const events::envelope>{events});
+}
+
+void projection::apply(std::span<const events::envelope> events) {
+  if (events.empty())
+    return;
+  uint64_t last = position();
+  {
+    std::unique_lock guard{mtx_};
+    for (const auto& ev : events) {
+      if (ev.position <= last)
+        continue; // catch-up and live may overlap
+      apply_locked(ev);
+      last = ev.position;
+    }
+  }
+  advance(last);
+}
+
+caf::error projection::commit(events::event_store& store,
+                              events::durability d) {
+  auto cf = family(store);
+  if (!cf)
+    return std::move(cf.error());
+  rocksdb::WriteBatch batch;
+  uint64_t pos = 0;
+  {
+    std::unique_lock guard{mtx_};
+    pos = position();
+    if (pos == committed_position())
+      return caf::none;
+    flush_locked(batch, *cf);
+  }
+  store.put_checkpoint(batch, checkpoint_name(), pos);
+  if (auto err = store.write(batch, d))
+    return err;
+  committed_.store(pos, std::memory_order_release);
+  return caf::none;
+}
+
+caf::error projection::catch_up(events::event_store& store, size_t batch_events,
+                                const progress_fn& progress) {
+  auto target = store.last_position();
+  auto start = position();
+  batch_events = std::max<size_t>(batch_events, 1);
+  while (position() < target) {
+    auto from = position() + 1;
+    auto to = std::min<uint64_t>(target, from + batch_events - 1);
+    uint64_t last = position();
+    caf::error err;
+    {
+      std::unique_lock guard{mtx_};
+      err = store.for_each(from, to, [&](const events::envelope& ev) {
+        apply_locked(ev);
+        last = ev.position;
+        return true;
+      });
+    }
+    if (last > position())
+      advance(last);
+    if (err)
+      return err;
+    if (auto err = commit(store, events::durability::async))
+      return err;
+    if (progress)
+      progress(position() - start, target - start);
+    if (last < to)
+      break; // the log ended early (should not happen below its head)
+  }
+  return caf::none;
+}
+
+caf::expected<uint64_t> projection::rebuild(events::event_store& store,
+                                            size_t batch_events,
+                                            const progress_fn& progress) {
+  auto cf = family(store);
+  if (!cf)
+    return std::move(cf.error());
+  {
+    std::unique_lock guard{mtx_};
+    rocksdb::WriteBatch batch;
+    // Keys are `<letter>/<id>`: everything sorts below \xff.
+    batch.DeleteRange(*cf, rocksdb::Slice{}, rocksdb::Slice{"\xff", 1});
+    store.put_checkpoint(batch, checkpoint_name(), 0);
+    if (auto err = store.write(batch, events::durability::sync))
+      return err;
+    reset_locked();
+    committed_.store(0, std::memory_order_release);
+    position_.store(0, std::memory_order_release);
+  }
+  if (auto err = catch_up(store, batch_events, progress))
+    return err;
+  // Catch-up commits asynchronously; one synced write makes them durable.
+  rocksdb::WriteBatch last;
+  store.put_checkpoint(last, checkpoint_name(), committed_position());
+  if (auto err = store.write(last, events::durability::sync))
+    return err;
+  return position();
+}
+
+namespace {
+
+/// Applies and commits each delivered page.
+events::subscriber_actor::behavior_type
+projection_follower(events::subscriber_actor::pointer,
+                    events::event_store* store,
+                    const std::shared_ptr<projection>& proj) {
+  return {
+    [store, proj](events::deliver_atom,
+                  const std::vector<events::envelope>& page) {
+      proj->apply(page);
+      if (auto err = proj->commit(*store, events::durability::async)) {
+        // Stop rather than commit a later checkpoint without these records:
+        // the projection falls behind, /readyz says so, a restart resumes
+        // from the last good checkpoint.
+        spdlog::error("projection {}: commit failed, stopped following: {}",
+                      proj->name(), caf::to_string(err));
+        return false;
+      }
+      return true;
+    },
+  };
+}
+
+} // namespace
+
+caf::expected<events::subscriber_actor>
+follow(caf::actor_system& sys, events::event_store& store,
+       events::writer_actor writer, std::shared_ptr<projection> proj) {
+  if (auto err = proj->catch_up(store))
+    return err;
+  events::subscription_options opts;
+  opts.from_position = proj->position() + 1;
+  auto follower = sys.spawn(projection_follower, &store, proj);
+  events::subscribe(sys, store, std::move(writer), follower, opts);
+  return follower;
+}
+
+} // namespace billow::projections

@@ -1,0 +1,160 @@
+#pragma once
+
+// The projection framework: a read model built from the log, kept in memory
+// for reads and in its own column family (`proj_<name>`) as the durable copy,
+// with a checkpoint (`projection.<name>`) written in the same WriteBatch as
+// the read-model changes, so that after a crash the stored read model and
+// the checkpoint always agree.
+//
+// Life of a projection: `load` (read model and checkpoint from the store),
+// `catch_up` (from the checkpoint to the log's head, committing in batches),
+// then `follow` (a subscription applies and commits each page live).
+// `rebuild` drops the read model and checkpoint and replays from position 1
+// (`billow replay <name>`).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "events/envelope.hpp"
+#include "events/event_store.hpp"
+#include "events/subscription.hpp"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class WriteBatch;
+} // namespace rocksdb
+
+namespace billow::projections {
+
+/// Events a rebuild applies between commits: large, so that a busy record is
+/// written once per batch rather than once per event.
+inline constexpr size_t rebuild_batch_events = 200'000;
+
+/// Progress of a catch-up or rebuild: events applied so far and the target
+/// position.
+using progress_fn = std::function<void(uint64_t done, uint64_t total)>;
+
+/// A read model built from the log. Subclasses implement the four hooks; the
+/// base class owns position, batching, checkpoints and waiting.
+class projection {
+public:
+  explicit projection(std::string name);
+  virtual ~projection();
+
+  projection(const projection&) = delete;
+  projection& operator=(const projection&) = delete;
+
+  const std::string& name() const noexcept {
+    return name_;
+  }
+
+  /// The column family of the read model: `proj_<name>`.
+  std::string column_family() const;
+
+  /// The checkpoint's name: `projection.<name>`.
+  std::string checkpoint_name() const;
+
+  /// The position of the last event applied (0 before any).
+  uint64_t position() const noexcept {
+    return position_.load(std::memory_order_acquire);
+  }
+
+  /// The position of the last commit (read model and checkpoint stored).
+  uint64_t committed_position() const noexcept {
+    return committed_.load(std::memory_order_acquire);
+  }
+
+  /// Waits until `position() >= pos` or `timeout` passed; true when reached.
+  bool wait_for(uint64_t pos, std::chrono::milliseconds timeout) const;
+
+  /// Loads the read model and checkpoint stored in `store` (whose column
+  /// families must include `column_family()`), replacing what is in memory.
+  caf::error load(const events::event_store& store);
+
+  /// Applies `events` (in log order; already applied positions are skipped)
+  /// under the write lock.
+  void apply(const std::vector<events::envelope>& events);
+  void apply(std::span<const events::envelope> events);
+
+  /// Stores every record changed since the last commit and the checkpoint
+  /// in one WriteBatch.
+  caf::error commit(events::event_store& store, events::durability d);
+
+  /// Applies the log from `position() + 1` to its current head, committing
+  /// every `batch_events` events.
+  caf::error catch_up(events::event_store& store, size_t batch_events = 4096,
+                      const progress_fn& progress = {});
+
+  /// Drops the stored read model and checkpoint (one batch), forgets the
+  /// in-memory one, and rebuilds from position 1. Answers the events read.
+  caf::expected<uint64_t> rebuild(events::event_store& store,
+                                  size_t batch_events = rebuild_batch_events,
+                                  const progress_fn& progress = {});
+
+protected:
+  /// Forgets the in-memory read model (write lock held).
+  virtual void reset_locked() = 0;
+  /// Loads one stored record (write lock held).
+  virtual caf::error load_record(std::string_view key, std::string_view value)
+    = 0;
+  /// Applies one event (write lock held). Called for every event of the log.
+  virtual void apply_locked(const events::envelope& ev) = 0;
+  /// Puts every record changed since the last flush into `batch` and
+  /// forgets that they changed (write lock held).
+  virtual void
+  flush_locked(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf)
+    = 0;
+
+  /// Guards the read model: readers take it shared.
+  mutable std::shared_mutex mtx_;
+
+private:
+  void advance(uint64_t pos);
+  caf::expected<rocksdb::ColumnFamilyHandle*>
+  family(const events::event_store& store) const;
+
+  std::string name_;
+  std::atomic<uint64_t> position_{0};
+  std::atomic<uint64_t> committed_{0};
+  mutable std::mutex wait_mtx_;
+  mutable std::condition_variable waiters_;
+};
+
+/// Catches `proj` up and keeps it current: a subscription from
+/// `position() + 1` applies and commits each page (durability async: the log
+/// is the durable truth, a lost commit is replayed). A failed commit ends
+/// the subscription (the projection then lags; its checkpoint stays
+/// consistent). Answers the follower actor; send it an exit message to stop.
+/// `store` must outlive it.
+caf::expected<events::subscriber_actor>
+follow(caf::actor_system& sys, events::event_store& store,
+       events::writer_actor writer, std::shared_ptr<projection> proj);
+
+/// One page of a list read from a projection, in list order (the position of
+/// each record's first event).
+template <class Row>
+struct page {
+  std::vector<Row> items;
+  /// Pass as `after` for the next page; absent at the end.
+  std::optional<uint64_t> next_after;
+};
+
+/// Key helpers for read models: `<prefix>/<id>`.
+std::string record_key(char prefix, std::string_view id);
+
+} // namespace billow::projections

@@ -1,0 +1,153 @@
+#pragma once
+
+// The provisioning projection: services, clients and products as the log
+// says they are, for the admin lists and a service's GET.
+//
+// Events it reads:
+//   service-<id>   every `service.*` event, folded by the service aggregate's
+//                  own `service_state::apply`; the last `result` that holds a
+//                  `service_data` object is the service's data; a
+//                  `next_due_date` string in a payload is its due date
+//   client-<id>    `client.*`: fields folded, later ones win
+//   product-<id>   `product.*`: same
+//
+// Read model (column family `proj_provisioning`), one JSON record a key:
+//   s/<id>  a service      c/<id>  a client      p/<id>  a product
+// In memory: the records plus indexes by status, client and product, so a
+// filtered list reads only the matching services.
+
+#include <array>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "actors/service.hpp"
+#include "actors/service_state.hpp"
+#include "actors/uuid_hash.hpp"
+#include "projections/projection.hpp"
+
+namespace billow::projections {
+
+/// One service in the read model.
+struct service_row {
+  std::string id;
+  /// Position of its first event: the list order.
+  uint64_t seq = 0;
+  actors::service_state state;
+  /// The `service_data` object the module last recorded (JSON text).
+  std::string service_data = "{}";
+  /// Its next due date (RFC 3339 date or time), empty when none.
+  std::string next_due_date;
+  uint64_t version = 0;
+  int64_t created_us = 0;
+  int64_t updated_us = 0;
+  /// Changed since the last commit (the projection's bookkeeping).
+  bool dirty = false;
+  /// The status sets it is listed in, one bit a status (bookkeeping).
+  uint8_t listed_statuses = 0;
+
+  /// As the service aggregate answers it.
+  actors::service_view view() const;
+};
+
+/// One client or product: its fields folded from its events.
+struct entity_row {
+  std::string id;
+  uint64_t seq = 0;
+  boost::json::object fields;
+  uint64_t version = 0;
+  int64_t created_us = 0;
+  int64_t updated_us = 0;
+  /// Changed since the last commit (the projection's bookkeeping).
+  bool dirty = false;
+};
+
+/// Filters of the service list; empty ones match everything.
+struct service_filter {
+  std::optional<actors::service_status> status;
+  std::string client_id;
+  std::string product_id;
+};
+
+/// Hashes std::string and std::string_view alike (lookups without a copy).
+/// Not noexcept on purpose: libstdc++ then caches each node's hash, so a
+/// lookup compares hashes instead of rehashing the ids along its bucket.
+struct string_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+/// A map by id that finds by string_view.
+template <class T>
+using id_map = std::unordered_map<std::string, T, string_hash, std::equal_to<>>;
+
+class provisioning : public projection {
+public:
+  provisioning();
+
+  std::optional<service_row> service(std::string_view id) const;
+
+  /// Services matching `filter` after list position `after`, at most `limit`.
+  page<service_row> services(const service_filter& filter, uint64_t after,
+                             size_t limit) const;
+
+  page<entity_row> clients(uint64_t after, size_t limit) const;
+  page<entity_row> products(uint64_t after, size_t limit) const;
+
+  size_t service_count() const;
+
+protected:
+  void reset_locked() override;
+  caf::error load_record(std::string_view key, std::string_view value) override;
+  void apply_locked(const events::envelope& ev) override;
+  void flush_locked(rocksdb::WriteBatch& batch,
+                    rocksdb::ColumnFamilyHandle* cf) override;
+
+private:
+  struct entities {
+    id_map<entity_row> by_id;
+    std::map<uint64_t, const entity_row*> by_seq;
+    std::vector<entity_row*> dirty;
+  };
+
+  void apply_service(const events::envelope& ev, std::string_view id);
+  void apply_entity(entities& set, const events::envelope& ev,
+                    std::string_view id);
+  void index_service(service_row& row);
+  /// What the indexes are keyed by.
+  struct index_keys {
+    actors::service_status status;
+    events::uuid client_id;
+    events::uuid product_id;
+  };
+  /// Lists `row` under its current status when it is not yet.
+  void note_status(service_row& row);
+  /// Moves `row` between indexes where it changed since `before`.
+  void reindex_service(service_row& row, const index_keys& before);
+  page<entity_row> entity_page(const entities& set, uint64_t after,
+                               size_t limit) const;
+
+  id_map<service_row> services_;
+  std::map<uint64_t, const service_row*> services_by_seq_;
+  /// Services by every status they ever had: a service joins a status's
+  /// set the first time it gets it and never leaves (a list checks each
+  /// entry's current status), so a suspend/unsuspend cycle costs no tree
+  /// updates (`service_row::listed_statuses`).
+  std::array<std::set<uint64_t>, 6> by_status_;
+  std::unordered_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
+    by_client_;
+  std::unordered_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
+    by_product_;
+  std::vector<service_row*> dirty_services_;
+  entities clients_;
+  entities products_;
+};
+
+} // namespace billow::projections

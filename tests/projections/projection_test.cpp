@@ -1,0 +1,471 @@
+// The provisioning and jobs projections over a real RocksDB store: apply,
+// catch-up in batches, the checkpoint committed with the read model, reload
+// after reopening, rebuild, filters and pagination, bounded waits.
+
+#include <algorithm>
+#include <thread>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include "events/errc.hpp"
+#include "events/event_store.hpp"
+#include "projections/jobs.hpp"
+#include "projections/known.hpp"
+#include "projections/provisioning.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace billow;
+using namespace billow::events;
+using namespace billow::projections;
+namespace json = boost::json;
+
+namespace {
+
+class projection_test : public ::testing::Test {
+protected:
+  void SetUp() override {
+    open();
+  }
+
+  void open() {
+    store_options opts;
+    opts.dir = dir_.sub("db");
+    opts.extra_column_families = projection_column_families();
+    auto s = event_store::open(opts);
+    ASSERT_TRUE(s) << to_string(s.error());
+    store_ = std::move(*s);
+  }
+
+  void reopen() {
+    store_.reset();
+    open();
+  }
+
+  void append(const std::string& stream, const std::string& type,
+              const json::object& payload) {
+    new_event ev;
+    ev.event_id = uuid::random();
+    ev.type = type;
+    ev.actor = "admin:test";
+    ev.payload = json::serialize(payload);
+    std::vector<new_event> evs{ev};
+    auto res = store_->append(stream, expected_version::any(), evs);
+    ASSERT_TRUE(res) << to_string(res.error());
+  }
+
+  std::string client(const std::string& name) {
+    auto id = to_string(uuid::random());
+    append("client-" + id, "client.created",
+           {{"name", name}, {"email", name + "@x.test"}, {"currency", "EUR"}});
+    return id;
+  }
+
+  std::string product(const std::string& name) {
+    auto id = to_string(uuid::random());
+    append("product-" + id, "product.created",
+           {{"name", name}, {"module", nullptr}, {"product_data", {}}});
+    return id;
+  }
+
+  std::string service(const std::string& client, const std::string& product) {
+    auto id = to_string(uuid::random());
+    append("service-" + id, "service.opened",
+           {{"client_id", client}, {"product_id", product}, {"module", ""}});
+    return id;
+  }
+
+  void op(const std::string& id, const std::string& type) {
+    append("service-" + id, type, {{"reason", "test"}, {"manual", true}});
+  }
+
+  /// Every service of `p` as JSON text, in list order.
+  static std::string dump(const provisioning& p) {
+    json::array out;
+    auto page = p.services({}, 0, 1000);
+    for (auto& row : page.items)
+      out.push_back({{"id", row.id},
+                     {"status", actors::to_string(row.state.status)},
+                     {"client", to_string(row.state.client_id)},
+                     {"product", to_string(row.state.product_id)},
+                     {"data", row.service_data},
+                     {"version", row.version},
+                     {"seq", row.seq}});
+    for (auto& row : p.clients(0, 1000).items)
+      out.push_back({{"client", row.id}, {"fields", row.fields}});
+    for (auto& row : p.products(0, 1000).items)
+      out.push_back({{"product", row.id}, {"fields", row.fields}});
+    return json::serialize(out);
+  }
+
+  test::temp_dir dir_{"projections"};
+  std::unique_ptr<event_store> store_;
+};
+
+} // namespace
+
+TEST_F(projection_test, folds_services_clients_and_products_from_the_log) {
+  auto c = client("acme");
+  auto p1 = product("small");
+  auto p2 = product("large");
+  auto s = service(c, p1);
+  op(s, "service.provisioned");
+  op(s, "service.suspended");
+  append("service-" + s, "service.package_changed",
+         {{"new_product_id", p2}, {"manual", true}});
+  append("client-" + c, "client.updated", {{"name", "Acme Ltd"}});
+  provisioning proj;
+  ASSERT_FALSE(proj.load(*store_));
+  ASSERT_FALSE(proj.catch_up(*store_, 2));
+  EXPECT_EQ(proj.position(), store_->last_position());
+  auto row = proj.service(s);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->state.status, actors::service_status::suspended);
+  EXPECT_EQ(row->state.provision, actors::provision_status::completed);
+  EXPECT_EQ(to_string(row->state.product_id), p2);
+  EXPECT_EQ(row->version, 4u);
+  auto clients = proj.clients(0, 10);
+  ASSERT_EQ(clients.items.size(), 1u);
+  EXPECT_EQ(clients.items[0].fields.at("name").as_string(), "Acme Ltd");
+  EXPECT_EQ(clients.items[0].fields.at("currency").as_string(), "EUR");
+  EXPECT_EQ(clients.items[0].version, 2u);
+  EXPECT_EQ(proj.products(0, 10).items.size(), 2u);
+  // The product index moved with the package change.
+  EXPECT_TRUE(proj.services({std::nullopt, "", p1}, 0, 10).items.empty());
+  EXPECT_EQ(proj.services({std::nullopt, "", p2}, 0, 10).items.size(), 1u);
+}
+
+TEST_F(projection_test, service_data_is_the_last_module_result_that_has_it) {
+  auto s = service(client("a"), product("p"));
+  auto result = [](const std::string& db) {
+    return json::serialize(json::object{
+      {"service_data", {{"db_name", db}, {"db_password", "pw-" + db}}}});
+  };
+  append("service-" + s, "service.provisioned",
+         {{"job_id", to_string(uuid::random())}, {"result", result("one")}});
+  op(s, "service.suspended");
+  append("service-" + s, "service.suspend_failed", {{"error", "boom"}});
+  provisioning proj;
+  ASSERT_FALSE(proj.load(*store_));
+  ASSERT_FALSE(proj.catch_up(*store_));
+  auto data = json::parse(proj.service(s)->service_data).as_object();
+  EXPECT_EQ(data.at("db_name").as_string(), "one");
+  append("service-" + s, "service.package_changed",
+         {{"result", result("two")}});
+  ASSERT_FALSE(proj.catch_up(*store_));
+  data = json::parse(proj.service(s)->service_data).as_object();
+  EXPECT_EQ(data.at("db_name").as_string(), "two");
+  EXPECT_EQ(proj.service(s)->state.last_error, "");
+  // Stored and loaded back as it was.
+  reopen();
+  provisioning loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  EXPECT_EQ(json::parse(loaded.service(s)->service_data),
+            json::parse(proj.service(s)->service_data));
+  EXPECT_EQ(loaded.service(s)->version, proj.service(s)->version);
+}
+
+TEST_F(projection_test,
+       checkpoint_and_read_model_agree_after_reopening_the_store) {
+  auto c = client("a");
+  auto p = product("p");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    ids.push_back(service(c, p));
+    op(ids.back(), "service.provisioned");
+  }
+  std::string committed;
+  uint64_t checkpoint = 0;
+  {
+    provisioning proj;
+    ASSERT_FALSE(proj.load(*store_));
+    ASSERT_FALSE(proj.catch_up(*store_, 5));
+    checkpoint = proj.committed_position();
+    EXPECT_EQ(checkpoint, store_->last_position());
+    committed = dump(proj);
+    // Applied but never committed: lost with the process.
+    op(ids[0], "service.suspended");
+    op(ids[1], "service.suspended");
+    std::vector<envelope> tail;
+    ASSERT_TRUE(store_->for_each(checkpoint + 1, UINT64_MAX,
+                                 [&](const envelope& ev) {
+                                   tail.push_back(ev);
+                                   return true;
+                                 })
+                == caf::none);
+    proj.apply(tail);
+    EXPECT_EQ(proj.position(), store_->last_position());
+    EXPECT_NE(dump(proj), committed);
+  }
+  reopen();
+  auto cp = store_->load_checkpoint("projection.provisioning");
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(*cp, checkpoint);
+  provisioning loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  EXPECT_EQ(loaded.position(), checkpoint);
+  EXPECT_EQ(dump(loaded), committed);
+  // Catching up from the checkpoint gives what a full rebuild gives.
+  ASSERT_FALSE(loaded.catch_up(*store_));
+  EXPECT_EQ(loaded.service(ids[0])->state.status,
+            actors::service_status::suspended);
+  provisioning rebuilt;
+  auto n = rebuilt.rebuild(*store_, 3);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, store_->last_position());
+  EXPECT_EQ(dump(rebuilt), dump(loaded));
+}
+
+TEST_F(projection_test, rebuild_drops_stale_records_and_the_checkpoint) {
+  auto s = service(client("a"), product("p"));
+  provisioning proj;
+  ASSERT_FALSE(proj.load(*store_));
+  ASSERT_FALSE(proj.catch_up(*store_));
+  // A record no event explains: rebuild must drop it.
+  rocksdb::WriteBatch junk;
+  junk.Put(store_->column_family("proj_provisioning"), "s/not-a-service",
+           R"({"seq":999,"state":{},"version":1})");
+  ASSERT_FALSE(store_->write(junk, durability::sync));
+  {
+    provisioning with_junk;
+    ASSERT_FALSE(with_junk.load(*store_));
+    EXPECT_EQ(with_junk.service_count(), 2u);
+  }
+  ASSERT_TRUE(proj.rebuild(*store_));
+  provisioning reloaded;
+  ASSERT_FALSE(reloaded.load(*store_));
+  EXPECT_EQ(reloaded.service_count(), 1u);
+  EXPECT_TRUE(reloaded.service(s));
+  EXPECT_EQ(reloaded.position(), store_->last_position());
+}
+
+TEST_F(projection_test, lists_filter_by_status_client_and_product_in_pages) {
+  auto c1 = client("one");
+  auto c2 = client("two");
+  auto p1 = product("p1");
+  auto p2 = product("p2");
+  std::vector<std::string> all;
+  for (int i = 0; i < 12; ++i) {
+    auto s = service(i % 2 == 0 ? c1 : c2, i % 3 == 0 ? p1 : p2);
+    all.push_back(s);
+    if (i % 4 != 3)
+      op(s, "service.provisioned");
+    if (i % 4 == 1) {
+      op(s, "service.suspended");
+      op(s, "service.unsuspended");
+      op(s, "service.suspended");
+    }
+  }
+  provisioning proj;
+  ASSERT_FALSE(proj.load(*store_));
+  ASSERT_FALSE(proj.catch_up(*store_));
+  auto collect = [&](const service_filter& f, size_t limit) {
+    std::vector<std::string> out;
+    uint64_t after = 0;
+    for (int guard = 0; guard < 100; ++guard) {
+      auto page = proj.services(f, after, limit);
+      EXPECT_LE(page.items.size(), limit);
+      for (auto& row : page.items)
+        out.push_back(row.id);
+      if (!page.next_after)
+        break;
+      EXPECT_EQ(page.items.size(), limit);
+      after = *page.next_after;
+    }
+    return out;
+  };
+  auto expect = [&](auto pred) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < all.size(); ++i)
+      if (pred(static_cast<int>(i)))
+        out.push_back(all[i]);
+    return out;
+  };
+  using st = actors::service_status;
+  EXPECT_EQ(collect({}, 5), all);
+  EXPECT_EQ(collect({st::suspended, "", ""}, 2), expect([](int i) {
+              return i % 4 == 1;
+            }));
+  EXPECT_EQ(collect({st::active, "", ""}, 1), expect([](int i) {
+              return i % 4 == 0 || i % 4 == 2;
+            }));
+  EXPECT_EQ(collect({st::pending, "", ""}, 10), expect([](int i) {
+              return i % 4 == 3;
+            }));
+  EXPECT_EQ(collect({std::nullopt, c1, ""}, 4), expect([](int i) {
+              return i % 2 == 0;
+            }));
+  EXPECT_EQ(collect({std::nullopt, "", p1}, 3), expect([](int i) {
+              return i % 3 == 0;
+            }));
+  EXPECT_EQ(collect({st::active, c1, p2}, 1), expect([](int i) {
+              return (i % 4 == 0 || i % 4 == 2) && i % 2 == 0 && i % 3 != 0;
+            }));
+  EXPECT_TRUE(collect({st::terminated, "", ""}, 3).empty());
+  EXPECT_TRUE(
+    collect({std::nullopt, to_string(uuid::random()), ""}, 3).empty());
+  auto clients = proj.clients(0, 1);
+  ASSERT_EQ(clients.items.size(), 1u);
+  EXPECT_EQ(clients.items[0].id, c1);
+  ASSERT_TRUE(clients.next_after);
+  auto rest = proj.clients(*clients.next_after, 1);
+  ASSERT_EQ(rest.items.size(), 1u);
+  EXPECT_EQ(rest.items[0].id, c2);
+  EXPECT_FALSE(rest.next_after);
+}
+
+TEST_F(projection_test, jobs_fold_status_attempts_and_tags) {
+  auto job = [&](const std::string& tag) {
+    auto id = to_string(uuid::random());
+    append("job-" + id, "job.queued",
+           {{"job_id", id},
+            {"module", "Product/postgres"},
+            {"method", "create_job"},
+            {"service_id", to_string(uuid::random())},
+            {"input", "{}"},
+            {"tags", json::array{tag}},
+            {"policy", {{"tries", 3}}}});
+    append("job-" + id, "job.started", {{"attempt", 1}});
+    return id;
+  };
+  auto ok = job("create");
+  append("job-" + ok, "job.succeeded", {{"attempt", 1}, {"result", "{}"}});
+  auto retrying = job("suspend");
+  append("job-" + retrying, "job.attempt_failed",
+         {{"attempt", 1}, {"kind", "error"}, {"error", "db down"}});
+  append("job-" + retrying, "job.retry_scheduled",
+         {{"attempt", 1}, {"at_us", 5}});
+  auto failed = job("create");
+  append("job-" + failed, "job.failed", {{"attempt", 1}, {"error", "gave up"}});
+  auto running = job("terminate");
+  jobs_projection proj;
+  ASSERT_FALSE(proj.load(*store_));
+  ASSERT_FALSE(proj.catch_up(*store_, 4));
+  EXPECT_EQ(proj.job_count(), 4u);
+  auto ids = [](const page<job_row>& p) {
+    std::vector<std::string> out;
+    for (auto& r : p.items)
+      out.push_back(r.id);
+    return out;
+  };
+  using js = actors::job_status;
+  EXPECT_EQ(ids(proj.jobs({js::completed, ""}, 0, 10)),
+            std::vector<std::string>{ok});
+  EXPECT_EQ(ids(proj.jobs({js::retrying, ""}, 0, 10)),
+            std::vector<std::string>{retrying});
+  EXPECT_EQ(ids(proj.jobs({js::failed, ""}, 0, 10)),
+            std::vector<std::string>{failed});
+  EXPECT_EQ(ids(proj.jobs({js::running, ""}, 0, 10)),
+            std::vector<std::string>{running});
+  EXPECT_EQ(ids(proj.jobs({std::nullopt, "create"}, 0, 10)),
+            (std::vector<std::string>{ok, failed}));
+  EXPECT_EQ(ids(proj.jobs({js::failed, "create"}, 0, 10)),
+            std::vector<std::string>{failed});
+  EXPECT_TRUE(proj.jobs({std::nullopt, "nope"}, 0, 10).items.empty());
+  auto first = proj.jobs({}, 0, 3);
+  ASSERT_TRUE(first.next_after);
+  EXPECT_EQ(ids(proj.jobs({}, *first.next_after, 3)),
+            std::vector<std::string>{running});
+  auto row = proj.job(retrying);
+  ASSERT_TRUE(row);
+  ASSERT_EQ(row->state.view.failures.size(), 1u);
+  EXPECT_EQ(row->state.view.failures[0].message, "db down");
+  EXPECT_EQ(row->state.view.version, 4u);
+  // The same after reopening: loaded from the column family.
+  reopen();
+  jobs_projection loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  EXPECT_EQ(loaded.position(), store_->last_position());
+  EXPECT_EQ(ids(loaded.jobs({}, 0, 10)), ids(proj.jobs({}, 0, 10)));
+  EXPECT_EQ(loaded.job(retrying)->state.view.failures.size(), 1u);
+  EXPECT_EQ(ids(loaded.jobs({js::retrying, ""}, 0, 10)),
+            std::vector<std::string>{retrying});
+}
+
+TEST_F(projection_test, wait_for_is_bounded_and_wakes_on_apply) {
+  provisioning proj;
+  ASSERT_FALSE(proj.load(*store_));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(proj.wait_for(1, std::chrono::milliseconds(100)));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(100));
+  service(client("a"), product("p"));
+  std::thread applier{[&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_FALSE(proj.catch_up(*store_));
+  }};
+  EXPECT_TRUE(proj.wait_for(3, std::chrono::seconds(10)));
+  applier.join();
+  EXPECT_TRUE(proj.wait_for(3, std::chrono::milliseconds(0)));
+}
+
+TEST_F(projection_test, a_store_opened_without_the_family_is_refused) {
+  store_.reset();
+  store_options opts;
+  opts.dir = dir_.sub("other");
+  auto s = event_store::open(opts);
+  ASSERT_TRUE(s);
+  provisioning proj;
+  auto err = proj.load(**s);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(errc_of(err), billow_errc::invalid_argument);
+}
+
+TEST_F(projection_test, a_long_catch_up_commits_in_batches_and_matches_apply) {
+  // Over 20,000 events in batches of 5,000: the same read model as applying
+  // the log page by page, and a checkpoint at the head.
+  auto c = client("a");
+  auto p = product("p");
+  std::vector<append_request> reqs;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4000; ++i) {
+    ids.push_back(to_string(uuid::random()));
+    auto stream = "service-" + ids.back();
+    auto ev = [](const std::string& type, const json::object& payload) {
+      new_event x;
+      x.event_id = uuid::random();
+      x.type = type;
+      x.actor = "system";
+      x.payload = json::serialize(payload);
+      return x;
+    };
+    std::vector<new_event> evs{ev("service.opened",
+                                  {{"client_id", c}, {"product_id", p}}),
+                               ev("service.provisioned", {{"manual", true}})};
+    for (int k = 0; k < 2 + i % 5; ++k)
+      evs.push_back(ev(k % 2 == 0 ? "service.suspended" : "service.unsuspended",
+                       {{"manual", true}}));
+    reqs.push_back({stream, expected_version::any(), std::move(evs)});
+  }
+  for (auto& r : store_->append_group(reqs, durability::sync))
+    ASSERT_TRUE(r);
+  ASSERT_GT(store_->last_position(), 20'000u);
+  provisioning fast;
+  ASSERT_FALSE(fast.load(*store_));
+  std::vector<uint64_t> progress;
+  ASSERT_FALSE(fast.catch_up(*store_, 5000, [&](uint64_t done, uint64_t) {
+    progress.push_back(done);
+  }));
+  EXPECT_EQ(fast.position(), store_->last_position());
+  EXPECT_EQ(fast.committed_position(), store_->last_position());
+  EXPECT_GE(progress.size(), 4u);
+  EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+  provisioning slow;
+  for (uint64_t from = 1; from <= store_->last_position(); from += 777) {
+    auto page = store_->read_all(from, 777);
+    ASSERT_TRUE(page);
+    slow.apply(*page);
+  }
+  EXPECT_EQ(dump(fast), dump(slow));
+  EXPECT_EQ(fast.services({actors::service_status::suspended, "", ""}, 0, 5000)
+              .items.size(),
+            1600u); // i % 5 in {1, 3} ends suspended (3 or 5 flips)
+  reopen();
+  auto cp = store_->load_checkpoint("projection.provisioning");
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(*cp, fast.position());
+  provisioning loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  EXPECT_EQ(dump(loaded), dump(fast));
+}
