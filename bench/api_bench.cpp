@@ -157,6 +157,21 @@ public:
     return port_;
   }
 
+  /// CPU seconds (user + system) the server used so far.
+  double cpu_seconds() const {
+    std::ifstream in{fmt::format("/proc/{}/stat", pid_)};
+    std::string stat{std::istreambuf_iterator<char>(in), {}};
+    // The fields after the command name (which may hold spaces); utime and
+    // stime are the 14th and 15th of the line.
+    std::istringstream rest{stat.substr(stat.rfind(')') + 2)};
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i)
+      if (i >= 14)
+        ticks += std::stod(field);
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+
 private:
   uint16_t port_;
   pid_t pid_ = 0;
@@ -400,8 +415,12 @@ public:
     // from the other processes here hits both alike.
     wrk_result best, best_min;
     double non2xx = 0, errors = 0, first_bad = 0;
+    double cpu = 0, served = 0;
     for (int r = 0; r < rounds; ++r) {
+      auto c0 = server_->cpu_seconds();
       auto b = run_wrk(script, server_->port());
+      cpu += server_->cpu_seconds() - c0;
+      served += b.requests;
       auto m = run_wrk(script, minimal.port());
       first_bad = std::max({first_bad, b.first_bad_status, m.first_bad_status});
       if (b.rps() > best.rps())
@@ -419,6 +438,7 @@ public:
        best_min.rps(),
        {{"p99_ms", best.p99_ms},
         {"baseline_p99_ms", best_min.p99_ms},
+        {"cpu_us_per_request", cpu * 1e6 / served},
         {"connections", connections},
         {"body_bytes", static_cast<double>(service_body_.size())},
         {"non2xx", non2xx},
@@ -428,7 +448,7 @@ public:
   void suspend_unsuspend() {
     auto script = dir_.path() / "commands.lua";
     wrk_result best;
-    double non2xx = 0, errors = 0, first_bad = 0;
+    double non2xx = 0, errors = 0, first_bad = 0, cpu = 0, served = 0;
     for (int r = 0; r < rounds; ++r) {
       // Each round starts from where the last one left the services, once
       // the commands wrk left in flight are answered.
@@ -442,7 +462,10 @@ public:
       }
       std::ofstream{script, std::ios::trunc}
         << command_script(ids_, suspended, token_);
+      auto c0 = server_->cpu_seconds();
       auto b = run_wrk(script, server_->port());
+      cpu += server_->cpu_seconds() - c0;
+      served += b.requests;
       first_bad = std::max(first_bad, b.first_bad_status);
       if (b.rps() > best.rps())
         best = b;
@@ -464,6 +487,7 @@ public:
        "actor_command_roundtrip_c64_no_module",
        *no_module,
        {{"p99_ms", best.p99_ms},
+        {"cpu_us_per_request", cpu * 1e6 / served},
         {"connections", connections},
         {"non2xx", non2xx},
         {"non2xx_status", first_bad},
