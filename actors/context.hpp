@@ -16,6 +16,7 @@ namespace billow::actors {
 class clock;
 class worker_pool;
 class module_port;
+class runtime_metrics;
 
 /// Tuning shared by every aggregate.
 struct aggregate_options {
@@ -42,6 +43,8 @@ struct runtime_context {
   /// Saves snapshots off the scheduler threads (make_snapshot_writer).
   caf::actor snapshots;
   aggregate_options aggregates;
+  /// Prometheus figures (actors/runtime.hpp); none when null.
+  runtime_metrics* metrics = nullptr;
 };
 
 /// Spawns the detached actor that stores snapshots

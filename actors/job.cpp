@@ -8,10 +8,12 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <fmt/format.h>
 
 #include "actors/aggregate_actor.hpp"
 #include "actors/job_state.hpp"
 #include "actors/module_port.hpp"
+#include "actors/runtime.hpp"
 #include "actors/uuid_hash.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
@@ -209,6 +211,18 @@ job_view view_of(job_ptr self) {
 
 void start_attempt(job_ptr self, uint32_t k, bool resumed);
 
+/// Keeps `billow_jobs{status}` in step with this job's state.
+void count_status(job_ptr self) {
+  auto& st = self->state;
+  if (st.ctx->metrics == nullptr || st.agg.version == 0)
+    return;
+  auto now = st.agg.state.view.status;
+  if (st.counted == now)
+    return;
+  st.ctx->metrics->job_moved(st.agg.state.view.job_id, st.counted, now);
+  st.counted = now;
+}
+
 /// Schedules the wake-up for the next attempt at the recorded time.
 void schedule_wake(job_ptr self) {
   auto& st = self->state;
@@ -224,6 +238,7 @@ void schedule_wake(job_ptr self) {
 /// Tells the manager and every waiting caller that the job is done, then
 /// lets this incarnation go.
 void finished(job_ptr self) {
+  count_status(self);
   auto v = view_of(self);
   for (auto& rp : self->state.awaiting)
     rp.deliver(v);
@@ -237,6 +252,7 @@ void resume(job_ptr self) {
   auto& st = self->state;
   if (st.active || st.agg.version == 0)
     return;
+  count_status(self);
   auto& v = st.agg.state.view;
   switch (v.status) {
     case job_status::queued:
@@ -292,6 +308,7 @@ void record_outcome(job_ptr self, uint32_t k, attempt_outcome out) {
     return evs;
   };
   c.effects = [self](command_result&) {
+    count_status(self);
     auto& v = self->state.agg.state.view;
     if (v.terminal())
       finished(self);
@@ -310,31 +327,42 @@ void launch(job_ptr self, uint32_t k) {
   job_call call{v.job_id, k, v.module, v.method, v.service_id, v.input, v.tags};
   job_actor handle = self;
   auto* port = st.ctx->modules;
-  st.running_ticket = st.ctx->pool->submit([port, call, handle] {
-    caf::anon_send(handle, attempt_begun_atom::value, call.attempt);
-    attempt_outcome out;
-    try {
-      if (port == nullptr) {
-        out.kind = "error";
-        out.text = "no module port";
-      } else if (auto r = port->run_job(call)) {
-        out.ok = true;
-        out.text = std::move(*r);
-      } else {
-        out.kind = "error";
-        auto detail = detail_of(r.error());
-        out.text = detail.empty() ? to_string(r.error()) : detail;
+  if (st.ctx->metrics != nullptr)
+    st.ctx->metrics->job_attempt();
+  auto label = fmt::format("job {} attempt {} ({} {})", to_string(v.job_id), k,
+                           v.module, v.method);
+  st.running_ticket = st.ctx->pool->submit(
+    [port, call, handle] {
+      // Reports go through the pool's gate: none after its shutdown.
+      worker_pool::deliver([&] {
+        caf::anon_send(handle, attempt_begun_atom::value, call.attempt);
+      });
+      attempt_outcome out;
+      try {
+        if (port == nullptr) {
+          out.kind = "error";
+          out.text = "no module port";
+        } else if (auto r = port->run_job(call)) {
+          out.ok = true;
+          out.text = std::move(*r);
+        } else {
+          out.kind = "error";
+          auto detail = detail_of(r.error());
+          out.text = detail.empty() ? to_string(r.error()) : detail;
+        }
+      } catch (const std::exception& e) {
+        out.kind = "exception";
+        out.text = e.what();
+      } catch (...) {
+        out.kind = "exception";
+        out.text = "unknown exception";
       }
-    } catch (const std::exception& e) {
-      out.kind = "exception";
-      out.text = e.what();
-    } catch (...) {
-      out.kind = "exception";
-      out.text = "unknown exception";
-    }
-    caf::anon_send(handle, attempt_done_atom::value, call.attempt,
-                   std::move(out));
-  });
+      worker_pool::deliver([&] {
+        caf::anon_send(handle, attempt_done_atom::value, call.attempt,
+                       std::move(out));
+      });
+    },
+    std::move(label));
 }
 
 /// Arms the timeout of attempt `k`, which a worker has just begun.
@@ -367,6 +395,7 @@ void start_attempt(job_ptr self, uint32_t k, bool resumed) {
     return std::vector<domain_event>{{"job.started", std::move(p)}};
   };
   c.effects = [self, k](command_result&) {
+    count_status(self);
     launch(self, k);
   };
   execute(self, st.agg, *st.ctx, std::move(c));
@@ -410,6 +439,7 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       };
       c.effects = [self, rp](command_result&) mutable {
         self->state.active = true;
+        count_status(self);
         launch(self, 1);
         rp.deliver(view_of(self));
       };
@@ -442,6 +472,7 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
           {"job.retried", {{"attempt", s.view.attempt}}}};
       };
       c.effects = [self, rp](command_result&) mutable {
+        count_status(self);
         rp.deliver(view_of(self));
         resume(self);
       };
@@ -476,6 +507,8 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         return; // a late answer of an abandoned attempt
       st.ctx->clock->cancel(st.timeout_timer);
       st.running_ticket = 0;
+      if (!out.ok && st.ctx->metrics != nullptr)
+        st.ctx->metrics->job_attempt_failed(out.kind);
       record_outcome(self, k, std::move(out));
     },
     [self](attempt_timeout_atom, uint32_t k) {
@@ -486,6 +519,8 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         return;
       st.ctx->pool->abandon(st.running_ticket);
       st.running_ticket = 0;
+      if (st.ctx->metrics != nullptr)
+        st.ctx->metrics->job_attempt_failed("timeout");
       record_outcome(self, k,
                      attempt_outcome{false, "timeout",
                                      "attempt exceeded "

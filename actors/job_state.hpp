@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -66,6 +67,8 @@ struct job_actor_state {
   timer_id wake_timer = 0;
   /// Callers waiting for a terminal state.
   std::vector<caf::typed_response_promise<job_view>> awaiting;
+  /// The status this incarnation counts in `billow_jobs` (none: not yet).
+  std::optional<job_status> counted;
 };
 
 template <class Inspector>

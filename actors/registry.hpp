@@ -35,6 +35,8 @@ struct registry_stats {
   uint64_t spawned = 0;
   uint64_t passivated_idle = 0;
   uint64_t evicted_cap = 0;
+  /// Ended other than by passivation (dropped from the index).
+  uint64_t down = 0;
 };
 
 template <class Handle>
@@ -75,14 +77,16 @@ public:
     return order_.front().second;
   }
 
-  /// Forgets `id` when its handle is `h` (an actor that went down).
+  /// Forgets `id` when its handle has address `addr` (an actor that went
+  /// down); answers whether it did.
   template <class Addr>
-  void erase_if_addr(const events::uuid& id, const Addr& addr) {
+  bool erase_if_addr(const events::uuid& id, const Addr& addr) {
     auto i = map_.find(id);
-    if (i != map_.end() && i->second.handle.address() == addr) {
-      order_.erase(i->second.pos);
-      map_.erase(i);
-    }
+    if (i == map_.end() || i->second.handle.address() != addr)
+      return false;
+    order_.erase(i->second.pos);
+    map_.erase(i);
+    return true;
   }
 
   size_t size() const noexcept {
@@ -101,7 +105,7 @@ private:
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, registry_stats& x) {
-  return f(x.live, x.spawned, x.passivated_idle, x.evicted_cap);
+  return f(x.live, x.spawned, x.passivated_idle, x.evicted_cap, x.down);
 }
 
 } // namespace billow::actors

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/aggregate_actor.hpp"
+#include "actors/runtime.hpp"
 #include "actors/service_state.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
@@ -391,6 +392,10 @@ service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
   auto load_err = st.agg.load(*ctx->store);
   if (!load_err)
     ensure_job(self);
+  else
+    // Answers what is in the mailbox already with the error, then ends: the
+    // registry sees it go down and the next message rehydrates afresh.
+    self->send(self, passivate_atom::value);
   return {
     [self, load_err](svc_open_atom, events::uuid,
                      open_service& cmd) -> caf::result<command_result> {
@@ -438,8 +443,11 @@ service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
     [self](job_done_atom, job_view& job) {
       record_outcome(self, std::move(job));
     },
-    [self](passivate_atom) {
-      passivate(self, self->state.agg);
+    [self, load_err](passivate_atom) {
+      if (load_err)
+        self->quit(load_err);
+      else
+        passivate(self, self->state.agg);
     },
   };
 }
@@ -481,14 +489,28 @@ service_actor route(registry_ptr self, const events::uuid& id) {
   auto now = st.ctx->clock->now();
   if (auto* h = st.live.touch(id, now))
     return *h;
+  auto* metrics = st.ctx->metrics;
   while (st.opts.max_live > 0 && st.live.size() >= st.opts.max_live) {
     auto lru = st.live.pop_lru();
     caf::anon_send(lru->second, passivate_atom::value);
     ++st.stats.evicted_cap;
+    if (metrics != nullptr)
+      metrics->service_evicted();
   }
   auto h = self->system().spawn(service_impl, id, st.ctx, st.jobs);
+  // Watched (a monitor that names its id): whatever ends the actor, the
+  // registry hears of it and drops the entry if it is still this actor's.
+  auto& raw = *caf::actor_cast<caf::abstract_actor*>(h);
+  raw.attach_functor([reg = self->address(), id, addr = h.address()] {
+    if (auto r = caf::actor_cast<service_registry_actor>(reg))
+      caf::anon_send(r, svc_down_atom::value, id, addr);
+  });
   st.live.insert(id, h, now);
   ++st.stats.spawned;
+  if (metrics != nullptr) {
+    metrics->service_spawned();
+    metrics->services_live(st.live.size());
+  }
   arm_sweep(self);
   return h;
 }
@@ -517,6 +539,19 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
       auto id = job.service_id;
       self->send(route(self, id), job_done_atom::value, std::move(job));
     },
+    [self](svc_down_atom, events::uuid id, caf::actor_addr& addr) {
+      // A passivated actor left the index before it was told to go; any
+      // other end (a load error, an exception) drops it here, so the next
+      // message for `id` spawns a fresh actor instead of going to a dead one.
+      auto& st = self->state;
+      if (!st.live.erase_if_addr(id, addr))
+        return;
+      ++st.stats.down;
+      if (auto* metrics = st.ctx->metrics) {
+        metrics->service_down();
+        metrics->services_live(st.live.size());
+      }
+    },
     [self](sweep_atom) {
       auto& st = self->state;
       st.sweep_at.reset();
@@ -527,7 +562,11 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
         auto lru = st.live.pop_lru();
         caf::anon_send(lru->second, passivate_atom::value);
         ++st.stats.passivated_idle;
+        if (auto* metrics = st.ctx->metrics)
+          metrics->service_passivated();
       }
+      if (auto* metrics = st.ctx->metrics)
+        metrics->services_live(st.live.size());
       arm_sweep(self);
     },
     [self](stats_atom) {

@@ -41,6 +41,7 @@
 #include <optional>
 #include <string>
 
+#include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -148,7 +149,10 @@ using service_registry_actor = caf::typed_actor<
   /// Job manager -> registry: a service's job finished.
   caf::reacts_to<job_done_atom, job_view>,
   /// Clock -> registry: passivate idle actors.
-  caf::reacts_to<sweep_atom>, caf::replies_to<stats_atom>::with<registry_stats>,
+  caf::reacts_to<sweep_atom>,
+  /// A service actor ended (sent as it ends, whatever the reason).
+  caf::reacts_to<svc_down_atom, events::uuid, caf::actor_addr>,
+  caf::replies_to<stats_atom>::with<registry_stats>,
   /// Wakes every service whose operation was in progress when the process
   /// stopped (its last event is a request), so it re-queues or records its
   /// job; answers how many. Scans from a checkpoint (the lowest request

@@ -14,40 +14,66 @@
 // expires. The abandoned thread finishes its task whenever the blocking call
 // returns (its outcome is then stale and ignored by the job) and exits; the
 // pool keeps `size()` live workers at all times, so one hung call cannot
-// starve it. This header is free of CAF.
+// starve it.
+//
+// Shutdown is bounded: `shutdown(grace)` drops queued tasks, waits up to
+// `grace` for running ones, then detaches the workers still running (logging
+// each one's label) and closes the pool's gate. A task reports back through
+// `deliver`, which runs nothing once the gate is closed, so a call that
+// returns after shutdown cannot reach an actor system that is gone. This
+// header is free of CAF.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace billow::actors {
+
+class runtime_metrics;
 
 /// Identifies one submitted task; never 0.
 using ticket = uint64_t;
 
 class worker_pool {
 public:
-  /// Starts `threads` workers (at least one).
-  explicit worker_pool(size_t threads);
+  /// Starts `threads` workers (at least one); `metrics` (optional, must
+  /// outlive the pool) gets busy/idle workers and replacements.
+  explicit worker_pool(size_t threads, runtime_metrics* metrics = nullptr);
 
-  /// Stops taking tasks, drops queued ones, joins live workers (waiting for
-  /// their running task) and leaves abandoned ones detached.
+  /// `shutdown(default_grace)` unless it ran already.
   ~worker_pool();
 
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
 
-  /// Queues `task`; it runs on the first free worker.
-  ticket submit(std::function<void()> task);
+  /// What the destructor waits for running tasks.
+  static constexpr std::chrono::milliseconds default_grace{10'000};
+
+  /// Queues `task`; it runs on the first free worker. `label` names it in
+  /// the log when shutdown has to leave it running.
+  ticket submit(std::function<void()> task, std::string label = {});
 
   /// Gives up on `t`: when it is still queued it is dropped and never runs;
   /// when a worker runs it, that worker is detached and a new one started.
   /// Returns false when `t` already finished (or is unknown).
   bool abandon(ticket t);
+
+  /// Stops taking tasks, drops queued ones, waits up to `grace` for the
+  /// running ones, detaches the workers still busy after that and closes
+  /// the gate (`deliver`). Answers the labels of the tasks left running.
+  /// Runs once; later calls answer nothing.
+  std::vector<std::string> shutdown(std::chrono::milliseconds grace);
+
+  /// Runs `fn`, a task's report back (e.g. a message to an actor), unless
+  /// the pool of the calling worker thread was shut down; answers whether
+  /// it ran. On a thread that is not a worker, just runs `fn`.
+  static bool deliver(const std::function<void()>& fn);
 
   /// Live (not abandoned) workers: always the configured size.
   size_t size() const;

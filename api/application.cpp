@@ -85,6 +85,7 @@ struct application::impl {
   // The actor runtime (issue 4): the clock every timer uses, the pool for
   // blocking module code, jobs and services.
   std::unique_ptr<actors::clock> clock;
+  std::unique_ptr<actors::runtime_metrics> runtime_metrics;
   std::unique_ptr<actors::worker_pool> pool;
   std::unique_ptr<modules::catalog_module_port> module_port;
   /// Module log events and the module host actors (hooks).
@@ -191,7 +192,12 @@ struct application::impl {
       module_hosts->stop_all();
     if (module_logs)
       module_logs->stop();
-    pool.reset(); // waits for module calls still running
+    if (pool) {
+      // Waits for module calls still running, within a bound: a hung one is
+      // detached (and logged) and its outcome dropped.
+      pool->shutdown(opts.runtime.worker_grace);
+      pool.reset();
+    }
     if (writer) {
       caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
       writer = nullptr;
@@ -286,8 +292,9 @@ caf::error application::start() {
   d.catalog = std::make_shared<modules::module_catalog>(
     *d.store, d.writer_append(), d.opts.modules_dir);
   // The runtime: jobs run module code on the pool through the catalog.
+  d.runtime_metrics = std::make_unique<actors::runtime_metrics>(*d.registry);
   d.pool = std::make_unique<actors::worker_pool>(
-    std::max<std::size_t>(1, d.opts.worker_threads));
+    std::max<std::size_t>(1, d.opts.worker_threads), d.runtime_metrics.get());
   d.module_port = std::make_unique<modules::catalog_module_port>(
     *d.catalog, *d.store, [store = d.store.get()](const std::string& id) {
       return product_data_of(*store, id);
@@ -298,6 +305,7 @@ caf::error application::start() {
   d.runtime.pool = d.pool.get();
   d.runtime.modules = d.module_port.get();
   d.runtime.snapshots = actors::make_snapshot_writer(*d.sys, *d.store);
+  d.runtime.metrics = d.runtime_metrics.get();
   d.jobs = actors::make_job_manager(*d.sys, d.runtime);
   d.services = actors::make_service_registry(*d.sys, d.runtime, d.jobs);
   auto seal_key = load_or_create_key(d.opts.data_dir / "keys" / "seal.key");

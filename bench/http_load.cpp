@@ -119,11 +119,11 @@ struct minimal_http_server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::thread> threads;
   std::string response;
 
-  impl() {
+  explicit impl(std::string body) {
     http::response<http::string_body> res{http::status::ok, 11};
     res.set(http::field::server, "billow");
     res.set(http::field::content_type, "application/json");
-    res.body() = R"({"status":"ok"})";
+    res.body() = std::move(body);
     res.prepare_payload();
     std::ostringstream out;
     out << res;
@@ -166,8 +166,9 @@ struct minimal_http_server::impl : std::enable_shared_from_this<impl> {
   };
 };
 
-minimal_http_server::minimal_http_server(std::size_t io_threads)
-  : impl_(std::make_shared<impl>()) {
+minimal_http_server::minimal_http_server(std::size_t io_threads,
+                                         std::string body)
+  : impl_(std::make_shared<impl>(std::move(body))) {
   tcp::endpoint ep{net::ip::make_address("127.0.0.1"), 0};
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));

@@ -28,10 +28,12 @@ load_result run_http_load(uint16_t port, const std::string& target,
                           std::chrono::milliseconds max_time);
 
 /// A minimal Beast server answering every request with the same bytes as
-/// Billow's /healthz: the ceiling of the HTTP stack on this machine.
+/// Billow's /healthz (or with `body`): the ceiling of the HTTP stack on this
+/// machine.
 class minimal_http_server {
 public:
-  explicit minimal_http_server(std::size_t io_threads);
+  explicit minimal_http_server(std::size_t io_threads,
+                               std::string body = R"({"status":"ok"})");
   ~minimal_http_server();
   minimal_http_server(const minimal_http_server&) = delete;
   minimal_http_server& operator=(const minimal_http_server&) = delete;

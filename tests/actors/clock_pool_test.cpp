@@ -1,5 +1,7 @@
 #include <atomic>
 #include <future>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -143,4 +145,55 @@ TEST(worker_pool_test,
   // A finished task cannot be abandoned.
   EXPECT_FALSE(pool.abandon(999999));
   static_cast<void>(t);
+}
+
+TEST(worker_pool_test,
+     shutdown_detaches_a_hung_task_after_the_grace_and_drops_its_report) {
+  worker_pool pool{2};
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::promise<void> started;
+  std::promise<bool> hung_delivered;
+  pool.submit(
+    [&, released] {
+      started.set_value();
+      released.wait();
+      hung_delivered.set_value(worker_pool::deliver([] {}));
+    },
+    "job 42 attempt 1");
+  started.get_future().wait();
+  std::promise<bool> quick_delivered;
+  pool.submit([&] {
+    quick_delivered.set_value(worker_pool::deliver([] {}));
+  });
+  auto quick = quick_delivered.get_future();
+  ASSERT_EQ(quick.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(quick.get());
+  auto t0 = std::chrono::steady_clock::now();
+  auto left = pool.shutdown(200ms);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 5s);
+  EXPECT_EQ(left, (std::vector<std::string>{"job 42 attempt 1"}));
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_TRUE(pool.shutdown(200ms).empty()); // once only
+  // The call returns later: its report is dropped at the closed gate.
+  release.set_value();
+  auto late = hung_delivered.get_future();
+  ASSERT_EQ(late.wait_for(5s), std::future_status::ready);
+  EXPECT_FALSE(late.get());
+}
+
+TEST(worker_pool_test, shutdown_waits_for_calls_that_end_within_the_grace) {
+  worker_pool pool{1};
+  std::promise<void> started;
+  std::atomic<bool> finished{false};
+  pool.submit([&] {
+    started.set_value();
+    std::this_thread::sleep_for(100ms); // a call that takes a while
+    finished = true;
+  });
+  started.get_future().wait();
+  EXPECT_TRUE(pool.shutdown(10s).empty());
+  EXPECT_TRUE(finished.load());
 }
