@@ -106,17 +106,17 @@ http_response created_response(const json::object& entity,
   return resp;
 }
 
-/// A service's data as the provisioning projection holds it, once the
-/// projection has applied the service up to `version` (waits, bounded); the
-/// log scan when there is no projection.
+/// A service's data as the provisioning projection holds it; with `wait`,
+/// once the projection has applied the service up to `version` (bounded);
+/// the log scan when there is no projection.
 std::pair<json::value, std::optional<projections::service_row>>
 service_data_of(const service_backend& be, const events::uuid& id,
-                uint64_t version) {
+                uint64_t version, bool wait) {
   if (!be.provisioning)
     return {modules::latest_service_data(*be.store, id), std::nullopt};
   auto key = events::to_string(id);
   auto row = be.provisioning->service(key);
-  if (!row || row->version < version) {
+  if (wait && (!row || row->version < version)) {
     be.provisioning->wait_for(be.store->last_position(), be.read_wait);
     row = be.provisioning->service(key);
   }
@@ -168,20 +168,51 @@ json::object service_json(const actors::service_view& v, json::value data,
 
 /// The answer about a service: its JSON (secrets redacted unless the caller
 /// may see them), the job a command queued, its version as ETag and the
-/// log position it reflects as `X-Billow-Position`. Runs on the blocking
-/// pool (it may wait for the projection).
+/// log position it reflects as `X-Billow-Position`. With `wait` it runs on
+/// the blocking pool: it may wait for the projection to hold `v`'s version.
 http_response service_response(const request_context& ctx,
                                const actors::service_view& v,
                                const service_backend& be, unsigned status,
-                               const events::uuid& job_id) {
+                               const events::uuid& job_id, bool wait) {
   bool secrets = projections::group_grants(ctx.caller->group, "secrets.read");
   auto position = be.store->last_position();
-  auto [data, row] = service_data_of(be, v.id, v.version);
+  auto [data, row] = service_data_of(be, v.id, v.version, wait);
   auto out = service_json(v, std::move(data), secrets, row ? &*row : nullptr);
   if (!job_id.is_nil())
     out["job_id"] = events::to_string(job_id);
   auto resp = json_response(status, json::serialize(out));
   resp.headers.emplace_back("ETag", std::to_string(v.version));
+  resp.headers.emplace_back("X-Billow-Position", std::to_string(position));
+  return resp;
+}
+
+/// The answer about a service straight from the provisioning projection,
+/// when that is as fresh as the actor: the projection has applied every
+/// durable event (so every acknowledged command) and `min_position`. Saves
+/// the actor and pool hops of the GET; nullopt when it cannot answer.
+std::optional<http_response>
+service_response_from_projection(const request_context& ctx,
+                                 const service_backend& be,
+                                 const events::uuid& id,
+                                 uint64_t min_position) {
+  if (!be.provisioning)
+    return std::nullopt;
+  auto head = be.store->last_position();
+  auto position = be.provisioning->position();
+  if (position < head || position < min_position)
+    return std::nullopt;
+  auto row = be.provisioning->service(events::to_string(id));
+  if (!row)
+    return std::nullopt; // unknown here: the actor answers (404 or a race)
+  boost::system::error_code ec;
+  json::value data = json::parse(row->service_data, ec);
+  if (ec || !data.is_object())
+    data = json::object{};
+  bool secrets = projections::group_grants(ctx.caller->group, "secrets.read");
+  auto view = row->view();
+  auto out = service_json(view, std::move(data), secrets, &*row);
+  auto resp = json_response(200, json::serialize(out));
+  resp.headers.emplace_back("ETag", std::to_string(view.version));
   resp.headers.emplace_back("X-Billow-Position", std::to_string(position));
   return resp;
 }
@@ -802,15 +833,23 @@ void add_service_routes(route_table& routes,
   add_entity_route(routes, auth, be, "product", "One product");
 
   // -- services ---------------------------------------------------------------
+  // The service as its actor has it now. A command's answer takes the
+  // service data the projection holds without waiting: a lifecycle command
+  // does not change it (only its job's result will, later); a read waits
+  // (on the blocking pool) until the projection holds the actor's version.
   auto reply_service = [auth, be](const request_context& ctx,
                                   const events::uuid& id, unsigned status,
                                   events::uuid job_id) {
+    bool is_read = ctx.request().method == "GET";
     ctx.self->request(be->services, ask_timeout, actors::query_atom::value, id)
       .then(
-        [auth, ctx, be, status, job_id](const actors::service_view& v) {
-          // The service data is read from the store: off the actor thread.
+        [auth, ctx, be, status, job_id,
+         is_read](const actors::service_view& v) {
+          if (!is_read)
+            return ctx.reply(
+              service_response(ctx, v, *be, status, job_id, false));
           auth->run_blocking([ctx, be, status, job_id, v] {
-            ctx.reply(service_response(ctx, v, *be, status, job_id));
+            ctx.reply(service_response(ctx, v, *be, status, job_id, true));
           });
         },
         [ctx](caf::error& err) {
@@ -897,7 +936,7 @@ void add_service_routes(route_table& routes,
             ->request(be->services, ask_timeout, actors::query_atom::value, id)
             .receive(
               [&](const actors::service_view& v) {
-                ctx.reply(service_response(ctx, v, *be, 201, job));
+                ctx.reply(service_response(ctx, v, *be, 201, job, false));
               },
               [&](caf::error& err) {
                 ctx.reply(error_response(err));
@@ -924,6 +963,9 @@ void add_service_routes(route_table& routes,
         uint_param(ctx, "min_position", min_position, check);
         if (!check.ok())
           return ctx.reply(check.problem());
+        if (auto resp = service_response_from_projection(ctx, *be, *id,
+                                                         min_position))
+          return ctx.reply(std::move(*resp));
         if (!be->provisioning || be->provisioning->position() >= min_position)
           return reply_service(ctx, *id, 200, {});
         // Wait off the actor threads, then ask from there.
@@ -936,7 +978,7 @@ void add_service_routes(route_table& routes,
             ->request(be->services, ask_timeout, actors::query_atom::value, id)
             .receive(
               [&](const actors::service_view& v) {
-                ctx.reply(service_response(ctx, v, *be, 200, {}));
+                ctx.reply(service_response(ctx, v, *be, 200, {}, true));
               },
               [&](caf::error& err) {
                 ctx.reply(error_response(err));

@@ -291,6 +291,30 @@ TEST_F(list_test, a_command_s_position_makes_the_next_read_see_it) {
   }
 }
 
+// A GET without min_position answers from the projection only when that has
+// applied every durable event; either way it never shows a state older than
+// a command the caller already got an answer for.
+TEST_F(list_test, a_get_after_a_command_never_shows_the_state_before_it) {
+  auto s = service(client("c"), product("p"), true);
+  for (int round = 0; round < 20; ++round) {
+    for (auto [op, want] :
+         {std::pair{"suspend", "suspended"}, {"unsuspend", "active"}}) {
+      auto reply = post("/api/v1/admin/services/" + s + "/" + op, {});
+      ASSERT_EQ(reply.status, 200u) << reply.body;
+      auto version = json::parse(reply.body).at("version").as_int64();
+      auto one = get("/api/v1/admin/services/" + s);
+      ASSERT_EQ(one.status, 200u) << one.body;
+      auto doc = json::parse(one.body);
+      EXPECT_EQ(doc.at("status").as_string(), want) << op << round;
+      EXPECT_EQ(doc.at("version").as_int64(), version);
+      EXPECT_EQ(one.header("etag"), std::to_string(version));
+    }
+  }
+  auto unknown = get("/api/v1/admin/services/00000000-0000-4000-8000-"
+                     "000000000000");
+  EXPECT_EQ(unknown.status, 404u) << unknown.body;
+}
+
 TEST_F(list_test, a_position_not_reached_in_time_is_504_problem) {
   auto head = std::stoull(
     post("/api/v1/admin/clients",
