@@ -399,6 +399,20 @@ http_response list_response(json::array items,
   return resp;
 }
 
+/// The services of a list page as API.md shows them.
+json::array service_items(const std::vector<projections::service_row>& rows,
+                          bool show_secrets) {
+  json::array items;
+  items.reserve(rows.size());
+  for (const auto& row : rows) {
+    boost::system::error_code ec;
+    auto data = json::parse(row.service_data, ec);
+    items.push_back(service_json(
+      row.view(), ec ? json::object{} : std::move(data), show_secrets, &row));
+  }
+  return items;
+}
+
 /// A client or product of a list: its fields, id, version and times.
 json::object entity_json(const projections::entity_row& row) {
   json::object out = row.fields;
@@ -437,47 +451,51 @@ void add_list_routes(route_table& routes,
     return more;
   };
 
+  // The service list of an admin (any client, filters by client and
+  // product) or of a client (its own services only, service data redacted
+  // as in the client area's GET of one).
+  auto service_list = [auth, be](bool client_area) {
+    return [auth, be, client_area](const request_context& ctx) {
+      json::object none;
+      field_checker check{none};
+      auto params = parse_list_params(ctx, check);
+      projections::service_filter filter;
+      if (auto status = ctx.request().query_param("status")) {
+        filter.status = parse_enum(*status, listed_statuses);
+        if (!filter.status)
+          check.fail("status",
+                     "must be pending, active, suspended, "
+                     "terminated or cancelled");
+      }
+      if (client_area) {
+        filter.client_id = ctx.caller->id;
+      } else {
+        filter.client_id = uuid_param(ctx, "client_id", check);
+        filter.product_id = uuid_param(ctx, "product_id", check);
+      }
+      if (!check.ok())
+        return ctx.reply(check.problem());
+      bool secrets = !client_area
+        && projections::group_grants(ctx.caller->group, "secrets.read");
+      when_reached(ctx, *auth, be->provisioning, params.min_position,
+                   be->read_wait, [ctx, be, filter, params, secrets] {
+                     auto position = be->provisioning->position();
+                     auto page = be->provisioning->services(
+                       filter, params.after, params.limit);
+                     ctx.reply(list_response(service_items(page.items, secrets),
+                                             page.next_after, position));
+                   });
+    };
+  };
   routes.add(
     "GET", "/api/v1/admin/services",
-    require_admin(auth, "services.read",
-                  [auth, be](const request_context& ctx) {
-                    json::object none;
-                    field_checker check{none};
-                    auto params = parse_list_params(ctx, check);
-                    projections::service_filter filter;
-                    if (auto status = ctx.request().query_param("status")) {
-                      filter.status = parse_enum(*status, listed_statuses);
-                      if (!filter.status)
-                        check.fail("status",
-                                   "must be pending, active, suspended, "
-                                   "terminated or cancelled");
-                    }
-                    filter.client_id = uuid_param(ctx, "client_id", check);
-                    filter.product_id = uuid_param(ctx, "product_id", check);
-                    if (!check.ok())
-                      return ctx.reply(check.problem());
-                    when_reached(
-                      ctx, *auth, be->provisioning, params.min_position,
-                      be->read_wait, [ctx, be, filter, params] {
-                        auto position = be->provisioning->position();
-                        auto page = be->provisioning->services(
-                          filter, params.after, params.limit);
-                        bool secrets = projections::group_grants(
-                          ctx.caller->group, "secrets.read");
-                        json::array items;
-                        for (const auto& row : page.items) {
-                          boost::system::error_code ec;
-                          auto data = json::parse(row.service_data, ec);
-                          items.push_back(service_json(
-                            row.view(), ec ? json::object{} : std::move(data),
-                            secrets, &row));
-                        }
-                        ctx.reply(list_response(std::move(items),
-                                                page.next_after, position));
-                      });
-                  }),
+    require_admin(auth, "services.read", service_list(false)),
     {"Services in order of creation, filtered by status, client or product",
      "services.read", with({"status", "client_id", "product_id"})});
+  routes.add("GET", "/api/v1/client/services",
+             require_client(auth, service_list(true)),
+             {"The caller's own services in order of creation", "client",
+              with({"status"})});
 
   for (auto kind : {"client", "product"}) {
     std::string plural = std::string{kind} + "s";
@@ -1061,25 +1079,29 @@ void add_service_routes(route_table& routes,
     add_list_routes(routes, auth, be);
 
   // -- jobs -------------------------------------------------------------------
-  routes.add("GET", "/api/v1/admin/jobs/{id}",
-             require_admin(auth, "jobs.read",
-                           [be](const request_context& ctx) {
-                             auto id = id_param(ctx);
-                             if (!id)
-                               return;
-                             ctx.self
-                               ->request(be->jobs, ask_timeout,
-                                         actors::job_get_atom::value, *id)
-                               .then(
-                                 [ctx](const actors::job_view& v) {
-                                   ctx.reply(json_response(
-                                     200, json::serialize(job_json(v))));
-                                 },
-                                 [ctx](caf::error& err) {
-                                   ctx.reply(error_response(err));
-                                 });
-                           }),
-             {"One job: attempts with their errors, result", "jobs.read"});
+  routes.add(
+    "GET", "/api/v1/admin/jobs/{id}",
+    require_admin(
+      auth, "jobs.read",
+      [be](const request_context& ctx) {
+        auto id = id_param(ctx);
+        if (!id)
+          return;
+        ctx.self
+          ->request(be->jobs, ask_timeout, actors::job_get_atom::value, *id)
+          .then(
+            [ctx](const actors::job_view& v) {
+              // The result may hold service data.
+              json::value out = job_json(v);
+              if (!projections::group_grants(ctx.caller->group, "secrets.read"))
+                redact_secrets(out.as_object()["result"]);
+              ctx.reply(json_response(200, json::serialize(out)));
+            },
+            [ctx](caf::error& err) {
+              ctx.reply(error_response(err));
+            });
+      }),
+    {"One job: attempts with their errors, result", "jobs.read"});
 
   routes.add("POST", "/api/v1/admin/jobs/{id}/retry",
              require_admin(auth, "jobs.write",

@@ -184,6 +184,60 @@ TEST_F(client_area_test, tabs_and_actions_of_own_services_only) {
                  "inactive module");
 }
 
+// GET /api/v1/client/services: the caller's own services, nobody else's.
+TEST_F(client_area_test, the_service_list_holds_own_services_only) {
+  ASSERT_EQ(
+    call("POST", "/api/v1/admin/modules/Product/testkit/activate").status,
+    200u);
+  auto a = make_client("la@acme.test", "client-a-password");
+  auto b = make_client("lb@acme.test", "client-b-password");
+  auto product = make_product("testkit", {});
+  std::vector<std::string> mine;
+  for (int i = 0; i < 3; ++i) {
+    auto r = call("POST", "/api/v1/admin/services", {},
+                  boost::json::object{{"client_id", a},
+                                      {"product_id", product},
+                                      {"period", "monthly"}});
+    ASSERT_EQ(r.status, 201u) << r.body;
+    mine.push_back(text(r, "id"));
+  }
+  auto theirs = call("POST", "/api/v1/admin/services", {},
+                     boost::json::object{{"client_id", b},
+                                         {"product_id", product},
+                                         {"period", "monthly"}});
+  ASSERT_EQ(theirs.status, 201u);
+  auto pos = theirs.header("x-billow-position");
+  auto token_a = login("client", "la@acme.test", "client-a-password");
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 5; ++page) {
+    auto r = call("GET",
+                  "/api/v1/client/services?limit=2&min_position=" + pos
+                    + (cursor.empty() ? "" : "&cursor=" + cursor),
+                  token_a);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    auto d = doc(r);
+    for (auto& item : d.at("items").as_array()) {
+      EXPECT_EQ(item.at("client_id").as_string(), a);
+      seen.emplace_back(item.at("id").as_string());
+    }
+    if (d.at("next_cursor").is_null())
+      break;
+    cursor = std::string{d.at("next_cursor").as_string()};
+  }
+  EXPECT_EQ(seen, mine);
+  auto pending
+    = call("GET", "/api/v1/client/services?status=pending&min_position=" + pos,
+           token_a);
+  ASSERT_EQ(pending.status, 200u);
+  EXPECT_EQ(doc(pending).at("items").as_array().size(), 3u);
+  EXPECT_EQ(call("GET", "/api/v1/client/services?status=nope", token_a).status,
+            422u);
+  EXPECT_EQ(call("GET", "/api/v1/client/services").status, 401u)
+    << "an admin token does not open the client area";
+  EXPECT_EQ(call("GET", "/api/v1/client/services", "-").status, 401u);
+}
+
 TEST_F(client_area_test, postgres_tabs_show_working_credentials_and_usage) {
   billow::test::postgres_server pg;
   auto server = [&](int port) {

@@ -425,6 +425,14 @@ TEST_F(list_test, jobs_filter_by_status_and_tag) {
   EXPECT_EQ(done.body.find("s3cret"), std::string::npos) << done.body;
   EXPECT_NE(get(path + "?status=completed").body.find("s3cret"),
             std::string::npos);
+  // And so is one job's.
+  auto one = get(path + "/" + jobs_[0], reader_);
+  ASSERT_EQ(one.status, 200u) << one.body;
+  EXPECT_EQ(one.body.find("s3cret"), std::string::npos) << one.body;
+  EXPECT_EQ(
+    json::parse(one.body).at("result").at("service_data").at("db_password"),
+    "[redacted]");
+  EXPECT_NE(get(path + "/" + jobs_[0]).body.find("s3cret"), std::string::npos);
 }
 
 TEST_F(list_test, readyz_and_metrics_report_the_projections) {
