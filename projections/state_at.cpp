@@ -61,16 +61,24 @@ caf::expected<boost::json::object> state_at(const events::event_store& store,
   boost::json::object out{
     {"stream", stream}, {"version", version}, {"position", position}};
   if (is_service) {
-    // As the API shows a service: names, not the snapshot's numbers.
+    // As the API shows a service: names, not the snapshot's numbers, and
+    // null where there is nothing (no operation pending, no job, ...).
+    auto or_null = [](bool none, std::string text) {
+      return none ? boost::json::value(nullptr)
+                  : boost::json::value(std::move(text));
+    };
     out["state"] = boost::json::object{
       {"status", actors::to_string(service.status)},
       {"provision_status", actors::to_string(service.provision)},
-      {"pending_operation", actors::to_string(service.pending_op)},
+      {"pending_operation",
+       or_null(service.pending_op == actors::service_op::none,
+               actors::to_string(service.pending_op))},
       {"client_id", events::to_string(service.client_id)},
       {"product_id", events::to_string(service.product_id)},
-      {"module", service.module},
-      {"job_id", events::to_string(service.job_id)},
-      {"last_error", service.last_error},
+      {"module", or_null(service.module.empty(), service.module)},
+      {"job_id",
+       or_null(service.job_id.is_nil(), events::to_string(service.job_id))},
+      {"last_error", or_null(service.last_error.empty(), service.last_error)},
     };
   } else {
     out["state"] = is_job ? job.to_json() : merged;
