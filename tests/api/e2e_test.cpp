@@ -297,6 +297,10 @@ TEST_F(e2e_test,
   ASSERT_EQ(then.status, 200u) << then.body;
   EXPECT_EQ(doc(then).at("state").at("status"), "suspended") << then.body;
   EXPECT_EQ(doc(then).at("position").as_int64(), suspended_position);
+  // Right after the suspend nothing was pending any more, as GET shows it.
+  EXPECT_TRUE(doc(then).at("state").at("pending_operation").is_null())
+    << then.body;
+  EXPECT_EQ(doc(then).at("state").at("module"), "Product/postgres");
   auto now = call("GET", "/api/v1/admin/streams/service-" + id + "/state");
   ASSERT_EQ(now.status, 200u) << now.body;
   EXPECT_EQ(doc(now).at("state").at("status"), "terminated") << now.body;
