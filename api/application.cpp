@@ -99,6 +99,26 @@ struct application::impl {
   caf::actor front;
   std::unique_ptr<http_server> server;
 
+  /// A service's data for module code (jobs, client-area tabs; worker pool
+  /// threads): from the provisioning projection once it has applied the
+  /// log as it was when the call came (every earlier job's result), so no
+  /// stream is scanned; the scan only when that wait times out.
+  modules::service_data_lookup service_data_lookup() {
+    return [prov = provisioning, store = store.get(),
+            wait = opts.read_wait](const events::uuid& id) {
+      if (!prov->wait_for(store->last_position(), wait))
+        return modules::latest_service_data(*store, id);
+      boost::json::object data;
+      if (auto row = prov->service(events::to_string(id))) {
+        boost::system::error_code ec;
+        auto doc = boost::json::parse(row->service_data, ec);
+        if (!ec && doc.is_object())
+          data = std::move(doc.as_object());
+      }
+      return data;
+    };
+  }
+
   /// Appends through the writer from a thread outside CAF's scheduler
   /// (start-up, the blocking pool): the writer stays the log's one writer.
   modules::append_fn writer_append() {
@@ -308,9 +328,11 @@ caf::error application::start() {
   d.pool = std::make_unique<actors::worker_pool>(
     std::max<std::size_t>(1, d.opts.worker_threads), d.runtime_metrics.get());
   d.module_port = std::make_unique<modules::catalog_module_port>(
-    *d.catalog, *d.store, [store = d.store.get()](const std::string& id) {
+    *d.catalog, *d.store,
+    [store = d.store.get()](const std::string& id) {
       return product_data_of(*store, id);
-    });
+    },
+    d.service_data_lookup());
   d.runtime.store = d.store.get();
   d.runtime.writer = d.writer;
   d.runtime.clock = d.clock.get();
@@ -396,29 +418,14 @@ caf::error application::start() {
                                      d.opts.read_wait});
   add_client_routes(
     *routes, auth,
-    client_area_backend{
-      d.services, d.catalog,
-      [pool = d.pool.get()](std::function<void()> fn) {
-        pool->submit(std::move(fn));
-      },
-      [store = d.store.get()](const std::string& id) {
-        return product_data_of(*store, id);
-      },
-      // The one place the client area reads service data from: the
-      // provisioning projection, once it has applied the log as it was when
-      // the call came (bounded wait; runs on the worker pool).
-      [prov = d.provisioning, store = d.store.get(),
-       wait = d.opts.read_wait](const events::uuid& id) {
-        prov->wait_for(store->last_position(), wait);
-        boost::json::object data;
-        if (auto row = prov->service(events::to_string(id))) {
-          boost::system::error_code ec;
-          auto doc = boost::json::parse(row->service_data, ec);
-          if (!ec && doc.is_object())
-            data = std::move(doc.as_object());
-        }
-        return data;
-      }});
+    client_area_backend{d.services, d.catalog,
+                        [pool = d.pool.get()](std::function<void()> fn) {
+                          pool->submit(std::move(fn));
+                        },
+                        [store = d.store.get()](const std::string& id) {
+                          return product_data_of(*store, id);
+                        },
+                        d.service_data_lookup()});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");

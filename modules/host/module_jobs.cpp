@@ -53,8 +53,10 @@ boost::json::object latest_service_data(const events::event_store& store,
 
 catalog_module_port::catalog_module_port(const module_catalog& catalog,
                                          const events::event_store& store,
-                                         product_lookup products)
-  : catalog_(catalog), store_(store), products_(std::move(products)) {
+                                         product_lookup products,
+                                         service_data_lookup service_data)
+  : catalog_(catalog), store_(store), products_(std::move(products)),
+    service_data_(std::move(service_data)) {
   // nop
 }
 
@@ -91,7 +93,9 @@ catalog_module_port::run_job(const actors::job_call& call) {
       return make_error(billow_errc::not_found,
                         "product " + product_id + " of the service is unknown");
     svc.product_data = std::move(*product);
-    svc.service_data = latest_service_data(store_, call.service_id);
+    svc.service_data = service_data_
+      ? service_data_(call.service_id)
+      : latest_service_data(store_, call.service_id);
     jc.service = std::move(svc);
   }
   // Exceptions propagate: the runtime counts them against max_exceptions.

@@ -38,11 +38,17 @@ class module_catalog;
 using product_lookup = std::function<std::optional<boost::json::object>(
   const std::string& product_id)>;
 
+/// The data the module last saved for a service, by service id.
+using service_data_lookup
+  = std::function<boost::json::object(const events::uuid& service_id)>;
+
 class catalog_module_port : public actors::module_port {
 public:
+  /// Without `service_data`, a job's service data is found by reading the
+  /// service's stream backwards (`latest_service_data`).
   catalog_module_port(const module_catalog& catalog,
-                      const events::event_store& store,
-                      product_lookup products);
+                      const events::event_store& store, product_lookup products,
+                      service_data_lookup service_data = nullptr);
 
   caf::expected<std::string> run_job(const actors::job_call& call) override;
 
@@ -50,6 +56,7 @@ private:
   const module_catalog& catalog_;
   const events::event_store& store_;
   product_lookup products_;
+  service_data_lookup service_data_;
 };
 
 /// The SDK's task queue over the job manager. Blocks its caller until the
