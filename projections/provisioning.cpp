@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/json.hpp>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
@@ -270,26 +271,28 @@ void encode_service(fmt::memory_buffer& out, const service_row& row) {
   auto it = std::back_inserter(out);
   fmt::format_to(
     it,
-    R"({{"id":"{}","seq":{},"state":{{"status":{},"provision":{},)"
-    R"("pending_op":{},"last_op":{},"job_id":"{}","client_id":"{}",)"
-    R"("product_id":"{}","new_product_id":"{}","module":)",
+    FMT_COMPILE(
+      R"({{"id":"{}","seq":{},"state":{{"status":{},"provision":{},)"
+      R"("pending_op":{},"last_op":{},"job_id":"{}","client_id":"{}",)"
+      R"("product_id":"{}","new_product_id":"{}","module":)"),
     row.id, row.seq, static_cast<unsigned>(st.status),
     static_cast<unsigned>(st.provision), static_cast<unsigned>(st.pending_op),
     static_cast<unsigned>(st.last_op), uuid_text{st.job_id}.view(),
     uuid_text{st.client_id}.view(), uuid_text{st.product_id}.view(),
     uuid_text{st.new_product_id}.view());
   append_quoted(out, st.module);
-  fmt::format_to(it, R"(,"last_error":)");
+  fmt::format_to(it, FMT_COMPILE(R"(,"last_error":)"));
   append_quoted(out, st.last_error);
   if (st.pending_policy)
-    fmt::format_to(it, R"(,"policy":{})",
+    fmt::format_to(it, FMT_COMPILE(R"(,"policy":{})"),
                    json::serialize(actors::to_json(*st.pending_policy)));
-  fmt::format_to(it, R"(}},"service_data":{},"next_due_date":)",
+  fmt::format_to(it, FMT_COMPILE(R"(}},"service_data":{},"next_due_date":)"),
                  row.service_data.empty() ? std::string_view{"{}"}
                                           : std::string_view{row.service_data});
   append_quoted(out, row.next_due_date);
-  fmt::format_to(it, R"(,"version":{},"created_us":{},"updated_us":{}}})",
-                 row.version, row.created_us, row.updated_us);
+  fmt::format_to(
+    it, FMT_COMPILE(R"(,"version":{},"created_us":{},"updated_us":{}}})"),
+    row.version, row.created_us, row.updated_us);
 }
 
 } // namespace
