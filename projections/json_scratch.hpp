@@ -18,7 +18,9 @@ public:
   json_scratch& operator=(const json_scratch&) = delete;
 
   /// The parsed object, or nullptr when `text` is not a JSON object. Valid
-  /// until the next call or the scratch's end.
+  /// until the next call or the scratch's end; it lives on the scratch's
+  /// buffer, so copy out of it into storage of your own (a copy constructed
+  /// from it would share that buffer).
   const boost::json::object* parse_object(std::string_view text) {
     boost::system::error_code ec;
     // Parsed straight onto `value_`'s own storage: the assignment then moves
