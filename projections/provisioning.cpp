@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <boost/json.hpp>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
@@ -225,44 +226,91 @@ void provisioning::apply_entity(entities& set, const events::envelope& ev,
 
 namespace {
 
-/// `text` as a JSON string literal.
-std::string quoted(std::string_view text) {
-  return json::serialize(json::string_view{text.data(), text.size()});
+/// Appends `text` as a JSON string literal: as is between quotes when
+/// nothing in it needs escaping, else as Boost.JSON writes it.
+void append_quoted(fmt::memory_buffer& out, std::string_view text) {
+  bool plain = std::none_of(text.begin(), text.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+  if (!plain) {
+    auto q = json::serialize(json::string_view{text.data(), text.size()});
+    out.append(q.data(), q.data() + q.size());
+    return;
+  }
+  out.push_back('"');
+  out.append(text.data(), text.data() + text.size());
+  out.push_back('"');
 }
 
-/// A service record as stored: the layout `load_record` reads, written
-/// without building a JSON tree (this runs once per changed service and
-/// batch, which a rebuild does tens of thousands of times). The state's
-/// keys are `service_state::to_json`'s.
-std::string encode_service(const service_row& row) {
+/// A UUID's text (as `events::to_string` writes it) without a heap string.
+struct uuid_text {
+  explicit uuid_text(const events::uuid& x) {
+    static constexpr char digits[] = "0123456789abcdef";
+    size_t n = 0;
+    for (size_t i = 0; i < x.bytes.size(); ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10)
+        buf[n++] = '-';
+      buf[n++] = digits[x.bytes[i] >> 4];
+      buf[n++] = digits[x.bytes[i] & 0x0F];
+    }
+  }
+  std::string_view view() const {
+    return {buf.data(), buf.size()};
+  }
+  std::array<char, 36> buf{};
+};
+
+/// Writes a service record as stored into `out` (cleared first): the layout
+/// `load_record` reads, written without building a JSON tree or a string a
+/// field (this runs once per changed service and batch, which a rebuild does
+/// tens of thousands of times). The state's keys are
+/// `service_state::to_json`'s.
+void encode_service(fmt::memory_buffer& out, const service_row& row) {
   const auto& st = row.state;
-  auto policy = st.pending_policy
-    ? fmt::format(R"(,"policy":{})",
-                  json::serialize(actors::to_json(*st.pending_policy)))
-    : std::string{};
-  return fmt::format(
-    R"({{"id":"{}","seq":{},"state":{{"status":{},"provision":{},)"
-    R"("pending_op":{},"last_op":{},"job_id":"{}","client_id":"{}",)"
-    R"("product_id":"{}","new_product_id":"{}","module":{},"last_error":{}{}}},)"
-    R"("service_data":{},"next_due_date":{},"version":{},"created_us":{},)"
-    R"("updated_us":{}}})",
+  out.clear();
+  auto it = std::back_inserter(out);
+  fmt::format_to(
+    it,
+    FMT_COMPILE(
+      R"({{"id":"{}","seq":{},"state":{{"status":{},"provision":{},)"
+      R"("pending_op":{},"last_op":{},"job_id":"{}","client_id":"{}",)"
+      R"("product_id":"{}","new_product_id":"{}","module":)"),
     row.id, row.seq, static_cast<unsigned>(st.status),
     static_cast<unsigned>(st.provision), static_cast<unsigned>(st.pending_op),
-    static_cast<unsigned>(st.last_op), events::to_string(st.job_id),
-    events::to_string(st.client_id), events::to_string(st.product_id),
-    events::to_string(st.new_product_id), quoted(st.module),
-    quoted(st.last_error), policy,
-    row.service_data.empty() ? std::string_view{"{}"}
-                             : std::string_view{row.service_data},
-    quoted(row.next_due_date), row.version, row.created_us, row.updated_us);
+    static_cast<unsigned>(st.last_op), uuid_text{st.job_id}.view(),
+    uuid_text{st.client_id}.view(), uuid_text{st.product_id}.view(),
+    uuid_text{st.new_product_id}.view());
+  append_quoted(out, st.module);
+  fmt::format_to(it, FMT_COMPILE(R"(,"last_error":)"));
+  append_quoted(out, st.last_error);
+  if (st.pending_policy)
+    fmt::format_to(it, FMT_COMPILE(R"(,"policy":{})"),
+                   json::serialize(actors::to_json(*st.pending_policy)));
+  fmt::format_to(it, FMT_COMPILE(R"(}},"service_data":{},"next_due_date":)"),
+                 row.service_data.empty() ? std::string_view{"{}"}
+                                          : std::string_view{row.service_data});
+  append_quoted(out, row.next_due_date);
+  fmt::format_to(
+    it, FMT_COMPILE(R"(,"version":{},"created_us":{},"updated_us":{}}})"),
+    row.version, row.created_us, row.updated_us);
 }
 
 } // namespace
 
 void provisioning::flush_locked(rocksdb::WriteBatch& batch,
                                 rocksdb::ColumnFamilyHandle* cf) {
+  // In key order: the memtable then inserts each record next to the last
+  // one instead of searching for its place from the top.
+  std::sort(dirty_services_.begin(), dirty_services_.end(),
+            [](const service_row* a, const service_row* b) {
+              return a->id < b->id;
+            });
+  fmt::memory_buffer value;
+  std::string key;
   for (auto* row : dirty_services_) {
-    batch.Put(cf, record_key('s', row->id), encode_service(*row));
+    encode_service(value, *row);
+    key.assign("s/").append(row->id);
+    batch.Put(cf, key, rocksdb::Slice{value.data(), value.size()});
     row->dirty = false;
   }
   dirty_services_.clear();

@@ -469,3 +469,50 @@ TEST_F(projection_test, a_long_catch_up_commits_in_batches_and_matches_apply) {
   ASSERT_FALSE(loaded.load(*store_));
   EXPECT_EQ(dump(loaded), dump(fast));
 }
+
+TEST_F(projection_test, a_stored_service_record_reloads_every_field) {
+  auto c = client("a");
+  auto p = product("p");
+  auto plain = service(c, p);
+  // Text that must be escaped in the stored JSON, a pending policy, a due
+  // date and module data.
+  auto odd = to_string(uuid::random());
+  append("service-" + odd, "service.opened",
+         {{"client_id", c}, {"product_id", p}, {"module", "Product/\"q\"\\x"}});
+  append("service-" + odd, "service.create_requested",
+         {{"job_id", to_string(uuid::random())},
+          {"policy", {{"tries", 3}, {"backoff", {5, 30}}, {"timeout", 60}}}});
+  append("service-" + odd, "service.provisioning_failed",
+         {{"error", "line 1\nline\t2 \x01 \"quoted\""}});
+  append("service-" + plain, "service.provisioned",
+         {{"result", R"({"service_data":{"db":"x\"y"}})"},
+          {"next_due_date", "2027-01-01"}});
+  auto job = to_string(uuid::random());
+  append("service-" + plain, "service.suspend_requested",
+         {{"job_id", job},
+          {"policy", {{"tries", 2}, {"backoff", {1}}, {"timeout", 9}}}});
+  provisioning rebuilt;
+  ASSERT_TRUE(rebuilt.rebuild(*store_, 2));
+  provisioning loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  for (const auto& id : {plain, odd}) {
+    auto a = rebuilt.service(id);
+    auto b = loaded.service(id);
+    ASSERT_TRUE(a && b) << id;
+    EXPECT_EQ(a->state.to_json(), b->state.to_json()) << id;
+    EXPECT_EQ(json::parse(a->service_data), json::parse(b->service_data));
+    EXPECT_EQ(a->next_due_date, b->next_due_date);
+    EXPECT_EQ(a->version, b->version);
+    EXPECT_EQ(a->seq, b->seq);
+    EXPECT_EQ(a->created_us, b->created_us);
+    EXPECT_EQ(a->updated_us, b->updated_us);
+  }
+  auto o = loaded.service(odd);
+  EXPECT_EQ(o->state.module, "Product/\"q\"\\x");
+  EXPECT_EQ(o->state.last_error, "line 1\nline\t2 \x01 \"quoted\"");
+  auto s = loaded.service(plain);
+  EXPECT_EQ(s->next_due_date, "2027-01-01");
+  EXPECT_EQ(json::parse(s->service_data), json::parse(R"({"db":"x\"y"})"));
+  EXPECT_EQ(to_string(s->state.job_id), job);
+  EXPECT_TRUE(s->state.pending_policy.has_value());
+}
