@@ -373,7 +373,7 @@ http_response not_reached(const projections::projection& proj,
 /// else on the blocking pool after waiting at most `wait`; 504 when it does
 /// not get there in time.
 void when_reached(const request_context& ctx, const auth_context& auth,
-                  std::shared_ptr<const projections::projection> proj,
+                  const std::shared_ptr<const projections::projection>& proj,
                   uint64_t min_position, std::chrono::milliseconds wait,
                   std::function<void()> answer) {
   if (proj->position() >= min_position)

@@ -493,6 +493,7 @@ public:
       // the commands wrk left in flight (and their jobs) are done.
       std::this_thread::sleep_for(1s);
       std::vector<bool> suspended;
+      suspended.reserve(ids.size());
       for (auto& id : ids)
         suspended.push_back(wait_settled(id).at("status").as_string()
                             == "suspended");

@@ -153,6 +153,7 @@ struct lifecycle_log {
                           static_cast<int>(rng() % 8)};
     };
     std::vector<service_life> live;
+    live.reserve(2000);
     for (int i = 0; i < 2000; ++i)
       live.push_back(fresh());
     std::vector<append_request> reqs;

@@ -127,7 +127,9 @@ int run_replay(const std::filesystem::path& data_dir, const std::string& name) {
           < (tty ? std::chrono::milliseconds(100) : std::chrono::seconds(2)))
       return;
     last_report = now;
-    double frac = total == 0 ? 1.0 : static_cast<double>(done) / total;
+    double frac = total == 0
+      ? 1.0
+      : static_cast<double>(done) / static_cast<double>(total);
     if (tty) {
       constexpr int width = 40;
       auto filled = static_cast<int>(frac * width);

@@ -63,9 +63,8 @@ caf::expected<boost::json::object> state_at(const events::event_store& store,
   if (is_service) {
     // As the API shows a service: names, not the snapshot's numbers, and
     // null where there is nothing (no operation pending, no job, ...).
-    auto or_null = [](bool none, std::string text) {
-      return none ? boost::json::value(nullptr)
-                  : boost::json::value(std::move(text));
+    auto or_null = [](bool none, std::string_view text) {
+      return none ? boost::json::value(nullptr) : boost::json::value(text);
     };
     out["state"] = boost::json::object{
       {"status", actors::to_string(service.status)},
