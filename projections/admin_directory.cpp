@@ -12,6 +12,7 @@
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/subscription.hpp"
+#include "projections/directory_follower.hpp"
 
 namespace billow::projections {
 
@@ -98,41 +99,15 @@ uint64_t admin_directory::position() const {
 
 caf::error admin_directory::catch_up(const events::event_store& store) {
   auto last = store.last_position();
-  events::log_query q;
-  q.type = "admin.created";
-  q.limit = 1000;
-  for (;;) {
-    auto page = store.query(q);
-    if (!page)
-      return std::move(page.error());
-    for (const auto& ev : page->events)
-      if (ev.position <= last)
-        apply(ev);
-    if (!page->next_cursor || *page->next_cursor > last)
-      break;
-    q.from_position = *page->next_cursor;
-  }
+  if (auto err = replay_type(store, "admin.created", last,
+                             [this](const events::envelope& ev) {
+                               apply(ev);
+                             }))
+    return err;
   std::unique_lock guard{mtx_};
   position_ = std::max(position_, last);
   return caf::none;
 }
-
-namespace {
-
-/// Applies each delivered page to the directory.
-events::subscriber_actor::behavior_type
-directory_follower(events::subscriber_actor::pointer,
-                   const std::shared_ptr<admin_directory>& dir) {
-  return {
-    [dir](events::deliver_atom, const std::vector<events::envelope>& page) {
-      for (const auto& ev : page)
-        dir->apply(ev);
-      return true;
-    },
-  };
-}
-
-} // namespace
 
 caf::expected<events::subscriber_actor>
 follow_admin_directory(caf::actor_system& sys, events::event_store& store,
@@ -140,11 +115,10 @@ follow_admin_directory(caf::actor_system& sys, events::event_store& store,
                        const std::shared_ptr<admin_directory>& dir) {
   if (auto err = dir->catch_up(store))
     return err;
-  events::subscription_options opts;
-  opts.from_position = dir->position() + 1;
-  auto follower = sys.spawn(directory_follower, dir);
-  events::subscribe(sys, store, std::move(writer), follower, opts);
-  return follower;
+  return follow_log(sys, store, std::move(writer), dir->position() + 1,
+                    [dir](const events::envelope& ev) {
+                      dir->apply(ev);
+                    });
 }
 
 } // namespace billow::projections

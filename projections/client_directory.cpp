@@ -12,6 +12,7 @@
 #include "events/event_store.hpp"
 #include "events/subscription.hpp"
 #include "projections/admin_directory.hpp"
+#include "projections/directory_follower.hpp"
 
 namespace billow::projections {
 
@@ -74,41 +75,15 @@ uint64_t client_directory::position() const {
 
 caf::error client_directory::catch_up(const events::event_store& store) {
   auto last = store.last_position();
-  events::log_query q;
-  q.type = "client.created";
-  q.limit = 1000;
-  for (;;) {
-    auto page = store.query(q);
-    if (!page)
-      return std::move(page.error());
-    for (const auto& ev : page->events)
-      if (ev.position <= last)
-        apply(ev);
-    if (!page->next_cursor || *page->next_cursor > last)
-      break;
-    q.from_position = *page->next_cursor;
-  }
+  if (auto err = replay_type(store, "client.created", last,
+                             [this](const events::envelope& ev) {
+                               apply(ev);
+                             }))
+    return err;
   std::unique_lock guard{mtx_};
   position_ = std::max(position_, last);
   return caf::none;
 }
-
-namespace {
-
-/// Applies each delivered page to the directory.
-events::subscriber_actor::behavior_type
-client_follower(events::subscriber_actor::pointer,
-                const std::shared_ptr<client_directory>& dir) {
-  return {
-    [dir](events::deliver_atom, const std::vector<events::envelope>& page) {
-      for (const auto& ev : page)
-        dir->apply(ev);
-      return true;
-    },
-  };
-}
-
-} // namespace
 
 caf::expected<events::subscriber_actor>
 follow_client_directory(caf::actor_system& sys, events::event_store& store,
@@ -116,11 +91,10 @@ follow_client_directory(caf::actor_system& sys, events::event_store& store,
                         const std::shared_ptr<client_directory>& dir) {
   if (auto err = dir->catch_up(store))
     return err;
-  events::subscription_options opts;
-  opts.from_position = dir->position() + 1;
-  auto follower = sys.spawn(client_follower, dir);
-  events::subscribe(sys, store, std::move(writer), follower, opts);
-  return follower;
+  return follow_log(sys, store, std::move(writer), dir->position() + 1,
+                    [dir](const events::envelope& ev) {
+                      dir->apply(ev);
+                    });
 }
 
 } // namespace billow::projections
