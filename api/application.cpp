@@ -316,6 +316,9 @@ caf::error application::start() {
   auth->run_blocking = [pool = d.blocking.get()](std::function<void()> fn) {
     boost::asio::post(*pool, std::move(fn));
   };
+  auth->log_head = [store = d.store.get()] {
+    return store->last_position();
+  };
   auth->idempotency = std::make_shared<idempotency_store>(
     d.store->db(), d.store->column_family(idempotency_family),
     [c = d.clock.get()] {

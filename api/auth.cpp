@@ -4,10 +4,13 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
@@ -198,16 +201,21 @@ void add_token_route(route_table& routes,
         ctx.reply(check.problem());
         return;
       }
-      auto account = find(email);
-      // Argon2id costs ~100 ms: verify on the blocking pool and answer
-      // from there (exchanges may be answered from any thread). An unknown
-      // email costs the same, so timing does not tell which emails exist.
-      auth->run_blocking([auth, ctx, kind, account, password] {
+      // Argon2id costs ~100 ms: look up and verify on the blocking pool and
+      // answer from there (exchanges may be answered from any thread). An
+      // unknown email costs the same, so timing does not tell which emails
+      // exist.
+      auth->run_blocking([auth, ctx, kind, find, email, password] {
+        auto account = find(email);
         static const std::string dummy = hash_password("not a password");
         bool ok = verify_password(account ? account->password_hash : dummy,
                                   password)
           && account.has_value();
         if (!ok) {
+          // For the operator's log (the client learns nothing more).
+          spdlog::info("{} login refused: {}", kind,
+                       account ? "wrong password for " + account->id
+                               : std::string{"unknown email"});
           ctx.reply(problem_response(401, "Wrong email or password."));
           return;
         }
@@ -287,25 +295,58 @@ route_handler require_client(std::shared_ptr<const auth_context> auth,
   };
 }
 
+namespace {
+
+/// Looks `email` up in a directory that follows the log; when it is not
+/// there, waits (bounded) until the directory has applied the log as it is
+/// now and looks again, so an account created just before (a client made
+/// by an admin, then logging in at once) is found. Blocking pool only.
+template <class Directory, class Lookup>
+std::optional<login_account>
+find_current(const auth_context& auth, const Directory& dir,
+             const std::string& email, Lookup lookup) {
+  auto account = lookup(dir, email);
+  if (account || !auth.log_head)
+    return account;
+  auto head = auth.log_head();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (dir.position() < head && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return lookup(dir, email);
+}
+
+} // namespace
+
 void add_auth_routes(route_table& routes,
                      const std::shared_ptr<const auth_context>& auth) {
-  add_token_route(routes, auth, "admin",
-                  [admins = auth->admins](
-                    const std::string& email) -> std::optional<login_account> {
-                    auto admin = admins->find_by_email(email);
-                    if (!admin)
-                      return std::nullopt;
-                    return login_account{admin->id, admin->password_hash};
-                  });
-  add_token_route(routes, auth, "client",
-                  [clients = auth->clients](
-                    const std::string& email) -> std::optional<login_account> {
-                    auto client = clients ? clients->find_login(email)
-                                          : std::nullopt;
-                    if (!client)
-                      return std::nullopt;
-                    return login_account{client->id, client->password_hash};
-                  });
+  add_token_route(
+    routes, auth, "admin",
+    [auth](const std::string& email) -> std::optional<login_account> {
+      return find_current(
+        *auth, *auth->admins, email,
+        [](const projections::admin_directory& dir,
+           const std::string& e) -> std::optional<login_account> {
+          auto admin = dir.find_by_email(e);
+          if (!admin)
+            return std::nullopt;
+          return login_account{admin->id, admin->password_hash};
+        });
+    });
+  add_token_route(
+    routes, auth, "client",
+    [auth](const std::string& email) -> std::optional<login_account> {
+      if (!auth->clients)
+        return std::nullopt;
+      return find_current(
+        *auth, *auth->clients, email,
+        [](const projections::client_directory& dir,
+           const std::string& e) -> std::optional<login_account> {
+          auto client = dir.find_login(e);
+          if (!client)
+            return std::nullopt;
+          return login_account{client->id, client->password_hash};
+        });
+    });
 }
 
 } // namespace billow::api

@@ -74,6 +74,9 @@ struct auth_context {
   std::function<void(std::function<void()>)> run_blocking;
   /// Token lifetime.
   std::chrono::seconds token_ttl{12 * 3600};
+  /// The log's durable head, so a login can wait for the directories to
+  /// apply an account created just before (none: no waiting).
+  std::function<uint64_t()> log_head;
   /// Keeps answers to POSTs with `Idempotency-Key` (none: keys pass
   /// through to the handlers only).
   std::shared_ptr<idempotency_store> idempotency;

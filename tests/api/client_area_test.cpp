@@ -184,6 +184,17 @@ TEST_F(client_area_test, tabs_and_actions_of_own_services_only) {
                  "inactive module");
 }
 
+// A client created with a login can log in at once: the login waits for the
+// client directory to apply the log as it is when the login comes.
+TEST_F(client_area_test, a_new_client_logs_in_right_after_it_was_created) {
+  for (int i = 0; i < 10; ++i) {
+    auto email = "new" + std::to_string(i) + "@acme.test";
+    make_client(email, "a-fresh-password");
+    EXPECT_EQ(login_reply("client", email, "a-fresh-password").status, 200u)
+      << email;
+  }
+}
+
 // GET /api/v1/client/services: the caller's own services, nobody else's.
 TEST_F(client_area_test, the_service_list_holds_own_services_only) {
   ASSERT_EQ(
