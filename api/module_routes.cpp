@@ -20,22 +20,6 @@ namespace billow::api {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size()
-    && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x))
-             == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim_slashes(std::string_view s) {
-  while (!s.empty() && s.front() == '/')
-    s.remove_prefix(1);
-  while (!s.empty() && s.back() == '/')
-    s.remove_suffix(1);
-  return s;
-}
-
 /// `* /api/v1/admin/modules/{type}/{name}/api/{uri...}`: a module's
 /// `admin_api_routes`, each behind the permission it declares.
 void add_module_api_routes(
@@ -62,17 +46,10 @@ void add_module_api_routes(
                                      type, name, known->status),
                          "/problems/invalid_transition"));
     const auto& method = ctx.request().method;
-    auto uri = std::string{trim_slashes(ctx.params.at("uri"))};
-    std::optional<modules::sdk::admin_route> route;
-    std::string allow;
-    for (auto& r : instance->admin_api_routes()) {
-      if (trim_slashes(r.uri) != uri)
-        continue;
-      if (iequals(r.method, method))
-        route = std::move(r);
-      else
-        allow += fmt::format("{}{}", allow.empty() ? "" : ", ", r.method);
-    }
+    const auto& uri = ctx.params.at("uri");
+    auto [route, allowed] = modules::sdk::match_admin_route(
+      instance->admin_api_routes(), method, uri);
+    auto allow = fmt::format("{}", fmt::join(allowed, ", "));
     if (!route && allow.empty())
       return ctx.reply(problem_response(
         404, fmt::format("Module {}/{} has no API route {}.", type, name, uri),

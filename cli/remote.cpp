@@ -124,9 +124,9 @@ caf::expected<std::string> remote::url(std::string_view path,
 namespace {
 
 /// A handle with the settings every call shares.
-caf::expected<curl_ptr> make_handle(const std::string& url,
-                                    const std::string& token,
-                                    slist_ptr& headers, long timeout_s) {
+caf::expected<curl_ptr>
+make_handle(const std::string& url, const std::string& token,
+            slist_ptr& headers, long timeout_s, std::string_view accept) {
   curl_ptr h{curl_easy_init()};
   if (!h)
     return make_error(billow_errc::unavailable, "libcurl failed to start");
@@ -135,7 +135,8 @@ caf::expected<curl_ptr> make_handle(const std::string& url,
   curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(h.get(), CURLOPT_TIMEOUT, timeout_s);
   curl_easy_setopt(h.get(), CURLOPT_USERAGENT, "billow-cli/0.1.0");
-  headers.reset(curl_slist_append(nullptr, "Accept: application/json"));
+  headers.reset(
+    curl_slist_append(nullptr, fmt::format("Accept: {}", accept).c_str()));
   if (!token.empty())
     headers.reset(curl_slist_append(
       headers.release(),
@@ -148,37 +149,32 @@ caf::expected<curl_ptr> make_handle(const std::string& url,
 
 caf::expected<remote_answer> remote::get(std::string_view path,
                                          const query_params& params) const {
-  auto u = url(path, params);
-  if (!u)
-    return std::move(u.error());
-  slist_ptr headers;
-  auto h = make_handle(*u, token_, headers, 300L);
-  if (!h)
-    return std::move(h.error());
-  remote_answer out;
-  curl_easy_setopt(h->get(), CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(h->get(), CURLOPT_WRITEDATA, &out.body);
-  if (auto rc = curl_easy_perform(h->get()); rc != CURLE_OK)
-    return transport_error(rc, *u);
-  curl_easy_getinfo(h->get(), CURLINFO_RESPONSE_CODE, &out.status);
-  return out;
+  return call(path, params, nullptr, 300L);
 }
 
 caf::expected<remote_answer> remote::post_json(std::string_view path,
                                                const std::string& body) const {
-  auto u = url(path, {});
+  return call(path, {}, &body, 60L);
+}
+
+caf::expected<remote_answer>
+remote::call(std::string_view path, const query_params& params,
+             const std::string* json_body, long timeout_s) const {
+  auto u = url(path, params);
   if (!u)
     return std::move(u.error());
   slist_ptr headers;
-  auto h = make_handle(*u, token_, headers, 60L);
+  auto h = make_handle(*u, token_, headers, timeout_s, "application/json");
   if (!h)
     return std::move(h.error());
-  headers.reset(
-    curl_slist_append(headers.release(), "Content-Type: application/json"));
-  curl_easy_setopt(h->get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(h->get(), CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(h->get(), CURLOPT_POSTFIELDSIZE,
-                   static_cast<long>(body.size()));
+  if (json_body != nullptr) {
+    headers.reset(
+      curl_slist_append(headers.release(), "Content-Type: application/json"));
+    curl_easy_setopt(h->get(), CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(h->get(), CURLOPT_POSTFIELDS, json_body->c_str());
+    curl_easy_setopt(h->get(), CURLOPT_POSTFIELDSIZE,
+                     static_cast<long>(json_body->size()));
+  }
   remote_answer out;
   curl_easy_setopt(h->get(), CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(h->get(), CURLOPT_WRITEDATA, &out.body);
@@ -196,12 +192,9 @@ caf::expected<remote_answer> remote::stream_lines(
     return std::move(u.error());
   slist_ptr headers;
   // No overall timeout: a live stream lasts until the caller stops it.
-  auto h = make_handle(*u, token_, headers, 0L);
+  auto h = make_handle(*u, token_, headers, 0L, "text/event-stream");
   if (!h)
     return std::move(h.error());
-  headers.reset(
-    curl_slist_append(headers.release(), "Accept: text/event-stream"));
-  curl_easy_setopt(h->get(), CURLOPT_HTTPHEADER, headers.get());
   line_splitter s{&on_line, h->get(), {}, {}, false};
   curl_easy_setopt(h->get(), CURLOPT_WRITEFUNCTION, split_lines);
   curl_easy_setopt(h->get(), CURLOPT_WRITEDATA, &s);

@@ -58,6 +58,11 @@ public:
                const std::function<bool(std::string_view)>& on_line) const;
 
 private:
+  /// GET, or POST when `json_body` is given; the answer, whatever its status.
+  caf::expected<remote_answer>
+  call(std::string_view path, const query_params& params,
+       const std::string* json_body, long timeout_s) const;
+
   caf::expected<std::string> url(std::string_view path,
                                  const query_params& params) const;
 

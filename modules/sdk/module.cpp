@@ -27,6 +27,22 @@ std::string_view trim_slashes(std::string_view s) {
 
 } // namespace
 
+admin_route_match match_admin_route(std::vector<admin_route> routes,
+                                    std::string_view method,
+                                    std::string_view uri) {
+  admin_route_match out;
+  uri = trim_slashes(uri);
+  for (auto& r : routes) {
+    if (trim_slashes(r.uri) != uri)
+      continue;
+    if (!out.route && iequals(r.method, method))
+      out.route = std::move(r);
+    else
+      out.allowed.push_back(std::move(r.method));
+  }
+  return out;
+}
+
 module::module() :ctx_(std::make_shared<module_context>(context_options{})) {
   // nop
 }
@@ -103,16 +119,14 @@ std::vector<admin_route> module::admin_api_routes() const {
 caf::expected<boost::json::value>
 module::call_admin_route(route_kind kind, std::string_view method,
                          std::string_view uri, const admin_call& call) const {
-  auto routes = kind == route_kind::web ? admin_web_routes()
-                                        : admin_api_routes();
-  auto it = std::find_if(routes.begin(), routes.end(), [&](const auto& r) {
-    return iequals(r.method, method)
-      && trim_slashes(r.uri) == trim_slashes(uri);
-  });
-  if (it == routes.end())
+  auto found = match_admin_route(kind == route_kind::web ? admin_web_routes()
+                                                         : admin_api_routes(),
+                                 method, uri);
+  if (!found.route)
     return make_error(billow_errc::not_found,
                       "no admin route " + std::string{method} + " "
                         + std::string{uri});
+  const auto* it = &*found.route;
   if (!it->permission.empty() && !call.all_permissions
       && std::find(call.permissions.begin(), call.permissions.end(),
                    it->permission)

@@ -49,6 +49,20 @@ struct admin_route {
 /// Which route table a call addresses.
 enum class route_kind { web, api };
 
+/// What `match_admin_route` found.
+struct admin_route_match {
+  /// The route for the method and uri; none when no route answers both.
+  std::optional<admin_route> route;
+  /// The methods routes of that uri answer (for 405 and `Allow`).
+  std::vector<std::string> allowed;
+};
+
+/// The route of `routes` for `method` (any case) and `uri` (slashes at
+/// either end do not matter).
+admin_route_match match_admin_route(std::vector<admin_route> routes,
+                                    std::string_view method,
+                                    std::string_view uri);
+
 /// A call to an admin controller, without HTTP types (the HTTP layer adapts).
 struct admin_call {
   std::string admin_uuid;
