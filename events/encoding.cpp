@@ -1,7 +1,10 @@
 #include "events/encoding.hpp"
 
 #include <cstring>
+#include <new>
+#include <stdexcept>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "events/errc.hpp"
@@ -65,12 +68,53 @@ caf::error malformed(const char* what) {
 
 } // namespace
 
-hash256 compute_hash(std::string_view bytes) {
-  hash256 result;
-  crypto_generichash(result.data(), result.size(),
-                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size(), nullptr, 0);
-  return result;
+namespace {
+
+/// One reusable OpenSSL digest context a thread: making one per hash costs
+/// more than hashing a small envelope.
+class sha256_context {
+public:
+  sha256_context() : ctx_(EVP_MD_CTX_new()) {
+    if (ctx_ == nullptr)
+      throw std::bad_alloc();
+  }
+
+  ~sha256_context() {
+    EVP_MD_CTX_free(ctx_);
+  }
+
+  sha256_context(const sha256_context&) = delete;
+  sha256_context& operator=(const sha256_context&) = delete;
+
+  hash256 digest(std::string_view bytes) {
+    hash256 result;
+    unsigned int size = 0;
+    // These fail only when OpenSSL cannot allocate or has no SHA-256 at all:
+    // no hash chain can be kept then.
+    if (EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1
+        || EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1
+        || EVP_DigestFinal_ex(ctx_, result.data(), &size) != 1
+        || size != result.size())
+      throw std::runtime_error("OpenSSL SHA-256 failed");
+    return result;
+  }
+
+private:
+  EVP_MD_CTX* ctx_;
+};
+
+} // namespace
+
+hash256 compute_hash(uint8_t format, std::string_view bytes) {
+  if (format == envelope_format_v1) {
+    hash256 result;
+    crypto_generichash(result.data(), result.size(),
+                       reinterpret_cast<const unsigned char*>(bytes.data()),
+                       bytes.size(), nullptr, 0);
+    return result;
+  }
+  thread_local sha256_context ctx;
+  return ctx.digest(bytes);
 }
 
 void encode_envelope(const envelope_fields& x, std::string& out,
@@ -79,7 +123,7 @@ void encode_envelope(const envelope_fields& x, std::string& out,
   out.reserve(start
               + envelope_v1_size(x.stream.size(), x.type.size(), x.actor.size(),
                                  x.payload.size()));
-  out.push_back(static_cast<char>(envelope_format_v1));
+  out.push_back(static_cast<char>(envelope_format_v2));
   put_u64(out, x.position);
   put_u64(out, x.version);
   put_u64(out, static_cast<uint64_t>(x.time_us));
@@ -96,7 +140,8 @@ void encode_envelope(const envelope_fields& x, std::string& out,
   out += x.actor;
   put_u32(out, static_cast<uint32_t>(x.payload.size()));
   out += x.payload;
-  hash_out = compute_hash(std::string_view{out}.substr(start));
+  hash_out = compute_hash(envelope_format_v2,
+                          std::string_view{out}.substr(start));
   put_bytes(out, hash_out);
 }
 
@@ -111,7 +156,8 @@ void encode_envelope(const envelope& x, std::string& out, hash256& hash_out) {
 caf::error decode_envelope(std::string_view bytes, envelope& out) {
   if (bytes.empty())
     return malformed("empty");
-  if (static_cast<uint8_t>(bytes[0]) != envelope_format_v1)
+  if (auto f = static_cast<uint8_t>(bytes[0]);
+      f != envelope_format_v1 && f != envelope_format_v2)
     return make_error(billow_errc::corruption,
                       "unknown envelope format "
                         + std::to_string(static_cast<uint8_t>(bytes[0])));
@@ -150,9 +196,12 @@ caf::error decode_envelope(std::string_view bytes, envelope& out) {
 }
 
 bool hash_matches(std::string_view bytes) {
-  if (bytes.size() < 32)
+  if (bytes.size() < 33)
     return false;
-  auto expected = compute_hash(bytes.substr(0, bytes.size() - 32));
+  auto format = static_cast<uint8_t>(bytes[0]);
+  if (format != envelope_format_v1 && format != envelope_format_v2)
+    return false;
+  auto expected = compute_hash(format, bytes.substr(0, bytes.size() - 32));
   return std::memcmp(expected.data(), bytes.data() + bytes.size() - 32, 32)
     == 0;
 }

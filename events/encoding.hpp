@@ -1,8 +1,8 @@
 #pragma once
 
-// The stored form of an envelope, format version 1. All integers are
-// big-endian; the leading byte names the format so later layouts can be read
-// side by side with this one.
+// The stored form of an envelope. All integers are big-endian; the leading
+// byte names the format, so that every format ever written reads side by
+// side. Formats 1 and 2 share this layout and differ in the hash only.
 //
 //   offset 0    1          9         17        25       29          45
 //          +----+----------+---------+---------+--------+-----------+
@@ -20,9 +20,12 @@
 //          | len | bytes  | len |      | len |       | len | (JSON)  | 32 B |
 //          +-----+--------+-----+------+-----+-------+-----+---------+------+
 //
-// `hash` is BLAKE2b-256 (libsodium crypto_generichash) of every byte before
-// it. The next envelope's `prev_hash` is this `hash`: the log is a hash chain,
-// and a flipped byte anywhere in an envelope makes its own hash mismatch.
+// `hash` covers every byte before it (the format byte too): SHA-256
+// (OpenSSL, with the CPU's SHA instructions where it has them) in format 2,
+// which every append writes; BLAKE2b-256 (libsodium crypto_generichash) in
+// format 1, which older logs hold and which still verifies. The next
+// envelope's `prev_hash` is this `hash`: the log is a hash chain, and a
+// flipped byte anywhere in an envelope makes its own hash mismatch.
 
 #include <cstddef>
 #include <cstdint>
@@ -35,25 +38,29 @@
 
 namespace billow::events {
 
-/// The format byte written by `encode_envelope`.
+/// Format 1: BLAKE2b-256 hashes (read only).
 constexpr uint8_t envelope_format_v1 = 1;
 
-/// Size of the fixed part of a v1 encoding (before the length-prefixed
-/// strings).
+/// Format 2: SHA-256 hashes; the format byte written by `encode_envelope`.
+constexpr uint8_t envelope_format_v2 = 2;
+
+/// Size of the fixed part of an encoding (before the length-prefixed
+/// strings), in every format.
 constexpr size_t envelope_v1_header_size = 109;
 
 /// Upper bound for one encoded event; larger ones are refused on append.
 constexpr size_t max_event_bytes = 1024 * 1024;
 
-/// The size of the v1 encoding of an envelope with these string sizes.
+/// The size of the encoding of an envelope with these string sizes.
 constexpr size_t envelope_v1_size(size_t stream, size_t type, size_t actor,
                                   size_t payload) noexcept {
   return envelope_v1_header_size + 2 + stream + 2 + type + 2 + actor + 4
     + payload + 32;
 }
 
-/// BLAKE2b-256 of `bytes`.
-hash256 compute_hash(std::string_view bytes);
+/// The hash of `bytes` as envelopes of `format` carry it. `format` must be
+/// 1 or 2.
+hash256 compute_hash(uint8_t format, std::string_view bytes);
 
 /// The fields of an envelope to encode, borrowing its strings: lets the
 /// writer encode straight from an append request without copying them into
@@ -73,13 +80,13 @@ struct envelope_fields {
   std::string_view payload;
 };
 
-/// Appends the v1 encoding of `x` to `out`, computing its hash over the
+/// Appends the encoding of `x` (format 2) to `out`, computing its hash over the
 /// encoded bytes and storing it in `hash_out`. Every pointer in `x` must be
 /// set.
 void encode_envelope(const envelope_fields& x, std::string& out,
                      hash256& hash_out);
 
-/// Appends the v1 encoding of `x` to `out`, computing its hash over the
+/// Appends the encoding of `x` (format 2) to `out`, computing its hash over the
 /// encoded bytes (the `hash` member of `x` is ignored) and storing it in
 /// `hash_out`.
 void encode_envelope(const envelope& x, std::string& out, hash256& hash_out);
@@ -90,7 +97,7 @@ void encode_envelope(const envelope& x, std::string& out, hash256& hash_out);
 caf::error decode_envelope(std::string_view bytes, envelope& out);
 
 /// True when the trailing hash of the encoded envelope `bytes` matches its
-/// content.
+/// content, hashed as its format byte says.
 bool hash_matches(std::string_view bytes);
 
 /// The position stored in an encoded envelope without decoding the rest;

@@ -9,7 +9,8 @@
 
 namespace billow::events {
 
-/// A BLAKE2b-256 digest (libsodium `crypto_generichash`, 32 bytes).
+/// A 32-byte digest of the hash chain: SHA-256 in envelope format 2,
+/// BLAKE2b-256 in format 1 (events/encoding.hpp).
 using hash256 = std::array<uint8_t, 32>;
 
 /// One event as an aggregate hands it to `append`: everything the store does
@@ -51,7 +52,8 @@ struct envelope {
   uuid correlation_id;
   /// `hash` of the envelope at `position - 1` (all zeros for position 1).
   hash256 prev_hash{};
-  /// BLAKE2b-256 of this envelope's encoding (everything before the hash).
+  /// The digest of this envelope's encoding (everything before the hash),
+  /// by the algorithm of its format.
   hash256 hash{};
   /// JSON object text.
   std::string payload;

@@ -318,8 +318,11 @@ TEST_F(event_store_test, envelope_fields_round_trip) {
   std::string bytes;
   hash256 h;
   encode_envelope(*x, bytes, h);
-  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), envelope_format_v1);
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), envelope_format_v2);
   EXPECT_EQ(h, x->hash);
+  EXPECT_EQ(h,
+            compute_hash(envelope_format_v2,
+                         std::string_view{bytes}.substr(0, bytes.size() - 32)));
 }
 
 TEST_F(event_store_test, commit_time_never_decreases_when_the_clock_goes_back) {
@@ -507,6 +510,65 @@ TEST_F(event_store_test, verify_names_a_rewritten_event_whose_hash_was_fixed) {
   auto report = store->verify(1, UINT64_MAX);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->first_bad, std::optional<uint64_t>{4});
+}
+
+TEST_F(event_store_test, a_log_written_in_format_1_verifies_and_grows) {
+  must_append("a", 5);
+  store.reset();
+  // Turn the stored log into what format 1 wrote: BLAKE2b hashes, each
+  // event linked to the one before.
+  hash256 prev{};
+  for (uint64_t pos = 1; pos <= 5; ++pos)
+    tamper(dir.sub("db"), pos, [&](std::string& v) {
+      envelope x;
+      ASSERT_FALSE(decode_envelope(v, x));
+      x.prev_hash = prev;
+      v.clear();
+      hash256 ignored;
+      encode_envelope(x, v, ignored);
+      v[0] = static_cast<char>(envelope_format_v1);
+      auto body = std::string_view{v}.substr(0, v.size() - 32);
+      prev = compute_hash(envelope_format_v1, body);
+      v.replace(v.size() - 32, 32, reinterpret_cast<const char*>(prev.data()),
+                32);
+      ASSERT_TRUE(hash_matches(v));
+    });
+  reopen();
+  auto report = store->verify(1, UINT64_MAX);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->problem;
+  auto old = store->read_event(5);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->hash, prev);
+  // New appends are format 2 and link to the last format-1 hash.
+  must_append("a", 3);
+  report = store->verify(1, UINT64_MAX);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->problem;
+  EXPECT_EQ(report->checked, 8u);
+  auto next = store->read_event(6);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->prev_hash, prev);
+  // A flipped byte in a format-1 event is still named.
+  store.reset();
+  tamper(dir.sub("db"), 2, [](std::string& v) {
+    v[v.size() - 40] ^= 0x01;
+  });
+  reopen();
+  report = store->verify(1, UINT64_MAX);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->first_bad, std::optional<uint64_t>{2});
+}
+
+TEST_F(event_store_test, an_unknown_envelope_format_is_corruption) {
+  must_append("a", 1);
+  store.reset();
+  tamper(dir.sub("db"), 1, [](std::string& v) {
+    v[0] = 3;
+  });
+  auto s = event_store::open({dir.sub("db"), nullptr, {}});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(errc_of(s.error()), billow_errc::corruption);
 }
 
 TEST_F(event_store_test, snapshots_keep_the_latest_version) {
