@@ -290,12 +290,26 @@ event_store::open(store_options opts) {
   // One writer: concurrent memtable inserts buy nothing, and turning them off
   // allows the hashed memtable of `ids`.
   db_opts.allow_concurrent_memtable_write = false;
-  // Point lookups (ids, stream heads) profit from bloom filters and a cache.
+  // Point lookups that mostly miss (event ids on append, read-model keys)
+  // profit from bloom filters; all families share one block cache.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = rocksdb::NewLRUCache(64 << 20);
   rocksdb::ColumnFamilyOptions cf_opts;
   cf_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // The log's own families (`events`, `streams`, the indexes) are read by
+  // iterators or by keys that exist: a bloom filter would never answer
+  // "absent" there, yet every flush would hash each key into one. Their two
+  // youngest levels stay uncompressed, as RocksDB's tuning guide advises:
+  // that data is rewritten soon by compaction, and compressing it costs the
+  // flush thread CPU that the writer shares on a small machine.
+  auto log_table = table;
+  log_table.filter_policy.reset();
+  auto log_opts = cf_opts;
+  log_opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(log_table));
+  log_opts.compression_per_level = {rocksdb::kNoCompression,
+                                    rocksdb::kNoCompression,
+                                    rocksdb::kSnappyCompression};
   // Most id lookups on append miss (new events): a memtable bloom filter
   // answers those without walking the skiplist.
   // `ids` is only ever read by point lookups of random keys: a hashed
@@ -309,13 +323,13 @@ event_store::open(store_options opts) {
   ids_opts.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1 << 18));
   // Keys that grow within a prefix insert with a per-prefix hint: O(1)
   // instead of a skiplist search from the top.
-  auto sequential_opts = cf_opts;
+  auto sequential_opts = log_opts;
   sequential_opts.memtable_insert_with_hint_prefix_extractor.reset(
     rocksdb::NewFixedPrefixTransform(0));
-  auto prefixed_opts = cf_opts;
+  auto prefixed_opts = log_opts;
   prefixed_opts.memtable_insert_with_hint_prefix_extractor
     = std::make_shared<up_to_nul_transform>();
-  auto correlation_opts = cf_opts;
+  auto correlation_opts = log_opts;
   correlation_opts.memtable_insert_with_hint_prefix_extractor.reset(
     rocksdb::NewFixedPrefixTransform(16));
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
