@@ -79,6 +79,7 @@ void provisioning::reset_locked() {
   by_client_.clear();
   by_product_.clear();
   dirty_services_.clear();
+  unindexed_.clear();
   clients_ = entities{};
   products_ = entities{};
 }
@@ -121,6 +122,19 @@ void provisioning::reindex_service(service_row& row, const index_keys& before) {
   };
   move(by_client_, before.client_id, now.client_id);
   move(by_product_, before.product_id, now.product_id);
+}
+
+void provisioning::end_batch_locked() {
+  // In first-change order: new services come in list order, so each joins
+  // the end of its indexes (the hinted, constant-time insert).
+  for (auto& [row, before] : unindexed_) {
+    row->unindexed = false;
+    if (before)
+      reindex_service(*row, *before);
+    else
+      index_service(*row);
+  }
+  unindexed_.clear();
 }
 
 void provisioning::apply_locked(const events::envelope& ev) {
@@ -169,8 +183,14 @@ void provisioning::apply_service(const events::envelope& ev,
     row.seq = ev.position;
     row.created_us = ev.time_us;
   }
-  index_keys before{row.state.status, row.state.client_id,
-                    row.state.product_id};
+  if (!row.unindexed) {
+    row.unindexed = true;
+    std::optional<index_keys> before;
+    if (!fresh)
+      before = index_keys{row.state.status, row.state.client_id,
+                          row.state.product_id};
+    unindexed_.push_back({&row, before});
+  }
   actors::service_state::apply(row.state, ev.type, *payload);
   if (auto* result = payload->if_contains("result");
       result && result->is_string()) {
@@ -185,10 +205,6 @@ void provisioning::apply_service(const events::envelope& ev,
     row.next_due_date = std::string{due->get_string()};
   row.version = ev.version;
   row.updated_us = ev.time_us;
-  if (fresh)
-    index_service(row);
-  else
-    reindex_service(row, before);
   if (!row.dirty) {
     row.dirty = true;
     dirty_services_.push_back(&row);

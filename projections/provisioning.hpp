@@ -50,6 +50,8 @@ struct service_row {
   bool dirty = false;
   /// The status sets it is listed in, one bit a status (bookkeeping).
   uint8_t listed_statuses = 0;
+  /// Changed since the indexes were last brought up to date (bookkeeping).
+  bool unindexed = false;
 
   /// As the service aggregate answers it.
   actors::service_view view() const;
@@ -131,6 +133,14 @@ private:
   void note_status(service_row& row);
   /// Moves `row` between indexes where it changed since `before`.
   void reindex_service(service_row& row, const index_keys& before);
+  /// A service changed since the indexes were last updated, with the keys
+  /// it was indexed under then (none: it was not indexed yet).
+  struct unindexed_service {
+    service_row* row;
+    std::optional<index_keys> before;
+  };
+  /// Brings the indexes up to date with every service in `unindexed_`.
+  void end_batch_locked() override;
   page<entity_row> entity_page(const entities& set, uint64_t after,
                                size_t limit) const;
 
@@ -146,6 +156,10 @@ private:
   std::unordered_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
     by_product_;
   std::vector<service_row*> dirty_services_;
+  /// Services changed in the current batch: their index updates wait for
+  /// the batch's end (readers never see a batch half applied), so a service
+  /// that changes status several times in a batch moves in the indexes once.
+  std::vector<unindexed_service> unindexed_;
   entities clients_;
   entities products_;
 };
