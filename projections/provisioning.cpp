@@ -73,6 +73,7 @@ page<Row> collect(const Index& seqs, uint64_t after, size_t limit,
 
 void provisioning::reset_locked() {
   services_.clear();
+  service_rows_.clear();
   services_by_seq_.clear();
   for (auto& s : by_status_)
     s.clear();
@@ -162,6 +163,16 @@ bool needs_payload(const events::envelope& ev) {
     || p.find("\"next_due_date\"") != std::string_view::npos;
 }
 
+std::pair<service_row*, bool>
+provisioning::find_or_add_service(std::string_view id) {
+  if (auto i = services_.find(id); i != services_.end())
+    return {i->second, false};
+  auto& row = service_rows_.emplace_back();
+  row.id = std::string{id};
+  services_.emplace(row.id, &row);
+  return {&row, true};
+}
+
 void provisioning::apply_service(const events::envelope& ev,
                                  std::string_view id) {
   json_scratch scratch;
@@ -173,13 +184,9 @@ void provisioning::apply_service(const events::envelope& ev,
     spdlog::warn("provisioning: bad payload at position {}", ev.position);
     return;
   }
-  auto it = services_.find(id);
-  bool fresh = it == services_.end();
-  if (fresh)
-    it = services_.try_emplace(std::string{id}).first;
-  auto& row = it->second;
+  auto [found, fresh] = find_or_add_service(id);
+  auto& row = *found;
   if (fresh) {
-    row.id = it->first;
     row.seq = ev.position;
     row.created_us = ev.time_us;
   }
@@ -355,8 +362,7 @@ caf::error provisioning::load_record(std::string_view key,
   const auto& o = doc.get_object();
   auto id = std::string{key.substr(2)};
   if (key[0] == 's') {
-    auto& row = services_[id];
-    row.id = id;
+    auto& row = *find_or_add_service(id).first;
     row.seq = actors::json_uint(o, "seq");
     if (auto* st = o.if_contains("state"); st && st->is_object())
       row.state = actors::service_state::from_json(st->get_object());
@@ -391,7 +397,7 @@ std::optional<service_row> provisioning::service(std::string_view id) const {
   auto i = services_.find(id);
   if (i == services_.end())
     return std::nullopt;
-  return i->second;
+  return *i->second;
 }
 
 page<service_row> provisioning::services(const service_filter& filter,

@@ -17,6 +17,7 @@
 // filtered list reads only the matching services.
 
 #include <array>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include <boost/json/object.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "actors/service.hpp"
 #include "actors/service_state.hpp"
@@ -120,6 +122,8 @@ private:
   };
 
   void apply_service(const events::envelope& ev, std::string_view id);
+  /// The service `id`, added (empty but for its id) when it is new.
+  std::pair<service_row*, bool> find_or_add_service(std::string_view id);
   void apply_entity(entities& set, const events::envelope& ev,
                     std::string_view id);
   void index_service(service_row& row);
@@ -144,7 +148,14 @@ private:
   page<entity_row> entity_page(const entities& set, uint64_t after,
                                size_t limit) const;
 
-  id_map<service_row> services_;
+  /// The services, at addresses that never change (the indexes and the
+  /// dirty lists point at them).
+  std::deque<service_row> service_rows_;
+  /// Services by id (views of their rows' own ids). Open addressing: a
+  /// lookup, done for every service event, reads one slot group and the row
+  /// instead of walking a chain of separately allocated nodes.
+  boost::unordered_flat_map<std::string_view, service_row*, string_hash>
+    services_;
   std::map<uint64_t, const service_row*> services_by_seq_;
   /// Services by every status they ever had: a service joins a status's
   /// set the first time it gets it and never leaves (a list checks each
