@@ -72,7 +72,8 @@ page<Row> collect(const Index& seqs, uint64_t after, size_t limit,
 } // namespace
 
 void provisioning::reset_locked() {
-  services_.clear();
+  services_by_short_id_.clear();
+  services_by_long_id_.clear();
   service_rows_.clear();
   services_by_seq_.clear();
   for (auto& s : by_status_)
@@ -163,13 +164,25 @@ bool needs_payload(const events::envelope& ev) {
     || p.find("\"next_due_date\"") != std::string_view::npos;
 }
 
+service_row* provisioning::find_service(std::string_view id) const {
+  if (id.size() <= short_id::capacity) {
+    auto i = services_by_short_id_.find(short_id{id});
+    return i == services_by_short_id_.end() ? nullptr : i->second;
+  }
+  auto i = services_by_long_id_.find(id);
+  return i == services_by_long_id_.end() ? nullptr : i->second;
+}
+
 std::pair<service_row*, bool>
 provisioning::find_or_add_service(std::string_view id) {
-  if (auto i = services_.find(id); i != services_.end())
-    return {i->second, false};
+  if (auto* row = find_service(id))
+    return {row, false};
   auto& row = service_rows_.emplace_back();
   row.id = std::string{id};
-  services_.emplace(row.id, &row);
+  if (id.size() <= short_id::capacity)
+    services_by_short_id_.emplace(short_id{id}, &row);
+  else
+    services_by_long_id_.emplace(row.id, &row);
   return {&row, true};
 }
 
@@ -394,10 +407,10 @@ caf::error provisioning::load_record(std::string_view key,
 
 std::optional<service_row> provisioning::service(std::string_view id) const {
   std::shared_lock guard{mtx_};
-  auto i = services_.find(id);
-  if (i == services_.end())
+  const auto* row = find_service(id);
+  if (row == nullptr)
     return std::nullopt;
-  return *i->second;
+  return *row;
 }
 
 page<service_row> provisioning::services(const service_filter& filter,
@@ -474,7 +487,7 @@ page<entity_row> provisioning::products(uint64_t after, size_t limit) const {
 
 size_t provisioning::service_count() const {
   std::shared_lock guard{mtx_};
-  return services_.size();
+  return services_by_short_id_.size() + services_by_long_id_.size();
 }
 
 } // namespace billow::projections

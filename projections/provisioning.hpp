@@ -124,6 +124,8 @@ private:
   void apply_service(const events::envelope& ev, std::string_view id);
   /// The service `id`, added (empty but for its id) when it is new.
   std::pair<service_row*, bool> find_or_add_service(std::string_view id);
+  /// The service `id`, or nullptr.
+  service_row* find_service(std::string_view id) const;
   void apply_entity(entities& set, const events::envelope& ev,
                     std::string_view id);
   void index_service(service_row& row);
@@ -151,11 +153,36 @@ private:
   /// The services, at addresses that never change (the indexes and the
   /// dirty lists point at them).
   std::deque<service_row> service_rows_;
-  /// Services by id (views of their rows' own ids). Open addressing: a
-  /// lookup, done for every service event, reads one slot group and the row
-  /// instead of walking a chain of separately allocated nodes.
+  /// An id short enough to sit in a table slot (a UUID's text is 36).
+  struct short_id {
+    std::array<char, 39> chars{};
+    uint8_t size = 0;
+    static constexpr size_t capacity = 39;
+    explicit short_id(std::string_view id) noexcept
+      : size(static_cast<uint8_t>(id.size())) {
+      std::copy(id.begin(), id.end(), chars.begin());
+    }
+    std::string_view view() const noexcept {
+      return {chars.data(), size};
+    }
+    friend bool operator==(const short_id& a, const short_id& b) noexcept {
+      return a.view() == b.view();
+    }
+  };
+  struct short_id_hash {
+    size_t operator()(const short_id& x) const noexcept {
+      return std::hash<std::string_view>{}(x.view());
+    }
+  };
+  /// Services by id, open addressing: a lookup, done for every service
+  /// event, reads one slot group and the row instead of walking a chain of
+  /// separately allocated nodes. Ids up to `short_id::capacity` characters
+  /// (every UUID) are held in the slot itself, so comparing one reads no
+  /// other memory; longer ids are views of their rows' own ids.
+  boost::unordered_flat_map<short_id, service_row*, short_id_hash>
+    services_by_short_id_;
   boost::unordered_flat_map<std::string_view, service_row*, string_hash>
-    services_;
+    services_by_long_id_;
   std::map<uint64_t, const service_row*> services_by_seq_;
   /// Services by every status they ever had: a service joins a status's
   /// set the first time it gets it and never leaves (a list checks each
