@@ -159,9 +159,15 @@ bool needs_payload(const events::envelope& ev) {
        "service.cancelled"};
   if (std::find(std::begin(bare), std::end(bare), ev.type) == std::end(bare))
     return true;
+  // One walk over the quotes looks for both keys.
   std::string_view p = ev.payload;
-  return p.find("\"result\"") != std::string_view::npos
-    || p.find("\"next_due_date\"") != std::string_view::npos;
+  for (auto i = p.find('"'); i != std::string_view::npos;
+       i = p.find('"', i + 1)) {
+    auto rest = p.substr(i + 1);
+    if (rest.starts_with("result\"") || rest.starts_with("next_due_date\""))
+      return true;
+  }
+  return false;
 }
 
 service_row* provisioning::find_service(std::string_view id) const {
@@ -188,11 +194,11 @@ provisioning::find_or_add_service(std::string_view id) {
 
 void provisioning::apply_service(const events::envelope& ev,
                                  std::string_view id) {
-  json_scratch scratch;
+  std::optional<json_scratch> scratch; // made only for a payload to parse
   static const json::object empty;
   const json::object* payload = &empty;
   if (needs_payload(ev))
-    payload = scratch.parse_object(ev.payload);
+    payload = scratch.emplace().parse_object(ev.payload);
   if (payload == nullptr) {
     spdlog::warn("provisioning: bad payload at position {}", ev.position);
     return;
