@@ -189,9 +189,11 @@ private:
   /// entry's current status), so a suspend/unsuspend cycle costs no tree
   /// updates (`service_row::listed_statuses`).
   std::array<std::set<uint64_t>, 6> by_status_;
-  std::unordered_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
+  /// Services by client and by product (open addressing: a new service
+  /// finds its client's and product's sets without walking bucket chains).
+  boost::unordered_flat_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
     by_client_;
-  std::unordered_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
+  boost::unordered_flat_map<events::uuid, std::set<uint64_t>, actors::uuid_hash>
     by_product_;
   std::vector<service_row*> dirty_services_;
   /// Services changed in the current batch: their index updates wait for
