@@ -35,16 +35,11 @@
 
 namespace billow::projections {
 
-/// One service in the read model.
+/// One service in the read model. What every event of the service writes
+/// comes first, so that folding one touches as few cache lines as it can.
 struct service_row {
-  std::string id;
   /// Position of its first event: the list order.
   uint64_t seq = 0;
-  actors::service_state state;
-  /// The `service_data` object the module last recorded (JSON text).
-  std::string service_data = "{}";
-  /// Its next due date (RFC 3339 date or time), empty when none.
-  std::string next_due_date;
   uint64_t version = 0;
   int64_t created_us = 0;
   int64_t updated_us = 0;
@@ -54,6 +49,12 @@ struct service_row {
   uint8_t listed_statuses = 0;
   /// Changed since the indexes were last brought up to date (bookkeeping).
   bool unindexed = false;
+  actors::service_state state;
+  std::string id;
+  /// The `service_data` object the module last recorded (JSON text).
+  std::string service_data = "{}";
+  /// Its next due date (RFC 3339 date or time), empty when none.
+  std::string next_due_date;
 
   /// As the service aggregate answers it.
   actors::service_view view() const;
