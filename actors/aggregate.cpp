@@ -47,10 +47,13 @@ uint64_t json_uint(const boost::json::object& obj, std::string_view key,
 }
 
 events::uuid json_uuid(const boost::json::object& obj, std::string_view key) {
-  auto text = json_string(obj, key);
-  if (text.empty())
+  // Parsed from the value's own text: no string copy per field.
+  auto* v = obj.if_contains(key);
+  if (v == nullptr || !v->is_string() || v->get_string().empty())
     return {};
-  return events::uuid::parse(text).value_or(events::uuid{});
+  const auto& text = v->get_string();
+  return events::uuid::parse({text.data(), text.size()})
+    .value_or(events::uuid{});
 }
 
 boost::json::object parse_object(std::string_view text) {

@@ -1,5 +1,6 @@
 #include "events/uuid.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstring>
 
@@ -11,14 +12,23 @@ namespace billow::events {
 
 namespace {
 
+/// Each byte's value as a hex digit, -1 for a byte that is none: one load a
+/// digit instead of three range tests (ids are parsed on every event a
+/// projection folds).
+constexpr std::array<int8_t, 256> hex_values = [] {
+  std::array<int8_t, 256> t{};
+  t.fill(-1);
+  for (int c = '0'; c <= '9'; ++c)
+    t[static_cast<size_t>(c)] = static_cast<int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c)
+    t[static_cast<size_t>(c)] = static_cast<int8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c)
+    t[static_cast<size_t>(c)] = static_cast<int8_t>(c - 'A' + 10);
+  return t;
+}();
+
 int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
+  return hex_values[static_cast<unsigned char>(c)];
 }
 
 } // namespace

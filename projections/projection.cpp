@@ -108,6 +108,7 @@ void projection::apply(std::span<const events::envelope> events) {
       apply_locked(ev);
       last = ev.position;
     }
+    end_batch_locked();
   }
   advance(last);
 }
@@ -150,6 +151,7 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
         last = ev.position;
         return true;
       });
+      end_batch_locked(); // also after a failed read: readers see it
     }
     if (last > position())
       advance(last);

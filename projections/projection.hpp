@@ -114,6 +114,12 @@ protected:
     = 0;
   /// Applies one event (write lock held). Called for every event of the log.
   virtual void apply_locked(const events::envelope& ev) = 0;
+  /// Ends a run of `apply_locked` calls (a page or a catch-up batch) before
+  /// the write lock is released: what readers see must be whole from here
+  /// on, so a subclass may defer work such as index updates until then.
+  virtual void end_batch_locked() {
+    // nop
+  }
   /// Puts every record changed since the last flush into `batch` and
   /// forgets that they changed (write lock held).
   virtual void

@@ -72,13 +72,16 @@ page<Row> collect(const Index& seqs, uint64_t after, size_t limit,
 } // namespace
 
 void provisioning::reset_locked() {
-  services_.clear();
+  services_by_short_id_.clear();
+  services_by_long_id_.clear();
+  service_rows_.clear();
   services_by_seq_.clear();
   for (auto& s : by_status_)
     s.clear();
   by_client_.clear();
   by_product_.clear();
   dirty_services_.clear();
+  unindexed_.clear();
   clients_ = entities{};
   products_ = entities{};
 }
@@ -123,6 +126,19 @@ void provisioning::reindex_service(service_row& row, const index_keys& before) {
   move(by_product_, before.product_id, now.product_id);
 }
 
+void provisioning::end_batch_locked() {
+  // In first-change order: new services come in list order, so each joins
+  // the end of its indexes (the hinted, constant-time insert).
+  for (auto& [row, before] : unindexed_) {
+    row->unindexed = false;
+    if (before)
+      reindex_service(*row, *before);
+    else
+      index_service(*row);
+  }
+  unindexed_.clear();
+}
+
 void provisioning::apply_locked(const events::envelope& ev) {
   std::string_view stream = ev.stream;
   if (starts_with(stream, service_prefix))
@@ -143,34 +159,64 @@ bool needs_payload(const events::envelope& ev) {
        "service.cancelled"};
   if (std::find(std::begin(bare), std::end(bare), ev.type) == std::end(bare))
     return true;
+  // One walk over the quotes looks for both keys.
   std::string_view p = ev.payload;
-  return p.find("\"result\"") != std::string_view::npos
-    || p.find("\"next_due_date\"") != std::string_view::npos;
+  for (auto i = p.find('"'); i != std::string_view::npos;
+       i = p.find('"', i + 1)) {
+    auto rest = p.substr(i + 1);
+    if (rest.starts_with("result\"") || rest.starts_with("next_due_date\""))
+      return true;
+  }
+  return false;
+}
+
+service_row* provisioning::find_service(std::string_view id) const {
+  if (id.size() <= short_id::capacity) {
+    auto i = services_by_short_id_.find(short_id{id});
+    return i == services_by_short_id_.end() ? nullptr : i->second;
+  }
+  auto i = services_by_long_id_.find(id);
+  return i == services_by_long_id_.end() ? nullptr : i->second;
+}
+
+std::pair<service_row*, bool>
+provisioning::find_or_add_service(std::string_view id) {
+  if (auto* row = find_service(id))
+    return {row, false};
+  auto& row = service_rows_.emplace_back();
+  row.id = std::string{id};
+  if (id.size() <= short_id::capacity)
+    services_by_short_id_.emplace(short_id{id}, &row);
+  else
+    services_by_long_id_.emplace(row.id, &row);
+  return {&row, true};
 }
 
 void provisioning::apply_service(const events::envelope& ev,
                                  std::string_view id) {
-  json_scratch scratch;
+  std::optional<json_scratch> scratch; // made only for a payload to parse
   static const json::object empty;
   const json::object* payload = &empty;
   if (needs_payload(ev))
-    payload = scratch.parse_object(ev.payload);
+    payload = scratch.emplace().parse_object(ev.payload);
   if (payload == nullptr) {
     spdlog::warn("provisioning: bad payload at position {}", ev.position);
     return;
   }
-  auto it = services_.find(id);
-  bool fresh = it == services_.end();
-  if (fresh)
-    it = services_.try_emplace(std::string{id}).first;
-  auto& row = it->second;
+  auto [found, fresh] = find_or_add_service(id);
+  auto& row = *found;
   if (fresh) {
-    row.id = it->first;
     row.seq = ev.position;
     row.created_us = ev.time_us;
   }
-  index_keys before{row.state.status, row.state.client_id,
-                    row.state.product_id};
+  if (!row.unindexed) {
+    row.unindexed = true;
+    std::optional<index_keys> before;
+    if (!fresh)
+      before = index_keys{row.state.status, row.state.client_id,
+                          row.state.product_id};
+    unindexed_.push_back({&row, before});
+  }
   actors::service_state::apply(row.state, ev.type, *payload);
   if (auto* result = payload->if_contains("result");
       result && result->is_string()) {
@@ -185,10 +231,6 @@ void provisioning::apply_service(const events::envelope& ev,
     row.next_due_date = std::string{due->get_string()};
   row.version = ev.version;
   row.updated_us = ev.time_us;
-  if (fresh)
-    index_service(row);
-  else
-    reindex_service(row, before);
   if (!row.dirty) {
     row.dirty = true;
     dirty_services_.push_back(&row);
@@ -339,8 +381,7 @@ caf::error provisioning::load_record(std::string_view key,
   const auto& o = doc.get_object();
   auto id = std::string{key.substr(2)};
   if (key[0] == 's') {
-    auto& row = services_[id];
-    row.id = id;
+    auto& row = *find_or_add_service(id).first;
     row.seq = actors::json_uint(o, "seq");
     if (auto* st = o.if_contains("state"); st && st->is_object())
       row.state = actors::service_state::from_json(st->get_object());
@@ -372,10 +413,10 @@ caf::error provisioning::load_record(std::string_view key,
 
 std::optional<service_row> provisioning::service(std::string_view id) const {
   std::shared_lock guard{mtx_};
-  auto i = services_.find(id);
-  if (i == services_.end())
+  const auto* row = find_service(id);
+  if (row == nullptr)
     return std::nullopt;
-  return i->second;
+  return *row;
 }
 
 page<service_row> provisioning::services(const service_filter& filter,
@@ -452,7 +493,7 @@ page<entity_row> provisioning::products(uint64_t after, size_t limit) const {
 
 size_t provisioning::service_count() const {
   std::shared_lock guard{mtx_};
-  return services_.size();
+  return services_by_short_id_.size() + services_by_long_id_.size();
 }
 
 } // namespace billow::projections

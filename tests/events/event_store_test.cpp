@@ -1,5 +1,7 @@
 #include "events/event_store.hpp"
 
+#include <cctype>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -727,6 +729,17 @@ TEST(uuid_test, text_form_round_trips_and_rejects_garbage) {
   EXPECT_EQ(uuid::parse(text), id);
   EXPECT_FALSE(uuid::parse("not-a-uuid"));
   EXPECT_FALSE(uuid::parse("0f8e5a4c-2b1d-4c7e-9a3f-6d5e4c3b2a1g"));
+  // Upper case digits read as lower case; bytes next to the digit ranges
+  // and bytes above 0x7f are no digits.
+  auto upper = text;
+  for (auto& c : upper)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(uuid::parse(upper), id);
+  for (char bad : {'/', ':', '@', 'G', '`', 'g', '\x80', '\xff', '\0'}) {
+    auto spoiled = text;
+    spoiled[3] = bad;
+    EXPECT_FALSE(uuid::parse(spoiled)) << static_cast<int>(bad);
+  }
 }
 
 TEST_F(event_store_test, index_entries_of_one_group_page_from_any_position) {
