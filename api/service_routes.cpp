@@ -851,23 +851,16 @@ void add_service_routes(route_table& routes,
   add_entity_route(routes, auth, be, "product", "One product");
 
   // -- services ---------------------------------------------------------------
-  // The service as its actor has it now. A command's answer takes the
-  // service data the projection holds without waiting: a lifecycle command
-  // does not change it (only its job's result will, later); a read waits
-  // (on the blocking pool) until the projection holds the actor's version.
+  // A read of the service as its actor has it now: it waits (on the blocking
+  // pool) until the projection holds the actor's version, so its service
+  // data is never older than its status.
   auto reply_service = [auth, be](const request_context& ctx,
-                                  const events::uuid& id, unsigned status,
-                                  events::uuid job_id) {
-    bool is_read = ctx.request().method == "GET";
+                                  const events::uuid& id) {
     ctx.self->request(be->services, ask_timeout, actors::query_atom::value, id)
       .then(
-        [auth, ctx, be, status, job_id,
-         is_read](const actors::service_view& v) {
-          if (!is_read)
-            return ctx.reply(
-              service_response(ctx, v, *be, status, job_id, false));
-          auth->run_blocking([ctx, be, status, job_id, v] {
-            ctx.reply(service_response(ctx, v, *be, status, job_id, true));
+        [auth, ctx, be](const actors::service_view& v) {
+          auth->run_blocking([ctx, be, v] {
+            ctx.reply(service_response(ctx, v, *be, 200, {}, true));
           });
         },
         [ctx](caf::error& err) {
@@ -985,7 +978,7 @@ void add_service_routes(route_table& routes,
                                                          min_position))
           return ctx.reply(std::move(*resp));
         if (!be->provisioning || be->provisioning->position() >= min_position)
-          return reply_service(ctx, *id, 200, {});
+          return reply_service(ctx, *id);
         // Wait off the actor threads, then ask from there.
         auth->run_blocking([ctx, be, id = *id, min_position] {
           if (!be->provisioning->wait_for(min_position, be->read_wait))
@@ -1012,7 +1005,7 @@ void add_service_routes(route_table& routes,
     "POST", "/api/v1/admin/services/{id}/{operation}",
     require_admin(
       auth, "services.write",
-      [be, reply_service](const request_context& ctx) {
+      [be](const request_context& ctx) {
         auto id = id_param(ctx);
         if (!id)
           return;
@@ -1056,12 +1049,17 @@ void add_service_routes(route_table& routes,
         }
         if (!check.ok())
           return ctx.reply(check.problem());
+        // One round trip: the command's answer carries the service as the
+        // command left it (the data from the projection, without waiting:
+        // the command does not change it, its job's result will).
         ctx.self
-          ->request(be->services, ask_timeout, actors::svc_cmd_atom::value, *id,
-                    cmd)
+          ->request(be->services, ask_timeout, actors::svc_cmd_view_atom::value,
+                    *id, std::move(cmd))
           .then(
-            [ctx, id = *id, reply_service](const actors::command_result& r) {
-              reply_service(ctx, id, r.job_id.is_nil() ? 200 : 202, r.job_id);
+            [ctx, be](const actors::service_command_reply& r) {
+              const auto& job = r.result.job_id;
+              ctx.reply(service_response(ctx, r.view, *be,
+                                         job.is_nil() ? 200 : 202, job, false));
             },
             [ctx](caf::error& err) {
               ctx.reply(error_response(err));
