@@ -212,6 +212,11 @@ using follower_actor
   = events::subscriber_actor::extend<caf::reacts_to<commit_due_atom>>;
 
 struct follower_state {
+  // Not an aggregate on purpose: CAF builds a state from the actor pointer
+  // when it can, and C++20 would make this aggregate from it (the pointer
+  // turned into `commit_armed = true`).
+  follower_state() = default;
+
   static inline const char* name = "billow.projection_follower";
   /// Whether a `commit_due` is on its way.
   bool commit_armed = false;
