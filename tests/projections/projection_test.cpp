@@ -48,14 +48,19 @@ protected:
     open();
   }
 
-  void append(const std::string& stream, const std::string& type,
-              const json::object& payload) {
+  /// One event by the test admin.
+  static new_event event(const std::string& type, const json::object& payload) {
     new_event ev;
     ev.event_id = uuid::random();
     ev.type = type;
     ev.actor = "admin:test";
     ev.payload = json::serialize(payload);
-    std::vector<new_event> evs{ev};
+    return ev;
+  }
+
+  void append(const std::string& stream, const std::string& type,
+              const json::object& payload) {
+    std::vector<new_event> evs{event(type, payload)};
     auto res = store_->append(stream, expected_version::any(), evs);
     ASSERT_TRUE(res) << to_string(res.error());
   }
@@ -534,16 +539,12 @@ TEST_F(projection_test,
   auto writer = make_writer(*sys, *store_);
   auto write = [&](const std::string& stream, const std::string& type,
                    const json::object& payload) {
-    new_event ev;
-    ev.event_id = uuid::random();
-    ev.type = type;
-    ev.actor = "admin:test";
-    ev.payload = json::serialize(payload);
     caf::scoped_actor self{*sys};
     bool ok = false;
     self
       ->request(writer, caf::infinite, append_atom::value, stream,
-                expected_version::any(), std::vector<new_event>{ev})
+                expected_version::any(),
+                std::vector<new_event>{event(type, payload)})
       .receive(
         [&](const append_result&) {
           ok = true;
