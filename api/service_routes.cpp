@@ -16,6 +16,7 @@
 #include "api/auth.hpp"
 #include "api/errors.hpp"
 #include "api/json_body.hpp"
+#include "api/pending_answers.hpp"
 #include "api/problem.hpp"
 #include "api/redaction.hpp"
 #include "events/errc.hpp"
@@ -60,6 +61,38 @@ std::optional<json::object> fold_entity(const events::event_store& store,
     out["version"] = ev.version;
   }
   return out;
+}
+
+/// Asks `dest` with `xs...` and runs `on_reply(ctx, reply)`, or answers the
+/// error, within `ask_timeout`: through the front's pending answers when
+/// there are any (no CAF clock entry per request), else with a CAF request
+/// timeout.
+template <class Reply, class Dest, class OnReply, class... Ts>
+void ask_for(const request_context& ctx, const Dest& dest, OnReply on_reply,
+             Ts&&... xs) {
+  auto* pending = ctx.pending;
+  if (pending == nullptr) {
+    ctx.self->request(dest, ask_timeout, std::forward<Ts>(xs)...)
+      .then(
+        [ctx, on_reply](const Reply& r) {
+          on_reply(ctx, r);
+        },
+        [ctx](caf::error& err) {
+          ctx.reply(error_response(err));
+        });
+    return;
+  }
+  auto ticket = pending->add(ctx, pending_answers::clock::now() + ask_timeout);
+  ctx.self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
+    .then(
+      [pending, ticket, on_reply](const Reply& r) {
+        if (auto waiting = pending->take(ticket))
+          on_reply(*waiting, r);
+      },
+      [pending, ticket](caf::error& err) {
+        if (auto waiting = pending->take(ticket))
+          waiting->reply(error_response(err));
+      });
 }
 
 /// Validates a UUID path parameter; answers 404 (an id that cannot exist).
@@ -1052,18 +1085,15 @@ void add_service_routes(route_table& routes,
         // One round trip: the command's answer carries the service as the
         // command left it (the data from the projection, without waiting:
         // the command does not change it, its job's result will).
-        ctx.self
-          ->request(be->services, ask_timeout, actors::svc_cmd_view_atom::value,
-                    *id, std::move(cmd))
-          .then(
-            [ctx, be](const actors::service_command_reply& r) {
-              const auto& job = r.result.job_id;
-              ctx.reply(service_response(ctx, r.view, *be,
-                                         job.is_nil() ? 200 : 202, job, false));
-            },
-            [ctx](caf::error& err) {
-              ctx.reply(error_response(err));
-            });
+        ask_for<actors::service_command_reply>(
+          ctx, be->services,
+          [be](const request_context& ctx,
+               const actors::service_command_reply& r) {
+            const auto& job = r.result.job_id;
+            ctx.reply(service_response(ctx, r.view, *be,
+                                       job.is_nil() ? 200 : 202, job, false));
+          },
+          actors::svc_cmd_view_atom::value, *id, std::move(cmd));
       }),
     {"Run a lifecycle operation; 202 with the job id when the module works "
      "asynchronously, 409 when the state forbids it, 412 when If-Match is "
