@@ -26,6 +26,10 @@ struct command {
   /// Called with the error when the command is refused or its append fails
   /// (for callers that answer with something else than `command_result`).
   std::function<void(const caf::error&)> on_error;
+  /// Called with the answer whenever the command succeeds, a remembered or
+  /// empty one included, after its events are applied (for callers that
+  /// answer with more than `command_result`, e.g. the state it left).
+  std::function<void(const command_result&)> on_result;
   /// Remaining re-decisions after `wrong_expected_version`.
   int retries = 3;
 };
@@ -39,29 +43,42 @@ void finish(Self* self, aggregate<State>& agg) {
     self->quit();
 }
 
+/// Answers `c` with `res`: its promise and `on_result`.
+template <class State>
+void succeed(command<State>& c, const command_result& res) {
+  if (c.on_result)
+    c.on_result(res);
+  if (c.rp.pending())
+    c.rp.deliver(res);
+}
+
+/// Answers `c` with `err`: its promise and `on_error`.
+template <class State>
+void fail(command<State>& c, caf::error err) {
+  if (c.on_error)
+    c.on_error(err);
+  if (c.rp.pending())
+    c.rp.deliver(std::move(err));
+}
+
 template <class Self, class State>
 void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
          std::shared_ptr<command<State>> c) {
   if (!c->key.empty())
     if (auto hit = agg->find_key(c->key)) {
       hit->duplicate = true;
-      if (c->rp.pending())
-        c->rp.deliver(*hit);
+      succeed(*c, *hit);
       finish(self, *agg);
       return;
     }
   auto d = c->decide(agg->state, agg->version);
   if (!d) {
-    if (c->on_error)
-      c->on_error(d.error());
-    if (c->rp.pending())
-      c->rp.deliver(d.error());
+    fail(*c, std::move(d.error()));
     finish(self, *agg);
     return;
   }
   if (d->empty()) {
-    if (c->rp.pending())
-      c->rp.deliver(command_result{agg->version, {}, false});
+    succeed(*c, command_result{agg->version, {}, false});
     finish(self, *agg);
     return;
   }
@@ -75,14 +92,13 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
       [self, agg, ctx, c, evs](const events::append_result& r) {
         if (r.duplicate) {
           // Stored before (a retry after a crash): take the log's word.
-          auto err = agg->catch_up(*ctx->store);
-          if (c->rp.pending()) {
-            if (err)
-              c->rp.deliver(err);
-            else
-              c->rp.deliver(command_result{
-                agg->version, json_uuid(evs->back().payload, "job_id"), true});
-          }
+          if (auto err = agg->catch_up(*ctx->store))
+            fail(*c, std::move(err));
+          else
+            succeed(*c,
+                    command_result{agg->version,
+                                   json_uuid(evs->back().payload, "job_id"),
+                                   true});
           finish(self, *agg);
           return;
         }
@@ -98,8 +114,7 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
                          agg->version, agg->snapshot_bytes());
           agg->snapshot_taken();
         }
-        if (c->rp.pending())
-          c->rp.deliver(res);
+        succeed(*c, res);
         finish(self, *agg);
       },
       [self, agg, ctx, c](caf::error& err) {
@@ -111,10 +126,7 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
             return;
           }
         }
-        if (c->on_error)
-          c->on_error(err);
-        if (c->rp.pending())
-          c->rp.deliver(std::move(err));
+        fail(*c, std::move(err));
         finish(self, *agg);
       });
 }

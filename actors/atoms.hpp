@@ -14,6 +14,8 @@ namespace billow::actors {
 using svc_open_atom = caf::atom_constant<caf::atom("svc_open")>;
 /// A lifecycle command for a service (create, suspend, ...).
 using svc_cmd_atom = caf::atom_constant<caf::atom("svc_cmd")>;
+/// The same command, answered with the service as the command left it.
+using svc_cmd_view_atom = caf::atom_constant<caf::atom("svc_cmdv")>;
 /// Asks an aggregate for its current state.
 using query_atom = caf::atom_constant<caf::atom("b_query")>;
 /// Registry -> aggregate: go away once idle (state stays in the log).

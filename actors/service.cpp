@@ -328,6 +328,8 @@ using service_actor = caf::typed_actor<
                   open_service>::with<command_result>,
   caf::replies_to<svc_cmd_atom, events::uuid,
                   service_command>::with<command_result>,
+  caf::replies_to<svc_cmd_view_atom, events::uuid,
+                  service_command>::with<service_command_reply>,
   caf::replies_to<query_atom, events::uuid>::with<service_view>,
   caf::reacts_to<job_done_atom, job_view>, caf::reacts_to<passivate_atom>>;
 
@@ -380,6 +382,26 @@ service_view view_of(service_ptr self) {
                       s.last_error, st.agg.version};
 }
 
+/// A lifecycle command on this service: decided against its state, and its
+/// job queued once the request is durable. The caller sets how it answers.
+command<service_state> lifecycle_command(service_ptr self,
+                                         service_command cmd) {
+  command<service_state> c;
+  c.key = cmd.idempotency_key;
+  c.actor = cmd.actor;
+  c.decide = [self, cmd = std::move(cmd)](const service_state& s,
+                                          uint64_t version) {
+    // A stable job id: derived from the stream and the version the
+    // request will have, so a retried append names the same job.
+    auto job_id = derive_uuid(self->state.agg.stream, "job", version + 1);
+    return decide_lifecycle(s, version, cmd, job_id);
+  };
+  c.effects = [self](command_result&) {
+    ensure_job(self);
+  };
+  return c;
+}
+
 service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
                                           const runtime_context* ctx,
                                           job_manager_actor jobs) {
@@ -417,18 +439,22 @@ service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
       if (load_err)
         return load_err;
       auto rp = self->make_response_promise<command_result>();
-      command<service_state> c;
-      c.key = cmd.idempotency_key;
-      c.actor = cmd.actor;
+      auto c = lifecycle_command(self, std::move(cmd));
       c.rp = rp;
-      c.decide = [self, cmd](const service_state& s, uint64_t version) {
-        // A stable job id: derived from the stream and the version the
-        // request will have, so a retried append names the same job.
-        auto job_id = derive_uuid(self->state.agg.stream, "job", version + 1);
-        return decide_lifecycle(s, version, cmd, job_id);
+      execute(self, self->state.agg, *self->state.ctx, std::move(c));
+      return rp;
+    },
+    [self, load_err](svc_cmd_view_atom, events::uuid, service_command& cmd)
+      -> caf::result<service_command_reply> {
+      if (load_err)
+        return load_err;
+      auto rp = self->make_response_promise<service_command_reply>();
+      auto c = lifecycle_command(self, std::move(cmd));
+      c.on_result = [self, rp](const command_result& res) mutable {
+        rp.deliver(service_command_reply{res, view_of(self)});
       };
-      c.effects = [self](command_result&) {
-        ensure_job(self);
+      c.on_error = [rp](const caf::error& err) mutable {
+        rp.deliver(err);
       };
       execute(self, self->state.agg, *self->state.ctx, std::move(c));
       return rp;
@@ -530,6 +556,10 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
     },
     [self](svc_cmd_atom, events::uuid id, service_command& cmd) {
       return self->delegate(route(self, id), svc_cmd_atom::value, id,
+                            std::move(cmd));
+    },
+    [self](svc_cmd_view_atom, events::uuid id, service_command& cmd) {
+      return self->delegate(route(self, id), svc_cmd_view_atom::value, id,
                             std::move(cmd));
     },
     [self](query_atom, events::uuid id) {

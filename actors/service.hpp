@@ -133,6 +133,14 @@ struct service_view {
   uint64_t version = 0;
 };
 
+/// A lifecycle command's answer with the service as the command left it
+/// (its events applied): what a caller that shows the service needs, without
+/// asking the service again.
+struct service_command_reply {
+  command_result result;
+  service_view view;
+};
+
 /// The registry's interface: every message names its service; the registry
 /// spawns, rehydrates, passivates and forwards.
 using service_registry_actor = caf::typed_actor<
@@ -144,6 +152,10 @@ using service_registry_actor = caf::typed_actor<
   /// `wrong_expected_version` (If-Match), `invalid_argument`.
   caf::replies_to<svc_cmd_atom, events::uuid,
                   service_command>::with<command_result>,
+  /// `svc_cmd` answered with the service's view once the command is done (a
+  /// remembered answer comes with the view as it is now); the same errors.
+  caf::replies_to<svc_cmd_view_atom, events::uuid,
+                  service_command>::with<service_command_reply>,
   /// The service's current state; `not_found` for an unknown id.
   caf::replies_to<query_atom, events::uuid>::with<service_view>,
   /// Job manager -> registry: a service's job finished.
@@ -185,6 +197,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, service_view& x) {
   return f(x.id, x.client_id, x.product_id, x.module, x.status, x.provision,
            x.pending_op, x.job_id, x.last_error, x.version);
+}
+
+template <class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, service_command_reply& x) {
+  return f(x.result, x.view);
 }
 
 } // namespace billow::actors

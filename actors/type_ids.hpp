@@ -31,5 +31,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(billow_actors, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(billow_actors, (billow::actors::attempt_outcome))
   CAF_ADD_TYPE_ID(billow_actors, (billow::actors::schedule_view))
   CAF_ADD_TYPE_ID(billow_actors, (std::vector<billow::actors::schedule_view>))
+  CAF_ADD_TYPE_ID(billow_actors, (billow::actors::service_command_reply))
 
 CAF_END_TYPE_ID_BLOCK(billow_actors)

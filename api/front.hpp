@@ -7,7 +7,9 @@
 //   exchange::reply --post--> session strand --> write the response
 //
 // The front actor never blocks: handlers that need state ask the owning actor
-// and answer from the response handler.
+// and answer from the response handler. Requests that wait in its
+// `pending_answers` are swept once a second: past their deadline they answer
+// 504 problem+json.
 
 #include <memory>
 
@@ -29,8 +31,11 @@ namespace billow::api {
 caf::actor spawn_front(caf::actor_system& sys,
                        std::shared_ptr<const route_table> routes);
 
-/// Answers `ex` by the routes, on the calling actor (exposed for tests).
+class pending_answers;
+
+/// Answers `ex` by the routes, on the calling actor (exposed for tests);
+/// handlers see `pending` as `request_context::pending`.
 void dispatch(caf::event_based_actor* self, const route_table& routes,
-              const exchange_ptr& ex);
+              const exchange_ptr& ex, pending_answers* pending = nullptr);
 
 } // namespace billow::api

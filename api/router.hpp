@@ -21,6 +21,8 @@
 
 namespace billow::api {
 
+class pending_answers;
+
 /// Who is calling, once a bearer token has been checked.
 struct principal {
   /// `admin` or `client`.
@@ -49,6 +51,9 @@ struct request_context {
   /// Sees the response just before it is sent (the idempotency layer keeps
   /// it); copies of the context share it.
   std::function<void(const http_response&)> before_reply = nullptr;
+  /// The front's requests waiting for another actor, with their deadlines
+  /// (none outside a front actor, e.g. in tests that dispatch by hand).
+  pending_answers* pending = nullptr;
 
   const http_request& request() const noexcept {
     return ex->request();

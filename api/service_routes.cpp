@@ -16,6 +16,7 @@
 #include "api/auth.hpp"
 #include "api/errors.hpp"
 #include "api/json_body.hpp"
+#include "api/pending_answers.hpp"
 #include "api/problem.hpp"
 #include "api/redaction.hpp"
 #include "events/errc.hpp"
@@ -60,6 +61,38 @@ std::optional<json::object> fold_entity(const events::event_store& store,
     out["version"] = ev.version;
   }
   return out;
+}
+
+/// Asks `dest` with `xs...` and runs `on_reply(ctx, reply)`, or answers the
+/// error, within `ask_timeout`: through the front's pending answers when
+/// there are any (no CAF clock entry per request), else with a CAF request
+/// timeout.
+template <class Reply, class Dest, class OnReply, class... Ts>
+void ask_for(const request_context& ctx, const Dest& dest, OnReply on_reply,
+             Ts&&... xs) {
+  auto* pending = ctx.pending;
+  if (pending == nullptr) {
+    ctx.self->request(dest, ask_timeout, std::forward<Ts>(xs)...)
+      .then(
+        [ctx, on_reply](const Reply& r) {
+          on_reply(ctx, r);
+        },
+        [ctx](caf::error& err) {
+          ctx.reply(error_response(err));
+        });
+    return;
+  }
+  auto ticket = pending->add(ctx, pending_answers::clock::now() + ask_timeout);
+  ctx.self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
+    .then(
+      [pending, ticket, on_reply](const Reply& r) {
+        if (auto waiting = pending->take(ticket))
+          on_reply(*waiting, r);
+      },
+      [pending, ticket](caf::error& err) {
+        if (auto waiting = pending->take(ticket))
+          waiting->reply(error_response(err));
+      });
 }
 
 /// Validates a UUID path parameter; answers 404 (an id that cannot exist).
@@ -851,23 +884,16 @@ void add_service_routes(route_table& routes,
   add_entity_route(routes, auth, be, "product", "One product");
 
   // -- services ---------------------------------------------------------------
-  // The service as its actor has it now. A command's answer takes the
-  // service data the projection holds without waiting: a lifecycle command
-  // does not change it (only its job's result will, later); a read waits
-  // (on the blocking pool) until the projection holds the actor's version.
+  // A read of the service as its actor has it now: it waits (on the blocking
+  // pool) until the projection holds the actor's version, so its service
+  // data is never older than its status.
   auto reply_service = [auth, be](const request_context& ctx,
-                                  const events::uuid& id, unsigned status,
-                                  events::uuid job_id) {
-    bool is_read = ctx.request().method == "GET";
+                                  const events::uuid& id) {
     ctx.self->request(be->services, ask_timeout, actors::query_atom::value, id)
       .then(
-        [auth, ctx, be, status, job_id,
-         is_read](const actors::service_view& v) {
-          if (!is_read)
-            return ctx.reply(
-              service_response(ctx, v, *be, status, job_id, false));
-          auth->run_blocking([ctx, be, status, job_id, v] {
-            ctx.reply(service_response(ctx, v, *be, status, job_id, true));
+        [auth, ctx, be](const actors::service_view& v) {
+          auth->run_blocking([ctx, be, v] {
+            ctx.reply(service_response(ctx, v, *be, 200, {}, true));
           });
         },
         [ctx](caf::error& err) {
@@ -985,7 +1011,7 @@ void add_service_routes(route_table& routes,
                                                          min_position))
           return ctx.reply(std::move(*resp));
         if (!be->provisioning || be->provisioning->position() >= min_position)
-          return reply_service(ctx, *id, 200, {});
+          return reply_service(ctx, *id);
         // Wait off the actor threads, then ask from there.
         auth->run_blocking([ctx, be, id = *id, min_position] {
           if (!be->provisioning->wait_for(min_position, be->read_wait))
@@ -1012,7 +1038,7 @@ void add_service_routes(route_table& routes,
     "POST", "/api/v1/admin/services/{id}/{operation}",
     require_admin(
       auth, "services.write",
-      [be, reply_service](const request_context& ctx) {
+      [be](const request_context& ctx) {
         auto id = id_param(ctx);
         if (!id)
           return;
@@ -1056,16 +1082,18 @@ void add_service_routes(route_table& routes,
         }
         if (!check.ok())
           return ctx.reply(check.problem());
-        ctx.self
-          ->request(be->services, ask_timeout, actors::svc_cmd_atom::value, *id,
-                    cmd)
-          .then(
-            [ctx, id = *id, reply_service](const actors::command_result& r) {
-              reply_service(ctx, id, r.job_id.is_nil() ? 200 : 202, r.job_id);
-            },
-            [ctx](caf::error& err) {
-              ctx.reply(error_response(err));
-            });
+        // One round trip: the command's answer carries the service as the
+        // command left it (the data from the projection, without waiting:
+        // the command does not change it, its job's result will).
+        ask_for<actors::service_command_reply>(
+          ctx, be->services,
+          [be](const request_context& ctx,
+               const actors::service_command_reply& r) {
+            const auto& job = r.result.job_id;
+            ctx.reply(service_response(ctx, r.view, *be,
+                                       job.is_nil() ? 200 : 202, job, false));
+          },
+          actors::svc_cmd_view_atom::value, *id, std::move(cmd));
       }),
     {"Run a lifecycle operation; 202 with the job id when the module works "
      "asynchronously, 409 when the state forbids it, 412 when If-Match is "

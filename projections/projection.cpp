@@ -1,6 +1,7 @@
 #include "projections/projection.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <fmt/format.h>
 #include <rocksdb/db.h>
@@ -197,24 +198,71 @@ caf::expected<uint64_t> projection::rebuild(events::event_store& store,
 
 namespace {
 
-/// Applies and commits each delivered page.
-events::subscriber_actor::behavior_type
-projection_follower(events::subscriber_actor::pointer,
-                    events::event_store* store,
+/// How long a follower keeps applied events uncommitted at most, and how
+/// many: a commit is a RocksDB write on a scheduler thread, and one per
+/// delivered page was the largest cost of following the log under load
+/// (pages are small then). Reads see every applied event at once; what a
+/// crash loses of the stored copy is applied again from its checkpoint.
+constexpr auto commit_interval = std::chrono::milliseconds(100);
+constexpr uint64_t commit_events = 4096;
+
+/// Follower -> itself: the commit interval since the first uncommitted
+/// event is over.
+using commit_due_atom = caf::atom_constant<caf::atom("proj_due")>;
+
+using follower_actor
+  = events::subscriber_actor::extend<caf::reacts_to<commit_due_atom>>;
+
+struct follower_state {
+  // Not an aggregate on purpose: CAF builds a state from the actor pointer
+  // when it can, and C++20 would make this aggregate from it (the pointer
+  // turned into `commit_armed = true`).
+  follower_state() = default;
+
+  static inline const char* name = "billow.projection_follower";
+  /// Whether a `commit_due` is on its way.
+  bool commit_armed = false;
+};
+
+using follower_ptr = follower_actor::stateful_pointer<follower_state>;
+
+/// Commits; false (after logging) when that failed: then the follower stops
+/// rather than commit a later checkpoint without these records. The
+/// projection falls behind, /readyz says so, a restart resumes from the last
+/// good checkpoint.
+bool commit_or_stop(events::event_store& store, projection& proj) {
+  if (auto err = proj.commit(store, events::durability::async)) {
+    spdlog::error("projection {}: commit failed, stopped following: {}",
+                  proj.name(), caf::to_string(err));
+    return false;
+  }
+  return true;
+}
+
+/// Applies each delivered page and commits at most every `commit_interval`
+/// (or `commit_events`), and once more as it ends.
+follower_actor::behavior_type
+projection_follower(follower_ptr self, events::event_store* store,
                     const std::shared_ptr<projection>& proj) {
+  self->attach_functor([store, proj] {
+    commit_or_stop(*store, *proj);
+  });
   return {
-    [store, proj](events::deliver_atom,
-                  const std::vector<events::envelope>& page) {
+    [self, store, proj](events::deliver_atom,
+                        const std::vector<events::envelope>& page) {
       proj->apply(page);
-      if (auto err = proj->commit(*store, events::durability::async)) {
-        // Stop rather than commit a later checkpoint without these records:
-        // the projection falls behind, /readyz says so, a restart resumes
-        // from the last good checkpoint.
-        spdlog::error("projection {}: commit failed, stopped following: {}",
-                      proj->name(), caf::to_string(err));
-        return false;
+      if (proj->position() - proj->committed_position() >= commit_events)
+        return commit_or_stop(*store, *proj);
+      if (!self->state.commit_armed) {
+        self->state.commit_armed = true;
+        self->delayed_send(self, commit_interval, commit_due_atom::value);
       }
       return true;
+    },
+    [self, store, proj](commit_due_atom) {
+      self->state.commit_armed = false;
+      if (!commit_or_stop(*store, *proj))
+        self->quit();
     },
   };
 }
@@ -229,8 +277,9 @@ follow(caf::actor_system& sys, events::event_store& store,
   events::subscription_options opts;
   opts.from_position = proj->position() + 1;
   auto follower = sys.spawn(projection_follower, &store, proj);
-  events::subscribe(sys, store, std::move(writer), follower, opts);
-  return follower;
+  auto subscriber = caf::actor_cast<events::subscriber_actor>(follower);
+  events::subscribe(sys, store, std::move(writer), subscriber, opts);
+  return subscriber;
 }
 
 } // namespace billow::projections

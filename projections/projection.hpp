@@ -8,7 +8,8 @@
 //
 // Life of a projection: `load` (read model and checkpoint from the store),
 // `catch_up` (from the checkpoint to the log's head, committing in batches),
-// then `follow` (a subscription applies and commits each page live).
+// then `follow` (a subscription applies each page live and commits at most
+// every 100 ms).
 // `rebuild` drops the read model and checkpoint and replays from position 1
 // (`billow replay <name>`).
 
@@ -142,8 +143,10 @@ private:
 };
 
 /// Catches `proj` up and keeps it current: a subscription from
-/// `position() + 1` applies and commits each page (durability async: the log
-/// is the durable truth, a lost commit is replayed). A failed commit ends
+/// `position() + 1` applies each page at once and commits what it applied at
+/// most 100 ms (or 4,096 events) later, and as it stops (durability async:
+/// the log is the durable truth, a lost commit is replayed). A failed commit
+/// ends
 /// the subscription (the projection then lags; its checkpoint stays
 /// consistent). Answers the follower actor; send it an exit message to stop.
 /// `store` must outlive it.

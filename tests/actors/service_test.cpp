@@ -321,6 +321,62 @@ TEST_F(service_test, if_match_with_a_stale_version_is_refused) {
     command(id, service_op::suspend, {}, static_cast<int64_t>(v->version)));
 }
 
+// svc_cmd_view answers what the HTTP front shows: the command's result and
+// the service as the command left it, so no second ask is needed.
+TEST_F(service_test, a_command_with_view_answers_the_service_it_left) {
+  auto id = active_service();
+  auto before = service(id);
+  ASSERT_TRUE(before);
+  service_command cmd;
+  cmd.op = service_op::suspend;
+  cmd.idempotency_key = "view-1";
+  auto r = ask<service_command_reply>(services, svc_cmd_view_atom::value, id,
+                                      cmd);
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_FALSE(r->result.duplicate);
+  EXPECT_EQ(r->result.version, before->version + 1);
+  EXPECT_FALSE(r->result.job_id.is_nil());
+  // Requested, its job not done yet: at the moment of the answer.
+  EXPECT_EQ(r->view.id, id);
+  EXPECT_EQ(r->view.version, r->result.version);
+  EXPECT_EQ(r->view.status, service_status::active);
+  EXPECT_EQ(r->view.pending_op, service_op::suspend);
+  EXPECT_EQ(r->view.job_id, r->result.job_id);
+  EXPECT_EQ(r->view.client_id, before->client_id);
+  ASSERT_TRUE(eventually([&] {
+    auto v = service(id);
+    return v && v->status == service_status::suspended;
+  }));
+  // The same key again: the remembered result, the service as it is now.
+  auto again = ask<service_command_reply>(services, svc_cmd_view_atom::value,
+                                          id, cmd);
+  ASSERT_TRUE(again) << to_string(again.error());
+  EXPECT_TRUE(again->result.duplicate);
+  EXPECT_EQ(again->result.version, r->result.version);
+  EXPECT_EQ(again->result.job_id, r->result.job_id);
+  EXPECT_EQ(again->view.status, service_status::suspended);
+  EXPECT_EQ(again->view.pending_op, service_op::none);
+  EXPECT_GT(again->view.version, r->result.version);
+  // Refusals are errors, as for svc_cmd.
+  cmd.idempotency_key.clear();
+  cmd.op = service_op::unsuspend;
+  cmd.expected_version = static_cast<int64_t>(again->view.version) - 1;
+  auto stale = ask<service_command_reply>(services, svc_cmd_view_atom::value,
+                                          id, cmd);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(errc_of(stale.error()), billow_errc::wrong_expected_version);
+  cmd.op = service_op::suspend;
+  cmd.expected_version = -1;
+  auto refused = ask<service_command_reply>(services, svc_cmd_view_atom::value,
+                                            id, cmd);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(errc_of(refused.error()), billow_errc::invalid_transition);
+  auto unknown = ask<service_command_reply>(services, svc_cmd_view_atom::value,
+                                            events::uuid::random(), cmd);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(errc_of(unknown.error()), billow_errc::not_found);
+}
+
 TEST_F(service_test, change_package_records_the_new_product) {
   auto id = active_service();
   service_command cmd;

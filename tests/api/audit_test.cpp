@@ -248,6 +248,32 @@ TEST(auth_unit, token_expiry_and_key_are_checked) {
   EXPECT_FALSE(other.verify(token, 999)); // another key
 }
 
+// verify remembers tokens whose MAC was right: a remembered token still
+// expires, any other text (a changed claim or MAC) is checked in full, and
+// the memory stays bounded.
+TEST(auth_unit, a_remembered_token_is_still_checked_for_expiry_and_text) {
+  billow::api::token_signer signer{std::string(32, 'k')};
+  auto token = signer.issue({"admin", "abc", 1000});
+  ASSERT_TRUE(signer.verify(token, 999));
+  ASSERT_TRUE(signer.verify(token, 999)); // remembered now
+  EXPECT_FALSE(signer.verify(token, 1000));
+  auto other = signer.issue({"admin", "abd", 1000});
+  auto forged = other.substr(0, other.find('.'))
+    + token.substr(token.find('.'));
+  EXPECT_FALSE(signer.verify(forged, 999)); // abd's claims, abc's MAC
+  auto flipped = token;
+  auto& c = flipped[token.find('.') + 5]; // inside the MAC
+  c = c == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(signer.verify(flipped, 999));
+  for (size_t i = 0; i < 2 * billow::api::token_signer::remembered_tokens; ++i)
+    ASSERT_TRUE(
+      signer.verify(signer.issue({"admin", std::to_string(i), 1000}), 999));
+  auto claims = signer.verify(token, 999);
+  ASSERT_TRUE(claims);
+  EXPECT_EQ(claims->id, "abc");
+  EXPECT_EQ(claims->kind, "admin");
+}
+
 TEST(auth_unit, groups_grant_what_their_names_say) {
   using billow::projections::group_grants;
   EXPECT_TRUE(group_grants("owner", "services.write"));

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "api/application.hpp"
+#include "api/pending_answers.hpp"
 #include "api/problem.hpp"
 #include "events/errc.hpp"
 #include "tests/support/http_client.hpp"
@@ -80,6 +81,21 @@ protected:
       routes.add("GET", "/test/drop", [](const billow::api::request_context&) {
         // Answers nothing: the exchange is dropped when the message is done.
       });
+      routes.add("GET", "/test/late",
+                 [](const billow::api::request_context& ctx) {
+                   // Waits for an answer that never comes, bounded by the
+                   // front.
+                   ctx.pending->add(
+                     ctx, billow::api::pending_answers::clock::now() + 50ms);
+                 });
+      routes.add("GET", "/test/prompt",
+                 [](const billow::api::request_context& ctx) {
+                   // Answered before its deadline: the sweep leaves it alone.
+                   auto ticket = ctx.pending->add(
+                     ctx, billow::api::pending_answers::clock::now() + 50ms);
+                   if (auto waiting = ctx.pending->take(ticket))
+                     waiting->reply(billow::api::json_response(200, "{}"));
+                 });
       routes.add("GET", "/test/throw", [](const billow::api::request_context&) {
         throw std::runtime_error("handler bug");
       });
@@ -279,6 +295,47 @@ TEST_F(http_front_test, handler_that_throws_answers_500_and_server_stays_up) {
 
 TEST_F(http_front_test, request_dropped_unanswered_gets_503) {
   expect_problem(http_get(port_, "/test/drop"), 503);
+}
+
+// A request waiting in the front's pending answers past its deadline is
+// answered 504 problem+json by the front's sweep (within about a second);
+// one answered in time is answered once, by its handler.
+TEST_F(http_front_test, a_pending_answer_past_its_deadline_gets_504) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto late = http_get(port_, "/test/late");
+  expect_problem(late, 504);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  auto prompt = http_get(port_, "/test/prompt");
+  EXPECT_EQ(prompt.status, 200u) << prompt.body;
+  EXPECT_EQ(prompt.body, "{}");
+}
+
+TEST(pending_answers, take_gives_each_context_once_and_expire_keeps_order) {
+  billow::api::pending_answers pending;
+  int added = 0;
+  pending.on_add([&] {
+    ++added;
+  });
+  auto now = billow::api::pending_answers::clock::now();
+  billow::api::request_context a{nullptr, nullptr, {}, "a"};
+  billow::api::request_context b{nullptr, nullptr, {}, "b"};
+  billow::api::request_context c{nullptr, nullptr, {}, "c"};
+  auto ta = pending.add(a, now + 1s);
+  auto tb = pending.add(b, now + 2s);
+  auto tc = pending.add(c, now + 3s);
+  EXPECT_EQ(added, 3);
+  EXPECT_EQ(pending.size(), 3u);
+  auto got = pending.take(tb);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->route, "b");
+  EXPECT_FALSE(pending.take(tb)); // once
+  EXPECT_TRUE(pending.expire(now).empty());
+  auto late = pending.expire(now + 2500ms);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late.front().route, "a");
+  EXPECT_FALSE(pending.take(ta)); // expired: its reply finds nothing
+  ASSERT_TRUE(pending.take(tc));
+  EXPECT_TRUE(pending.empty());
 }
 
 TEST_F(http_front_test, metrics_count_requests_by_route_and_status) {

@@ -315,6 +315,64 @@ TEST_F(list_test, a_get_after_a_command_never_shows_the_state_before_it) {
   EXPECT_EQ(unknown.status, 404u) << unknown.body;
 }
 
+// A lifecycle command answers with the service as the command left it: its
+// fields, its new version in the body and as ETag, and a position at or past
+// its event; If-Match with a stale version is 412 problem+json and writes
+// nothing.
+TEST_F(list_test, a_command_answers_the_service_it_left_and_honours_if_match) {
+  auto s = service(client("c"), product("p"), true);
+  auto before = get("/api/v1/admin/services/" + s);
+  ASSERT_EQ(before.status, 200u) << before.body;
+  auto was = json::parse(before.body).as_object();
+  auto version = was.at("version").as_int64();
+  EXPECT_EQ(before.header("etag"), std::to_string(version));
+  auto path = "/api/v1/admin/services/" + s + "/suspend";
+  auto stale = conn_->request("POST", path, "{}",
+                              {{"Authorization", "Bearer " + owner_},
+                               {"If-Match", std::to_string(version - 1)}});
+  EXPECT_EQ(stale.status, 412u) << stale.body;
+  EXPECT_EQ(stale.header("content-type"), "application/problem+json");
+  EXPECT_EQ(json::parse(stale.body).at("status").as_int64(), 412);
+  auto unchanged = get("/api/v1/admin/services/" + s);
+  EXPECT_EQ(json::parse(unchanged.body).at("version").as_int64(), version);
+  auto reply
+    = conn_->request("POST", path, R"({"reason":"test"})",
+                     {{"Authorization", "Bearer " + owner_},
+                      {"If-Match", "\"" + std::to_string(version) + "\""}});
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  EXPECT_EQ(reply.header("content-type"), "application/json");
+  auto doc = json::parse(reply.body).as_object();
+  EXPECT_EQ(doc.at("id"), was.at("id"));
+  EXPECT_EQ(doc.at("client_id"), was.at("client_id"));
+  EXPECT_EQ(doc.at("product_id"), was.at("product_id"));
+  EXPECT_EQ(doc.at("status").as_string(), "suspended");
+  EXPECT_EQ(doc.at("provision_status").as_string(), "completed");
+  EXPECT_TRUE(doc.at("pending_operation").is_null());
+  EXPECT_TRUE(doc.at("job_id").is_null());
+  EXPECT_TRUE(doc.at("service_data").is_object());
+  EXPECT_EQ(doc.at("version").as_int64(), version + 1);
+  EXPECT_EQ(reply.header("etag"), std::to_string(version + 1));
+  auto events = get("/api/v1/admin/streams/service-" + s);
+  ASSERT_EQ(events.status, 200u) << events.body;
+  auto items = json::parse(events.body).at("items").as_array();
+  ASSERT_FALSE(items.empty());
+  EXPECT_EQ(items.back().at("type").as_string(), "service.suspended");
+  EXPECT_GE(std::stoll(reply.header("x-billow-position")),
+            items.back().at("position").as_int64());
+  // The next read sees what the command answered.
+  auto after = get("/api/v1/admin/services/" + s
+                   + "?min_position=" + reply.header("x-billow-position"));
+  ASSERT_EQ(after.status, 200u) << after.body;
+  auto now = json::parse(after.body).as_object();
+  for (auto key : {"id", "status", "provision_status", "pending_operation",
+                   "job_id", "version", "service_data"})
+    EXPECT_EQ(now.at(key), doc.at(key)) << key;
+  // A refused command is problem+json too (409: not suspended twice).
+  auto again = post(path, {});
+  EXPECT_EQ(again.status, 409u) << again.body;
+  EXPECT_EQ(again.header("content-type"), "application/problem+json");
+}
+
 TEST_F(list_test, a_position_not_reached_in_time_is_504_problem) {
   auto head = std::stoull(
     post("/api/v1/admin/clients",

@@ -6,11 +6,16 @@
 #include <thread>
 
 #include <boost/json.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include "actors/runtime.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
+#include "events/writer.hpp"
 #include "projections/jobs.hpp"
 #include "projections/known.hpp"
 #include "projections/provisioning.hpp"
@@ -43,14 +48,19 @@ protected:
     open();
   }
 
-  void append(const std::string& stream, const std::string& type,
-              const json::object& payload) {
+  /// One event by the test admin.
+  static new_event event(const std::string& type, const json::object& payload) {
     new_event ev;
     ev.event_id = uuid::random();
     ev.type = type;
     ev.actor = "admin:test";
     ev.payload = json::serialize(payload);
-    std::vector<new_event> evs{ev};
+    return ev;
+  }
+
+  void append(const std::string& stream, const std::string& type,
+              const json::object& payload) {
+    std::vector<new_event> evs{event(type, payload)};
     auto res = store_->append(stream, expected_version::any(), evs);
     ASSERT_TRUE(res) << to_string(res.error());
   }
@@ -579,4 +589,89 @@ TEST_F(projection_test,
   EXPECT_FALSE(ids_of(batched, {st::suspended, "", ""}).empty());
   EXPECT_FALSE(ids_of(batched, {st::terminated, "", ""}).empty());
   EXPECT_FALSE(ids_of(batched, {std::nullopt, "", p2}).empty());
+}
+
+// Following the log: pages are applied at once, what was applied is stored
+// (records and checkpoint) soon after without another event arriving, and
+// once more as the follower stops.
+TEST_F(projection_test,
+       a_follower_commits_soon_after_applying_and_as_it_stops) {
+  billow::actors::runtime_options ro;
+  ro.scheduler_threads = 2;
+  auto cfg = billow::actors::make_actor_system_config(ro);
+  auto sys = std::make_unique<caf::actor_system>(*cfg);
+  auto writer = make_writer(*sys, *store_);
+  auto write = [&](const std::string& stream, const std::string& type,
+                   const json::object& payload) {
+    caf::scoped_actor self{*sys};
+    bool ok = false;
+    self
+      ->request(writer, caf::infinite, append_atom::value, stream,
+                expected_version::any(),
+                std::vector<new_event>{event(type, payload)})
+      .receive(
+        [&](const append_result&) {
+          ok = true;
+        },
+        [&](caf::error& err) {
+          ADD_FAILURE() << to_string(err);
+        });
+    return ok;
+  };
+  auto eventually = [](const auto& probe) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!probe() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    return probe();
+  };
+  auto proj = std::make_shared<provisioning>();
+  ASSERT_FALSE(proj->load(*store_));
+  auto follower = follow(*sys, *store_, writer, proj);
+  ASSERT_TRUE(follower) << to_string(follower.error());
+  // Ends the actors however the test ends: the system waits for them.
+  auto stop = [&] {
+    if (*follower)
+      caf::anon_send_exit(*follower, caf::exit_reason::user_shutdown);
+    if (writer)
+      caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    *follower = nullptr;
+    writer = nullptr;
+    sys.reset();
+  };
+  std::shared_ptr<void> stop_on_exit{nullptr, [&](void*) {
+                                       stop();
+                                     }};
+  auto id = to_string(uuid::random());
+  ASSERT_TRUE(write("service-" + id, "service.opened",
+                    {{"client_id", to_string(uuid::random())},
+                     {"product_id", to_string(uuid::random())}}));
+  ASSERT_TRUE(
+    write("service-" + id, "service.provisioned", {{"manual", true}}));
+  auto head = store_->last_position();
+  ASSERT_TRUE(eventually([&] {
+    return proj->position() == head;
+  }));
+  EXPECT_EQ(proj->service(id)->state.status,
+            billow::actors::service_status::active);
+  // Stored without waiting for more events.
+  ASSERT_TRUE(eventually([&] {
+    return proj->committed_position() == head;
+  }));
+  auto checkpoint = store_->load_checkpoint(proj->checkpoint_name());
+  ASSERT_TRUE(checkpoint);
+  EXPECT_EQ(*checkpoint, head);
+  // One more, then stop at once: stopping stores it.
+  ASSERT_TRUE(write("service-" + id, "service.suspended", {{"manual", true}}));
+  head = store_->last_position();
+  ASSERT_TRUE(eventually([&] {
+    return proj->position() == head;
+  }));
+  stop(); // waits for the follower to end
+  EXPECT_EQ(proj->committed_position(), head);
+  reopen();
+  provisioning loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  EXPECT_EQ(loaded.position(), head);
+  EXPECT_EQ(loaded.service(id)->state.status,
+            billow::actors::service_status::suspended);
 }
