@@ -1,7 +1,6 @@
 #include "events/encoding.hpp"
 
 #include <cstring>
-#include <new>
 #include <stdexcept>
 
 #include <openssl/evp.h>
@@ -74,13 +73,21 @@ namespace {
 /// more than hashing a small envelope.
 class sha256_context {
 public:
-  sha256_context() : ctx_(EVP_MD_CTX_new()) {
-    if (ctx_ == nullptr)
-      throw std::bad_alloc();
+  // The algorithm is fetched from its provider once: a plain `EVP_sha256()`
+  // makes OpenSSL 3 fetch it again in every `EVP_DigestInit_ex` (about a
+  // third of the hash's time on a small envelope).
+  sha256_context()
+    : ctx_(EVP_MD_CTX_new()), md_(EVP_MD_fetch(nullptr, "SHA2-256", nullptr)) {
+    if (ctx_ == nullptr || md_ == nullptr) {
+      EVP_MD_CTX_free(ctx_);
+      EVP_MD_free(md_);
+      throw std::runtime_error("OpenSSL has no SHA-256");
+    }
   }
 
   ~sha256_context() {
     EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
   }
 
   sha256_context(const sha256_context&) = delete;
@@ -91,7 +98,7 @@ public:
     unsigned int size = 0;
     // These fail only when OpenSSL cannot allocate or has no SHA-256 at all:
     // no hash chain can be kept then.
-    if (EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1
+    if (EVP_DigestInit_ex(ctx_, md_, nullptr) != 1
         || EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()) != 1
         || EVP_DigestFinal_ex(ctx_, result.data(), &size) != 1
         || size != result.size())
@@ -101,6 +108,7 @@ public:
 
 private:
   EVP_MD_CTX* ctx_;
+  EVP_MD* md_;
 };
 
 } // namespace

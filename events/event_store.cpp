@@ -4,9 +4,9 @@
 #include <array>
 #include <chrono>
 #include <cstring>
-#include <map>
 #include <queue>
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
@@ -191,6 +191,19 @@ struct event_store::impl {
   std::string encoded;
   std::string key;
   std::string value;
+  /// Where an event id of the group being built went.
+  struct pending_id {
+    std::string_view stream;
+    uint64_t position;
+    uint64_t version;
+  };
+  // Flat maps and vectors keep their capacity between groups: no allocation
+  // per event or per stream on the hot path.
+  boost::unordered_flat_map<std::string_view, uint64_t> pending_versions;
+  boost::unordered_flat_map<uuid, pending_id, uuid_hash> pending_ids;
+  std::vector<rocksdb::Slice> id_keys;
+  std::vector<rocksdb::PinnableSlice> id_values;
+  std::vector<rocksdb::Status> id_statuses;
   std::vector<index_ref> by_type;
   std::vector<index_ref> by_actor;
   std::vector<index_ref> by_correlation;
@@ -456,14 +469,13 @@ event_store::append_group_impl(std::span<const append_request> requests,
   auto next_position = written_position_ + 1;
   auto prev_hash = last_hash_;
   auto time_us = std::max(opts_.clock(), last_time_us_);
-  std::map<std::string, uint64_t, std::less<>> pending_versions;
-  struct pending_id {
-    std::string_view stream;
-    uint64_t position;
-    uint64_t version;
-  };
-  std::map<uuid, pending_id> pending_ids;
-  std::string value;
+  // Stream heads and event ids of the requests accepted so far (keys and
+  // streams are views of the requests, which outlive the call).
+  auto& pending_versions = im.pending_versions;
+  auto& pending_ids = im.pending_ids;
+  pending_versions.clear();
+  pending_ids.clear();
+  auto& value = im.value;
   auto& batch = im.batch;
   // A batch that once held huge events gives its memory back.
   if (batch.GetDataSize() > (16u << 20))
@@ -480,13 +492,17 @@ event_store::append_group_impl(std::span<const append_request> requests,
   size_t id_count = 0;
   for (auto& req : requests)
     id_count += req.events.size();
-  std::vector<rocksdb::Slice> id_keys;
-  id_keys.reserve(id_count);
+  auto& id_keys = im.id_keys;
+  id_keys.clear();
   for (auto& req : requests)
     for (auto& ev : req.events)
       id_keys.push_back(as_slice(id_key(ev.event_id)));
-  std::vector<rocksdb::PinnableSlice> id_values(id_count);
-  std::vector<rocksdb::Status> id_statuses(id_count);
+  auto& id_values = im.id_values;
+  for (auto& v : id_values)
+    v.Reset();
+  id_values.resize(id_count);
+  auto& id_statuses = im.id_statuses;
+  id_statuses.assign(id_count, rocksdb::Status{});
   if (id_count > 0)
     im.db->MultiGet(rocksdb::ReadOptions{}, im.cf(cf_ids), id_count,
                     id_keys.data(), id_values.data(), id_statuses.data());
@@ -626,8 +642,8 @@ event_store::append_group_impl(std::span<const append_request> requests,
     }
     // Encode each event straight from the request into the batch, with its
     // stream and id entries; the index families get theirs per group below.
-    auto& stream_key
-      = pending_versions.try_emplace(req.stream, current).first->first;
+    std::string_view stream_key = req.stream;
+    pending_versions.try_emplace(stream_key, current);
     auto& encoded = im.encoded;
     for (size_t i = 0; i < req.events.size(); ++i) {
       auto& ev = req.events[i];
@@ -658,7 +674,7 @@ event_store::append_group_impl(std::span<const append_request> requests,
     }
     auto first = next_position;
     next_position += req.events.size();
-    pending_versions[req.stream] = current + req.events.size();
+    pending_versions[stream_key] = current + req.events.size();
     any_written = true;
     results.emplace_back(append_result{first, next_position - 1,
                                        current + req.events.size(), false});
@@ -682,8 +698,13 @@ event_store::append_group_impl(std::span<const append_request> requests,
   last_time_us_ = time_us;
   if (version_cache_.size() + pending_versions.size() > max_cached_versions)
     version_cache_.clear();
-  for (auto& [stream, version] : pending_versions)
-    version_cache_[stream] = version;
+  for (auto& [stream, version] : pending_versions) {
+    // Found by view: a string is made only for a stream new to the cache.
+    if (auto c = version_cache_.find(stream); c != version_cache_.end())
+      c->second = version;
+    else
+      version_cache_.emplace(std::string{stream}, version);
+  }
   written_position_ = next_position - 1;
   if (publish)
     last_position_.store(next_position - 1, std::memory_order_release);

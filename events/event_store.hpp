@@ -364,7 +364,14 @@ private:
   /// needs no index seek for a recently written stream. Dropped wholesale
   /// when it grows past `max_cached_versions`.
   static constexpr size_t max_cached_versions = 100'000;
-  std::unordered_map<std::string, uint64_t> version_cache_;
+  struct string_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view x) const noexcept {
+      return std::hash<std::string_view>{}(x);
+    }
+  };
+  std::unordered_map<std::string, uint64_t, string_hash, std::equal_to<>>
+    version_cache_;
   hash256 last_hash_{};
   int64_t last_time_us_ = 0;
 };

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +26,17 @@ struct uuid {
 
   friend bool operator==(const uuid&, const uuid&) = default;
   friend auto operator<=>(const uuid&, const uuid&) = default;
+};
+
+/// Hashes a UUID for unordered containers (its bytes are already random).
+struct uuid_hash {
+  size_t operator()(const uuid& x) const noexcept {
+    uint64_t a;
+    uint64_t b;
+    std::memcpy(&a, x.bytes.data(), 8);
+    std::memcpy(&b, x.bytes.data() + 8, 8);
+    return std::hash<uint64_t>{}(a ^ (b * 0x9E3779B97F4A7C15ull));
+  }
 };
 
 /// The canonical lowercase text form, e.g. `0f8e...-...`.
