@@ -402,9 +402,9 @@ command<service_state> lifecycle_command(service_ptr self,
   return c;
 }
 
-service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
-                                          const runtime_context* ctx,
-                                          job_manager_actor jobs) {
+service_actor::behavior_type
+service_impl(service_ptr self, events::uuid id, const runtime_context* ctx,
+             job_manager_actor jobs, const caf::actor_addr& registry) {
   auto& st = self->state;
   st.ctx = ctx;
   st.jobs = std::move(jobs);
@@ -415,9 +415,13 @@ service_actor::behavior_type service_impl(service_ptr self, events::uuid id,
   if (!load_err)
     ensure_job(self);
   else
-    // Answers what is in the mailbox already with the error, then ends: the
-    // registry sees it go down and the next message rehydrates afresh.
-    self->send(self, passivate_atom::value);
+    // Asks the registry to drop it: the registry answers with `passivate`,
+    // which lands behind every message it routed here before, so those get
+    // the load error (not a dead receiver) and the next one rehydrates
+    // afresh. A `passivate` sent to itself could overtake the message this
+    // actor was spawned for.
+    self->send(caf::actor_cast<service_registry_actor>(registry),
+               svc_down_atom::value, id, self->address());
   return {
     [self, load_err](svc_open_atom, events::uuid,
                      open_service& cmd) -> caf::result<command_result> {
@@ -523,7 +527,10 @@ service_actor route(registry_ptr self, const events::uuid& id) {
     if (metrics != nullptr)
       metrics->service_evicted();
   }
-  auto h = self->system().spawn(service_impl, id, st.ctx, st.jobs);
+  // The registry's address, not a handle: a service must not keep its
+  // registry alive.
+  auto h = self->system().spawn(service_impl, id, st.ctx, st.jobs,
+                                self->address());
   // Watched (a monitor that names its id): whatever ends the actor, the
   // registry hears of it and drops the entry if it is still this actor's.
   auto& raw = *caf::actor_cast<caf::abstract_actor*>(h);
@@ -576,6 +583,10 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
       auto& st = self->state;
       if (!st.live.erase_if_addr(id, addr))
         return;
+      // From an actor that could not load: it ends once it has answered what
+      // was routed to it (nothing when it has ended already).
+      if (auto h = caf::actor_cast<caf::actor>(addr))
+        caf::anon_send(h, passivate_atom::value);
       ++st.stats.down;
       if (auto* metrics = st.ctx->metrics) {
         metrics->service_down();
