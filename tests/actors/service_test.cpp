@@ -259,12 +259,16 @@ TEST_F(service_test, service_without_module_changes_state_with_the_command) {
 
 TEST_F(service_test, lifecycle_round_trip_and_refusals_through_the_registry) {
   auto id = active_service();
+  // The suspend job waits in the module until released, so the command
+  // below surely comes while it is in progress.
+  module.script("suspend_job", {step::hang});
   ASSERT_TRUE(command(id, service_op::suspend));
+  ASSERT_TRUE(module.wait_hanging(1));
   // While the suspend job is in progress, nothing else may start.
   auto busy = command(id, service_op::terminate);
-  if (!busy) {
-    EXPECT_EQ(errc_of(busy.error()), billow_errc::invalid_transition);
-  }
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(errc_of(busy.error()), billow_errc::invalid_transition);
+  module.release();
   ASSERT_TRUE(eventually([&] {
     auto v = service(id);
     return v && v->status == service_status::suspended;
