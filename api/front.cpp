@@ -13,7 +13,7 @@
 namespace billow::api {
 
 void dispatch(caf::event_based_actor* self, const route_table& routes,
-              const exchange_ptr& ex, pending_answers* pending) {
+              const exchange_ptr& ex, pending_answers& pending) {
   const auto& req = ex->request();
   auto found = routes.match(req.method, req.path);
   if (found.handler == nullptr) {
@@ -36,7 +36,7 @@ void dispatch(caf::event_based_actor* self, const route_table& routes,
   }
   request_context ctx{self, ex, std::move(found.params),
                       std::move(found.pattern)};
-  ctx.pending = pending;
+  ctx.pending = &pending;
   try {
     (*found.handler)(ctx);
   } catch (const std::exception& e) {
@@ -84,7 +84,7 @@ caf::behavior front(front_ptr self, std::shared_ptr<const route_table> routes) {
   });
   return {
     [self, routes = std::move(routes)](const exchange_ptr& ex) {
-      dispatch(self, *routes, ex, &self->state.pending);
+      dispatch(self, *routes, ex, self->state.pending);
     },
     [self](sweep_answers_atom) {
       self->state.sweep_armed = false;

@@ -33,9 +33,9 @@ caf::actor spawn_front(caf::actor_system& sys,
 
 class pending_answers;
 
-/// Answers `ex` by the routes, on the calling actor (exposed for tests);
-/// handlers see `pending` as `request_context::pending`.
+/// Answers `ex` by the routes, on the calling actor; handlers see `pending`
+/// (the calling actor's own) as `request_context::pending`.
 void dispatch(caf::event_based_actor* self, const route_table& routes,
-              const exchange_ptr& ex, pending_answers* pending = nullptr);
+              const exchange_ptr& ex, pending_answers& pending);
 
 } // namespace billow::api

@@ -52,7 +52,7 @@ struct request_context {
   /// it); copies of the context share it.
   std::function<void(const http_response&)> before_reply = nullptr;
   /// The front's requests waiting for another actor, with their deadlines
-  /// (none outside a front actor, e.g. in tests that dispatch by hand).
+  /// (set by `dispatch`, the only maker of contexts).
   pending_answers* pending = nullptr;
 
   const http_request& request() const noexcept {

@@ -64,24 +64,12 @@ std::optional<json::object> fold_entity(const events::event_store& store,
 }
 
 /// Asks `dest` with `xs...` and runs `on_reply(ctx, reply)`, or answers the
-/// error, within `ask_timeout`: through the front's pending answers when
-/// there are any (no CAF clock entry per request), else with a CAF request
-/// timeout.
+/// error, within `ask_timeout`: through the front's pending answers (no CAF
+/// clock entry per request).
 template <class Reply, class Dest, class OnReply, class... Ts>
 void ask_for(const request_context& ctx, const Dest& dest, OnReply on_reply,
              Ts&&... xs) {
   auto* pending = ctx.pending;
-  if (pending == nullptr) {
-    ctx.self->request(dest, ask_timeout, std::forward<Ts>(xs)...)
-      .then(
-        [ctx, on_reply](const Reply& r) {
-          on_reply(ctx, r);
-        },
-        [ctx](caf::error& err) {
-          ctx.reply(error_response(err));
-        });
-    return;
-  }
   auto ticket = pending->add(ctx, pending_answers::clock::now() + ask_timeout);
   ctx.self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
     .then(

@@ -244,25 +244,33 @@ bool commit_or_stop(events::event_store& store, projection& proj) {
 follower_actor::behavior_type
 projection_follower(follower_ptr self, events::event_store* store,
                     const std::shared_ptr<projection>& proj) {
-  self->attach_functor([store, proj] {
-    commit_or_stop(*store, *proj);
+  // A failed commit forgot the records it held: committing a later
+  // checkpoint after it would store the read model without them.
+  auto failed = std::make_shared<bool>(false);
+  self->attach_functor([store, proj, failed] {
+    if (!*failed)
+      commit_or_stop(*store, *proj);
   });
   return {
-    [self, store, proj](events::deliver_atom,
-                        const std::vector<events::envelope>& page) {
+    [self, store, proj, failed](events::deliver_atom,
+                                const std::vector<events::envelope>& page) {
       proj->apply(page);
-      if (proj->position() - proj->committed_position() >= commit_events)
-        return commit_or_stop(*store, *proj);
+      if (proj->position() - proj->committed_position() >= commit_events) {
+        *failed = !commit_or_stop(*store, *proj);
+        return !*failed;
+      }
       if (!self->state.commit_armed) {
         self->state.commit_armed = true;
         self->delayed_send(self, commit_interval, commit_due_atom::value);
       }
       return true;
     },
-    [self, store, proj](commit_due_atom) {
+    [self, store, proj, failed](commit_due_atom) {
       self->state.commit_armed = false;
-      if (!commit_or_stop(*store, *proj))
+      if (!commit_or_stop(*store, *proj)) {
+        *failed = true;
         self->quit();
+      }
     },
   };
 }

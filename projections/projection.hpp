@@ -146,10 +146,9 @@ private:
 /// `position() + 1` applies each page at once and commits what it applied at
 /// most 100 ms (or 4,096 events) later, and as it stops (durability async:
 /// the log is the durable truth, a lost commit is replayed). A failed commit
-/// ends
-/// the subscription (the projection then lags; its checkpoint stays
-/// consistent). Answers the follower actor; send it an exit message to stop.
-/// `store` must outlive it.
+/// ends the subscription, and nothing is committed after it (the projection
+/// then lags; its checkpoint stays consistent). Answers the follower actor;
+/// send it an exit message to stop. `store` must outlive it.
 caf::expected<events::subscriber_actor>
 follow(caf::actor_system& sys, events::event_store& store,
        events::writer_actor writer, std::shared_ptr<projection> proj);
