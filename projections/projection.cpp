@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "events/errc.hpp"
+#include "events/prefetch.hpp"
 
 namespace billow::projections {
 
@@ -139,33 +140,50 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
                                 const progress_fn& progress) {
   auto target = store.last_position();
   auto start = position();
+  if (start >= target)
+    return caf::none;
   batch_events = std::max<size_t>(batch_events, 1);
-  while (position() < target) {
-    auto from = position() + 1;
-    auto to = std::min<uint64_t>(target, from + batch_events - 1);
-    uint64_t last = position();
-    caf::error err;
-    {
-      std::unique_lock guard{mtx_};
-      err = store.for_each(from, to, [&](const events::envelope& ev) {
-        apply_locked(ev);
-        last = ev.position;
-        return true;
-      });
-      end_batch_locked(); // also after a failed read: readers see it
-    }
+  // Each batch is applied under the write lock and committed after it.
+  std::unique_lock guard{mtx_, std::defer_lock};
+  uint64_t last = start;
+  size_t in_batch = 0;
+  caf::error failed;
+  auto end_batch = [&](bool read_ok) -> caf::error {
+    end_batch_locked(); // also after a failed read: readers see it
+    guard.unlock();
+    in_batch = 0;
     if (last > position())
       advance(last);
-    if (err)
-      return err;
+    if (!read_ok)
+      return caf::none;
     if (auto err = commit(store, events::durability::async))
       return err;
     if (progress)
       progress(position() - start, target - start);
-    if (last < to)
-      break; // the log ended early (should not happen below its head)
-  }
-  return caf::none;
+    return caf::none;
+  };
+  auto apply_one = [&](const events::envelope& ev) {
+    if (!guard.owns_lock())
+      guard.lock();
+    apply_locked(ev);
+    last = ev.position;
+    if (++in_batch < batch_events)
+      return true;
+    failed = end_batch(true);
+    return !failed;
+  };
+  // A long way behind, reading and decoding overlap the applying (on a
+  // helper thread); a short catch-up is not worth the thread.
+  constexpr uint64_t prefetch_from_events = 16'384;
+  auto err = target - start >= prefetch_from_events
+    ? events::for_each_prefetched(store, start + 1, target, apply_one)
+    : store.for_each(start + 1, target, apply_one);
+  if (failed)
+    return failed;
+  if (guard.owns_lock())
+    if (auto end_err = end_batch(!err))
+      return end_err;
+  return err;
 }
 
 caf::expected<uint64_t> projection::rebuild(events::event_store& store,

@@ -13,6 +13,7 @@
 
 #include "events/encoding.hpp"
 #include "events/errc.hpp"
+#include "events/prefetch.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace billow;
@@ -493,6 +494,74 @@ TEST_F(event_store_test, verify_names_the_position_of_a_flipped_byte) {
   report = store->verify(1, UINT64_MAX);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->first_bad, std::optional<uint64_t>{3});
+}
+
+TEST_F(event_store_test, prefetched_read_sees_every_event_in_order) {
+  for (int i = 0; i < 10; ++i)
+    must_append("s-" + std::to_string(i % 3), 10);
+  // Small chunks, so that the 100 events cross many hand-overs.
+  prefetch_options small{7, 2};
+  std::vector<uint64_t> seen;
+  std::vector<std::string> streams;
+  ASSERT_FALSE(for_each_prefetched(
+    *store, 1, UINT64_MAX,
+    [&](const envelope& x) {
+      seen.push_back(x.position);
+      streams.push_back(x.stream);
+      return true;
+    },
+    small));
+  std::vector<std::string> expected;
+  ASSERT_FALSE(store->for_each(1, UINT64_MAX, [&](const envelope& x) {
+    expected.push_back(x.stream);
+    return true;
+  }));
+  ASSERT_EQ(seen.size(), 100u);
+  for (size_t i = 0; i < seen.size(); ++i)
+    EXPECT_EQ(seen[i], i + 1);
+  EXPECT_EQ(streams, expected);
+  // A range in the middle.
+  seen.clear();
+  ASSERT_FALSE(for_each_prefetched(
+    *store, 31, 57,
+    [&](const envelope& x) {
+      seen.push_back(x.position);
+      return true;
+    },
+    small));
+  ASSERT_EQ(seen.size(), 27u);
+  EXPECT_EQ(seen.front(), 31u);
+  EXPECT_EQ(seen.back(), 57u);
+}
+
+TEST_F(event_store_test, prefetched_read_stops_when_the_consumer_does) {
+  must_append("a", 200);
+  uint64_t calls = 0;
+  ASSERT_FALSE(for_each_prefetched(*store, 1, UINT64_MAX,
+                                   [&](const envelope&) {
+                                     return ++calls < 15;
+                                   },
+                                   {4, 3}));
+  EXPECT_EQ(calls, 15u);
+}
+
+TEST_F(event_store_test, prefetched_read_reports_a_bad_event_after_the_good) {
+  must_append("a", 40);
+  store.reset();
+  tamper(dir.sub("db"), 23, [](std::string& v) {
+    v.resize(10); // no longer an envelope
+  });
+  reopen();
+  std::vector<uint64_t> seen;
+  auto err = for_each_prefetched(*store, 1, UINT64_MAX,
+                                 [&](const envelope& x) {
+                                   seen.push_back(x.position);
+                                   return true;
+                                 },
+                                 {5, 2});
+  ASSERT_TRUE(err);
+  ASSERT_EQ(seen.size(), 22u);
+  EXPECT_EQ(seen.back(), 22u);
 }
 
 TEST_F(event_store_test, verify_names_a_rewritten_event_whose_hash_was_fixed) {
