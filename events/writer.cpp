@@ -113,50 +113,80 @@ void maybe_start_sync(writer_ptr self) {
   start_sync(self);
 }
 
-/// Sync mode: fsyncs everything written so far on the syncer, then
-/// publishes and answers it.
+using promise_list = std::vector<caf::typed_response_promise<append_result>>;
+using result_list = std::vector<caf::expected<append_result>>;
+
+/// Sync mode: what one fsync covers, taken from the writer's unsynced lists.
+struct sync_round {
+  uint64_t target = 0;
+  std::shared_ptr<promise_list> promises;
+  std::shared_ptr<result_list> results;
+  std::chrono::steady_clock::time_point since;
+  std::chrono::steady_clock::time_point started;
+};
+
+/// Sync mode: the fsync of `round` succeeded: publishes and answers it, then
+/// expects the answered appenders back before the next fsync, but only
+/// briefly (see writer.hpp).
+void finish_sync(writer_ptr self, const sync_round& round) {
+  auto& st = self->state;
+  st.last_sync_duration = std::chrono::steady_clock::now() - round.started;
+  st.store->publish(round.target);
+  bool any_events = false;
+  acknowledge(st, *round.promises, *round.results, round.since, any_events);
+  st.sync_in_flight = false;
+  st.sync_target = round.promises->size() + st.unsynced_promises.size();
+  st.sync_waiting = true;
+  auto wait = std::min<std::chrono::steady_clock::duration>(
+    st.last_sync_duration / 2, std::chrono::milliseconds(2));
+  self->delayed_send(self, wait, sync_due_atom::value,
+                     ++st.sync_wait_generation);
+  maybe_start_sync(self);
+  if (any_events)
+    notify_all(self);
+}
+
+/// Sync mode: the fsync failed. Nothing written since the last good one can
+/// be trusted: answers everything with the error and stops.
+void fail_sync(writer_ptr self, const sync_round& round, caf::error err) {
+  for (auto& p : *round.promises)
+    p.deliver(err);
+  for (auto& p : self->state.unsynced_promises)
+    p.deliver(err);
+  self->quit(std::move(err));
+}
+
+/// Sync mode: fsyncs everything written so far, then publishes and answers
+/// it. With no append waiting in the mailbox the writer fsyncs itself (it
+/// has nothing else to do meanwhile, and the hop to the syncer and back
+/// costs two thread wake-ups); otherwise the syncer does, while the writer
+/// writes what waits.
 void start_sync(writer_ptr self) {
   auto& st = self->state;
   st.sync_in_flight = true;
-  auto target = st.store->written_position();
-  using promise_list = std::vector<caf::typed_response_promise<append_result>>;
-  using result_list = std::vector<caf::expected<append_result>>;
-  auto promises
+  sync_round round;
+  round.target = st.store->written_position();
+  round.promises
     = std::make_shared<promise_list>(std::move(st.unsynced_promises));
-  auto results = std::make_shared<result_list>(std::move(st.unsynced_results));
+  round.results = std::make_shared<result_list>(std::move(st.unsynced_results));
   st.unsynced_promises.clear();
   st.unsynced_results.clear();
-  auto since = st.unsynced_since;
-  auto sync_start = std::chrono::steady_clock::now();
+  round.since = st.unsynced_since;
+  round.started = std::chrono::steady_clock::now();
+  if (st.requests.empty() && self->mailbox().empty()) {
+    if (auto err = st.store->sync_wal())
+      fail_sync(self, round, std::move(err));
+    else
+      finish_sync(self, round);
+    return;
+  }
   self->request(st.syncer, caf::infinite, wal_sync_atom::value)
     .then(
-      [self, target, promises, results, since, sync_start](bool) {
-        auto& st = self->state;
-        st.last_sync_duration = std::chrono::steady_clock::now() - sync_start;
-        st.store->publish(target);
-        bool any_events = false;
-        acknowledge(st, *promises, *results, since, any_events);
-        st.sync_in_flight = false;
-        // Expect the answered appenders back before the next fsync, but
-        // only briefly (see writer.hpp).
-        st.sync_target = promises->size() + st.unsynced_promises.size();
-        st.sync_waiting = true;
-        auto wait = std::min<std::chrono::steady_clock::duration>(
-          st.last_sync_duration / 2, std::chrono::milliseconds(2));
-        self->delayed_send(self, wait, sync_due_atom::value,
-                           ++st.sync_wait_generation);
-        maybe_start_sync(self);
-        if (any_events)
-          notify_all(self);
+      [self, round](bool) {
+        finish_sync(self, round);
       },
-      [self, promises](caf::error& err) {
-        // After a failed fsync nothing written since the last good one can
-        // be trusted: answer everything with the error and stop.
-        for (auto& p : *promises)
-          p.deliver(err);
-        for (auto& p : self->state.unsynced_promises)
-          p.deliver(err);
-        self->quit(std::move(err));
+      [self, round](caf::error& err) {
+        fail_sync(self, round, std::move(err));
       });
 }
 
@@ -177,7 +207,6 @@ void flush(writer_ptr self) {
       st.unsynced_promises.push_back(std::move(st.promises[i]));
       st.unsynced_results.push_back(std::move(results[i]));
     }
-    maybe_start_sync(self);
   } else {
     auto results = st.store->append_group(batch, st.opts.durability);
     std::vector<caf::typed_response_promise<append_result>> promises(
@@ -196,6 +225,9 @@ void flush(writer_ptr self) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
   }
+  // Last: an fsync started now sees whether anything still waits.
+  if (st.opts.durability == durability::sync)
+    maybe_start_sync(self);
 }
 
 syncer_actor::behavior_type syncer_impl(syncer_actor::pointer,
