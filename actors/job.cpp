@@ -672,6 +672,7 @@ job_manager_actor::behavior_type job_manager_impl(manager_ptr self,
       } else {
         auto v = queued_view(spec);
         track(self, v);
+        fresh = spec.unstored;
       }
       ++st.stats.added;
       auto id = spec.job_id;

@@ -108,6 +108,10 @@ struct job_spec {
   job_policy policy;
   /// Who queued it (`admin:<id>`, `system`, ...).
   std::string actor = "system";
+  /// Set by a caller that knows nothing is stored under `job_id` yet: it
+  /// names the job in an event it has just appended for the first time. The
+  /// job's actor then starts empty instead of reading the job's stream.
+  bool unstored = false;
 };
 
 /// One failed attempt.
@@ -199,7 +203,7 @@ typename Inspector::result_type inspect(Inspector& f, job_policy& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
   return f(x.job_id, x.module, x.method, x.service_id, x.input, x.tags,
-           x.policy, x.actor);
+           x.policy, x.actor, x.unstored);
 }
 
 template <class Inspector>

@@ -356,14 +356,17 @@ void record_outcome(service_ptr self, job_view job) {
 }
 
 /// Queues (or finds) the job of the operation in progress.
-void ensure_job(service_ptr self) {
+/// `just_appended`: the request naming the job was just stored for the first
+/// time (so nothing is stored under the job's id yet), not found on load.
+void ensure_job(service_ptr self, bool just_appended) {
   auto& st = self->state;
   auto& s = st.agg.state;
   if (s.pending_op == service_op::none || s.job_id.is_nil())
     return;
+  auto spec = pending_job_spec(s, st.id);
+  spec.unstored = just_appended;
   self
-    ->request(st.jobs, caf::infinite, job_add_atom::value,
-              pending_job_spec(s, st.id))
+    ->request(st.jobs, caf::infinite, job_add_atom::value, std::move(spec))
     .then(
       [self](job_view& v) {
         if (v.terminal())
@@ -397,7 +400,7 @@ command<service_state> lifecycle_command(service_ptr self,
     return decide_lifecycle(s, version, cmd, job_id);
   };
   c.effects = [self](command_result&) {
-    ensure_job(self);
+    ensure_job(self, true);
   };
   return c;
 }
@@ -413,7 +416,7 @@ service_impl(service_ptr self, events::uuid id, const runtime_context* ctx,
   st.agg.max_keys = ctx->aggregates.remembered_keys;
   auto load_err = st.agg.load(*ctx->store);
   if (!load_err)
-    ensure_job(self);
+    ensure_job(self, false);
   else
     // Asks the registry to drop it: the registry answers with `passivate`,
     // which lands behind every message it routed here before, so those get
