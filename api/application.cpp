@@ -109,13 +109,25 @@ struct application::impl {
       if (!prov->wait_for(store->last_position(), wait))
         return modules::latest_service_data(*store, id);
       boost::json::object data;
-      if (auto row = prov->service(events::to_string(id))) {
+      if (auto text = prov->service_data(events::to_string(id))) {
         boost::system::error_code ec;
-        auto doc = boost::json::parse(row->service_data, ec);
+        auto doc = boost::json::parse(*text, ec);
         if (!ec && doc.is_object())
           data = std::move(doc.as_object());
       }
       return data;
+    };
+  }
+
+  /// A product's data for module code, the same way: from the provisioning
+  /// projection once it has applied the log as it was when the call came,
+  /// folded from the product's stream only when that wait times out.
+  modules::product_lookup product_data_lookup() {
+    return [prov = provisioning, store = store.get(),
+            wait = opts.read_wait](const std::string& id) {
+      if (!prov->wait_for(store->last_position(), wait))
+        return product_data_of(*store, id);
+      return prov->product_data(id);
     };
   }
 
@@ -331,11 +343,7 @@ caf::error application::start() {
   d.pool = std::make_unique<actors::worker_pool>(
     std::max<std::size_t>(1, d.opts.worker_threads), d.runtime_metrics.get());
   d.module_port = std::make_unique<modules::catalog_module_port>(
-    *d.catalog, *d.store,
-    [store = d.store.get()](const std::string& id) {
-      return product_data_of(*store, id);
-    },
-    d.service_data_lookup());
+    *d.catalog, *d.store, d.product_data_lookup(), d.service_data_lookup());
   d.runtime.store = d.store.get();
   d.runtime.writer = d.writer;
   d.runtime.clock = d.clock.get();
@@ -425,10 +433,7 @@ caf::error application::start() {
                         [pool = d.pool.get()](std::function<void()> fn) {
                           pool->submit(std::move(fn));
                         },
-                        [store = d.store.get()](const std::string& id) {
-                          return product_data_of(*store, id);
-                        },
-                        d.service_data_lookup()});
+                        d.product_data_lookup(), d.service_data_lookup()});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");

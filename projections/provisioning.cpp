@@ -419,6 +419,15 @@ std::optional<service_row> provisioning::service(std::string_view id) const {
   return *row;
 }
 
+std::optional<std::string>
+provisioning::service_data(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  const auto* row = find_service(id);
+  if (row == nullptr)
+    return std::nullopt;
+  return row->service_data;
+}
+
 page<service_row> provisioning::services(const service_filter& filter,
                                          uint64_t after, size_t limit) const {
   limit = std::max<size_t>(limit, 1);
@@ -489,6 +498,18 @@ page<entity_row> provisioning::clients(uint64_t after, size_t limit) const {
 
 page<entity_row> provisioning::products(uint64_t after, size_t limit) const {
   return entity_page(products_, after, limit);
+}
+
+std::optional<boost::json::object>
+provisioning::product_data(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  auto it = products_.by_id.find(id);
+  if (it == products_.by_id.end())
+    return std::nullopt;
+  if (auto* data = it->second.fields.if_contains("product_data");
+      data && data->is_object())
+    return data->as_object();
+  return boost::json::object{};
 }
 
 size_t provisioning::service_count() const {

@@ -99,12 +99,20 @@ public:
 
   std::optional<service_row> service(std::string_view id) const;
 
+  /// A service's `service_data` (JSON object text), or nullopt for an
+  /// unknown service; the one field module code needs, without a row copy.
+  std::optional<std::string> service_data(std::string_view id) const;
+
   /// Services matching `filter` after list position `after`, at most `limit`.
   page<service_row> services(const service_filter& filter, uint64_t after,
                              size_t limit) const;
 
   page<entity_row> clients(uint64_t after, size_t limit) const;
   page<entity_row> products(uint64_t after, size_t limit) const;
+
+  /// A product's `product_data` object (empty when it has none), or nullopt
+  /// for an unknown product: what module code gets as the product's data.
+  std::optional<boost::json::object> product_data(std::string_view id) const;
 
   size_t service_count() const;
 

@@ -146,6 +146,29 @@ TEST_F(projection_test, folds_services_clients_and_products_from_the_log) {
   EXPECT_EQ(proj.services({std::nullopt, "", p2}, 0, 10).items.size(), 1u);
 }
 
+TEST_F(projection_test, product_data_is_what_the_product_events_left) {
+  auto p = product("db-small"); // product_data {} at first
+  append("product-" + p, "product.updated",
+         {{"product_data", {{"host", "db1"}, {"port", 5432}}}});
+  append("product-" + p, "product.updated", {{"name", "DB small"}});
+  auto bare = to_string(uuid::random());
+  append("product-" + bare, "product.created", {{"name", "no data"}});
+  provisioning proj;
+  ASSERT_FALSE(proj.load(*store_));
+  ASSERT_FALSE(proj.catch_up(*store_));
+  auto data = proj.product_data(p);
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*data, (json::object{{"host", "db1"}, {"port", 5432}}));
+  ASSERT_TRUE(proj.product_data(bare));
+  EXPECT_TRUE(proj.product_data(bare)->empty());
+  EXPECT_FALSE(proj.product_data(to_string(uuid::random())));
+  // The service side: the data text, or nothing for an unknown service.
+  auto s = service(client("a"), p);
+  ASSERT_FALSE(proj.catch_up(*store_));
+  EXPECT_EQ(proj.service_data(s), std::optional<std::string>{"{}"});
+  EXPECT_FALSE(proj.service_data(to_string(uuid::random())));
+}
+
 TEST_F(projection_test, service_data_is_the_last_module_result_that_has_it) {
   auto s = service(client("a"), product("p"));
   auto result = [](const std::string& db) {
