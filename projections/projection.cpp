@@ -221,8 +221,12 @@ namespace {
 /// delivered page was the largest cost of following the log under load
 /// (pages are small then). Reads see every applied event at once; what a
 /// crash loses of the stored copy is applied again from its checkpoint.
-constexpr auto commit_interval = std::chrono::milliseconds(100);
-constexpr uint64_t commit_events = 4096;
+/// Under load the event count decides: at 4,096 events a commit came every
+/// ~100 ms and cost about 4% of the server's CPU (each rewrites every record
+/// changed since the last); 32,768 events re-apply in well under 100 ms at
+/// the next start.
+constexpr auto commit_interval = std::chrono::seconds(1);
+constexpr uint64_t commit_events = 32'768;
 
 /// Follower -> itself: the commit interval since the first uncommitted
 /// event is over.

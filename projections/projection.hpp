@@ -9,7 +9,7 @@
 // Life of a projection: `load` (read model and checkpoint from the store),
 // `catch_up` (from the checkpoint to the log's head, committing in batches),
 // then `follow` (a subscription applies each page live and commits at most
-// every 100 ms).
+// every second).
 // `rebuild` drops the read model and checkpoint and replays from position 1
 // (`billow replay <name>`).
 
@@ -144,7 +144,7 @@ private:
 
 /// Catches `proj` up and keeps it current: a subscription from
 /// `position() + 1` applies each page at once and commits what it applied at
-/// most 100 ms (or 4,096 events) later, and as it stops (durability async:
+/// most 1 s (or 32,768 events) later, and as it stops (durability async:
 /// the log is the durable truth, a lost commit is replayed). A failed commit
 /// ends the subscription, and nothing is committed after it (the projection
 /// then lags; its checkpoint stays consistent). Answers the follower actor;
