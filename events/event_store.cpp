@@ -297,6 +297,8 @@ event_store::open(store_options opts) {
   std::unique_ptr<event_store> self{new event_store(std::move(opts))};
   auto& im = *self->impl_;
   rocksdb::DBOptions db_opts;
+  if (self->opts_.env)
+    db_opts.env = self->opts_.env.get();
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;

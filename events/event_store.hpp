@@ -74,6 +74,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 class WriteBatch;
 } // namespace rocksdb
 
@@ -202,6 +203,9 @@ struct store_options {
   std::function<int64_t()> clock;
   /// Extra column families to open (projection read models).
   std::vector<std::string> extra_column_families;
+  /// RocksDB's environment (files, threads); RocksDB's default when null.
+  /// Tests pass one whose files fail on purpose.
+  std::shared_ptr<rocksdb::Env> env;
 };
 
 /// The event log over RocksDB. Not copyable: it owns the database.

@@ -24,6 +24,7 @@ protected:
     opts.clock = [this] {
       return clock();
     };
+    opts.env = env();
     auto s = events::event_store::open(std::move(opts));
     ASSERT_TRUE(s) << to_string(s.error());
     store = std::move(*s);
@@ -39,6 +40,11 @@ protected:
     writer = nullptr;
     sys.reset();
     store.reset();
+  }
+
+  /// The store's RocksDB environment; tests may override it.
+  virtual std::shared_ptr<rocksdb::Env> env() {
+    return nullptr;
   }
 
   /// The store's clock; tests may override it.

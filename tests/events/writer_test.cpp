@@ -6,6 +6,8 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <prometheus/registry.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include "events/errc.hpp"
 #include "tests/events/actor_fixture.hpp"
@@ -62,6 +64,67 @@ protected:
   std::atomic<bool> gate_passed_{false};
   std::promise<void> entered_;
   std::promise<void> released_;
+};
+
+/// A file system whose WAL files (`*.log`) fail every sync once `fail` is
+/// set, as a disk that lost its write cache would.
+class failing_sync_fs : public rocksdb::FileSystemWrapper {
+public:
+  failing_sync_fs()
+    : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {
+    // nop
+  }
+
+  const char* Name() const override {
+    return "billow.test.FailingSync";
+  }
+
+  rocksdb::IOStatus
+  NewWritableFile(const std::string& name, const rocksdb::FileOptions& opts,
+                  std::unique_ptr<rocksdb::FSWritableFile>* out,
+                  rocksdb::IODebugContext* dbg) override {
+    auto st = target()->NewWritableFile(name, opts, out, dbg);
+    if (st.ok() && name.size() > 4 && name.ends_with(".log"))
+      *out = std::make_unique<wal_file>(std::move(*out), fail);
+    return st;
+  }
+
+  std::atomic<bool> fail{false};
+
+private:
+  class wal_file : public rocksdb::FSWritableFileOwnerWrapper {
+  public:
+    wal_file(std::unique_ptr<rocksdb::FSWritableFile> f,
+             const std::atomic<bool>& fail)
+      : rocksdb::FSWritableFileOwnerWrapper(std::move(f)), fail_(fail) {
+      // nop
+    }
+
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o,
+                           rocksdb::IODebugContext* d) override {
+      return fail_ ? rocksdb::IOStatus::IOError("injected sync failure")
+                   : target()->Sync(o, d);
+    }
+
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o,
+                            rocksdb::IODebugContext* d) override {
+      return fail_ ? rocksdb::IOStatus::IOError("injected sync failure")
+                   : target()->Fsync(o, d);
+    }
+
+  private:
+    const std::atomic<bool>& fail_;
+  };
+};
+
+/// The gated writer over a store whose WAL syncs fail on demand.
+class failing_sync_test : public gated_writer_test {
+protected:
+  std::shared_ptr<rocksdb::Env> env() override {
+    return std::shared_ptr<rocksdb::Env>{rocksdb::NewCompositeEnv(fs_)};
+  }
+
+  std::shared_ptr<failing_sync_fs> fs_ = std::make_shared<failing_sync_fs>();
 };
 
 } // namespace
@@ -200,4 +263,68 @@ TEST_F(writer_test, concurrent_appenders_get_gapless_distinct_positions) {
   }
   EXPECT_EQ(store->last_position(), next - 1);
   EXPECT_TRUE(store->verify(1, UINT64_MAX)->ok());
+}
+
+// A failed fsync on the writer's own thread (one appender, nothing waiting):
+// the append is answered with the error, never published, and the writer
+// stops, so later appends are refused too.
+TEST_F(failing_sync_test, a_failed_fsync_is_answered_and_stops_the_writer) {
+  gate_passed_ = true; // no gate here
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor self{*sys};
+  auto append = [&](const std::string& stream) {
+    caf::expected<append_result> out{caf::none};
+    self
+      ->request(writer, caf::infinite, append_atom::value, stream,
+                expected_version::any(), events_of(1))
+      .receive(
+        [&](const append_result& r) {
+          out = r;
+        },
+        [&](caf::error& err) {
+          out = std::move(err);
+        });
+    return out;
+  };
+  ASSERT_TRUE(append("s-ok"));
+  EXPECT_EQ(store->last_position(), 1u);
+  fs_->fail = true;
+  auto failed = append("s-lost");
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(errc_of(failed.error()), billow_errc::storage_error)
+    << to_string(failed.error());
+  EXPECT_EQ(store->last_position(), 1u);
+  EXPECT_FALSE(append("s-after"));
+  EXPECT_EQ(store->last_position(), 1u);
+}
+
+// A failed fsync on the syncer while more appends were written behind it:
+// every append of the failed round and every one written after it gets the
+// error; none is acknowledged.
+TEST_F(failing_sync_test,
+       a_failed_fsync_on_the_syncer_fails_every_waiting_append) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor self{*sys};
+  constexpr int n = 30;
+  self->send(writer, append_atom::value, std::string{"s-0"},
+             expected_version::any(), events_of(1));
+  entered_.get_future().wait();
+  for (int i = 1; i < n; ++i)
+    self->send(writer, append_atom::value, "s-" + std::to_string(i),
+               expected_version::any(), events_of(1));
+  fs_->fail = true;
+  released_.set_value();
+  int ok = 0;
+  int errors = 0;
+  int replies = 0;
+  self->receive_for(replies, n)(
+    [&](const append_result&) {
+      ++ok;
+    },
+    [&](caf::error&) {
+      ++errors;
+    });
+  EXPECT_EQ(ok, 0);
+  EXPECT_EQ(errors, n);
+  EXPECT_EQ(store->last_position(), 0u);
 }
