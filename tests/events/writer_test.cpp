@@ -61,6 +61,19 @@ protected:
     return 1'700'000'000'000'000;
   }
 
+  /// Sends `n` appends to `writer` on streams s-0, s-1, ...: the first (one
+  /// event) enters the commit and blocks on the clock, the other n - 1
+  /// (`events_each` events each) queue in the mailbox behind it. The gate
+  /// stays closed until `released_` is set.
+  void queue_behind_gate(caf::scoped_actor& self, int n, size_t events_each) {
+    self->send(writer, append_atom::value, std::string{"s-0"},
+               expected_version::any(), events_of(1));
+    entered_.get_future().wait();
+    for (int i = 1; i < n; ++i)
+      self->send(writer, append_atom::value, "s-" + std::to_string(i),
+                 expected_version::any(), events_of(events_each));
+  }
+
   std::atomic<bool> gate_passed_{false};
   std::promise<void> entered_;
   std::promise<void> released_;
@@ -194,14 +207,8 @@ TEST_F(gated_writer_test, queued_appends_share_one_group_commit) {
   writer = make_writer(*sys, *store, opts);
   caf::scoped_actor self{*sys};
   constexpr int n = 50;
-  // The first append enters the commit and blocks on the clock...
-  self->send(writer, append_atom::value, std::string{"s-0"},
-             expected_version::any(), events_of(1));
-  entered_.get_future().wait();
-  // ... while 49 more queue up in the mailbox behind it.
-  for (int i = 1; i < n; ++i)
-    self->send(writer, append_atom::value, "s-" + std::to_string(i),
-               expected_version::any(), events_of(2));
+  // The first append blocks in the commit while 49 more queue behind it.
+  queue_behind_gate(self, n, 2);
   released_.set_value();
   int replies = 0;
   self->receive_for(replies, n)([&](const append_result&) {},
@@ -269,7 +276,7 @@ TEST_F(writer_test, concurrent_appenders_get_gapless_distinct_positions) {
 // the append is answered with the error, never published, and the writer
 // stops, so later appends are refused too.
 TEST_F(failing_sync_test, a_failed_fsync_is_answered_and_stops_the_writer) {
-  gate_passed_ = true; // no gate here
+  gate_passed_ = true; // open the gate: this test needs no queue behind it
   writer = make_writer(*sys, *store);
   caf::scoped_actor self{*sys};
   auto append = [&](const std::string& stream) {
@@ -306,12 +313,7 @@ TEST_F(failing_sync_test,
   writer = make_writer(*sys, *store);
   caf::scoped_actor self{*sys};
   constexpr int n = 30;
-  self->send(writer, append_atom::value, std::string{"s-0"},
-             expected_version::any(), events_of(1));
-  entered_.get_future().wait();
-  for (int i = 1; i < n; ++i)
-    self->send(writer, append_atom::value, "s-" + std::to_string(i),
-               expected_version::any(), events_of(1));
+  queue_behind_gate(self, n, 1);
   fs_->fail = true;
   released_.set_value();
   int ok = 0;
