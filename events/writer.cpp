@@ -147,12 +147,22 @@ void finish_sync(writer_ptr self, const sync_round& round) {
 }
 
 /// Sync mode: the fsync failed. Nothing written since the last good one can
-/// be trusted: answers everything with the error and stops.
+/// be trusted: answers everything with the error and stops. That includes
+/// appends taken from the mailbox but not yet written (their flush may still
+/// be queued behind the syncer's answer); what is still in the mailbox CAF
+/// bounces as the writer ends.
 void fail_sync(writer_ptr self, const sync_round& round, caf::error err) {
+  auto& st = self->state;
   for (auto& p : *round.promises)
     p.deliver(err);
-  for (auto& p : self->state.unsynced_promises)
+  for (auto& p : st.unsynced_promises)
     p.deliver(err);
+  for (auto& p : st.promises)
+    p.deliver(err);
+  st.unsynced_promises.clear();
+  st.unsynced_results.clear();
+  st.promises.clear();
+  st.requests.clear();
   self->quit(std::move(err));
 }
 
