@@ -52,7 +52,6 @@ std::filesystem::path log_dir(const std::filesystem::path& data_dir) {
 namespace {
 
 /// The column family of the answers kept for `Idempotency-Key`.
-constexpr const char* idempotency_family = "idempotency";
 
 } // namespace
 
@@ -273,6 +272,10 @@ caf::error application::start() {
     return c->now_us();
   };
   store_opts.extra_column_families.push_back(idempotency_family);
+  store_opts.compaction_filters[idempotency_family]
+    = make_expired_answers_filter([c = d.clock.get()] {
+        return c->now_us();
+      });
   for (auto& p : d.projections())
     store_opts.extra_column_families.push_back(p->column_family());
   auto store = events::event_store::open(std::move(store_opts));

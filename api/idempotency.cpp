@@ -1,5 +1,6 @@
 #include "api/idempotency.hpp"
 
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <sodium.h>
 #include <spdlog/fmt/fmt.h>
@@ -77,7 +78,57 @@ std::optional<kept_answer> decode_answer(const std::string& raw) {
   }
 }
 
+/// Drops kept answers older than the retention as of its creation time.
+class expired_answers_filter : public rocksdb::CompactionFilter {
+public:
+  explicit expired_answers_filter(int64_t oldest_kept_us)
+    : oldest_kept_us_(oldest_kept_us) {}
+
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value,
+              std::string*, bool*) const override {
+    auto kept = decode_answer(value.ToString());
+    return kept && kept->at_us < oldest_kept_us_;
+  }
+
+  const char* Name() const override {
+    return "billow.expired_idempotency_answers";
+  }
+
+private:
+  int64_t oldest_kept_us_;
+};
+
+class expired_answers_factory : public rocksdb::CompactionFilterFactory {
+public:
+  expired_answers_factory(std::function<int64_t()> now_us, int64_t retention_us)
+    : now_us_(std::move(now_us)), retention_us_(retention_us) {}
+
+  std::unique_ptr<rocksdb::CompactionFilter>
+  CreateCompactionFilter(const rocksdb::CompactionFilter::Context&) override {
+    return std::make_unique<expired_answers_filter>(now_us_() - retention_us_);
+  }
+
+  const char* Name() const override {
+    return "billow.expired_idempotency_answers";
+  }
+
+private:
+  std::function<int64_t()> now_us_;
+  int64_t retention_us_;
+};
+
+int64_t to_us(std::chrono::seconds s) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(s).count();
+}
+
 } // namespace
+
+std::shared_ptr<rocksdb::CompactionFilterFactory>
+make_expired_answers_filter(std::function<int64_t()> now_us,
+                            std::chrono::seconds retention) {
+  return std::make_shared<expired_answers_factory>(std::move(now_us),
+                                                   to_us(retention));
+}
 
 /// Marks (caller, key) as running until the last copy of the handler's
 /// context is gone: after its answer, or when it dropped the request.
@@ -103,9 +154,7 @@ idempotency_store::idempotency_store(rocksdb::DB& db,
                                      std::function<int64_t()> now_us,
                                      std::chrono::seconds retention)
   : db_(db), cf_(cf), now_us_(std::move(now_us)),
-    retention_us_(
-      std::chrono::duration_cast<std::chrono::microseconds>(retention)
-        .count()) {}
+    retention_us_(to_us(retention)) {}
 
 void idempotency_store::run(const request_context& ctx,
                             const route_handler& inner) {

@@ -12,9 +12,10 @@
 //
 // Answers live in their own column family beside the log (not in it: they
 // are a cache of answers, not facts), keyed by caller and key, for
-// `retention`. Handlers that write events also derive their event ids from
-// the key, so a retry after a crash that lost the kept answer still appends
-// nothing twice.
+// `retention` (24 h). Older ones are not answered any more, and RocksDB's
+// compaction drops them from disk (`make_expired_answers_filter`). Handlers
+// that write events also derive their event ids from the key, so a retry after
+// a crash that lost the kept answer still appends nothing twice.
 
 #include <chrono>
 #include <functional>
@@ -26,6 +27,7 @@
 #include "api/router.hpp"
 
 namespace rocksdb {
+class CompactionFilterFactory;
 class DB;
 class ColumnFamilyHandle;
 } // namespace rocksdb
@@ -35,13 +37,28 @@ namespace billow::api {
 /// Keys longer than this are refused with 400.
 inline constexpr size_t max_idempotency_key_bytes = 255;
 
+/// The column family of the kept answers.
+inline constexpr const char* idempotency_family = "idempotency";
+
+/// How long a kept answer is answered again.
+inline constexpr std::chrono::seconds idempotency_retention
+  = std::chrono::hours(24);
+
+/// The compaction filter of the kept answers' column family: it drops the
+/// answers older than `retention` by `now_us` (read as each compaction
+/// starts), and keeps what it cannot read.
+std::shared_ptr<rocksdb::CompactionFilterFactory>
+make_expired_answers_filter(std::function<int64_t()> now_us,
+                            std::chrono::seconds retention
+                            = idempotency_retention);
+
 class idempotency_store {
 public:
   /// `cf` is a column family of `db` for the kept answers; `now_us` the
   /// clock (microseconds since the epoch).
   idempotency_store(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
                     std::function<int64_t()> now_us,
-                    std::chrono::seconds retention = std::chrono::hours(24));
+                    std::chrono::seconds retention = idempotency_retention);
 
   /// Runs `inner` for `ctx` (whose caller is set) under the rules above;
   /// requests other than POST, or without the header, just run.

@@ -459,7 +459,8 @@ void rehydrate(const std::string& filter) {
   constexpr int streams = 50;
   constexpr int events_per = 1000;
   test::temp_dir dir{"bench-rehydrate"};
-  auto opened = events::event_store::open({dir.sub("db"), nullptr, {}, nullptr});
+  auto opened
+    = events::event_store::open({dir.sub("db"), nullptr, {}, nullptr, {}});
   if (!opened)
     throw std::runtime_error(to_string(opened.error()));
   auto& store = **opened;

@@ -155,7 +155,7 @@ double store_append_rate(int n, durability d,
                          std::vector<double>* latencies = nullptr,
                          double* mean_batch = nullptr) {
   test::temp_dir dir{"bench-append"};
-  auto store = event_store::open({dir.sub("db"), nullptr, {}, nullptr});
+  auto store = event_store::open({dir.sub("db"), nullptr, {}, nullptr, {}});
   if (!store)
     throw std::runtime_error(to_string(store.error()));
   actors::runtime_options ro;
@@ -371,7 +371,7 @@ struct big_log {
   double build_rate = 0;
 
   explicit big_log(uint64_t n) {
-    auto s = event_store::open({dir.sub("db"), nullptr, {}, nullptr});
+    auto s = event_store::open({dir.sub("db"), nullptr, {}, nullptr, {}});
     if (!s)
       throw std::runtime_error(to_string(s.error()));
     store = std::move(*s);

@@ -367,8 +367,17 @@ event_store::open(store_options opts) {
     else
       descs.emplace_back(name, cf_opts);
   }
-  for (auto& name : self->opts_.extra_column_families)
-    descs.emplace_back(name, extra_opts);
+  for (auto& name : self->opts_.extra_column_families) {
+    auto filter = self->opts_.compaction_filters.find(name);
+    if (filter == self->opts_.compaction_filters.end()) {
+      descs.emplace_back(name, extra_opts);
+      continue;
+    }
+    auto expiring = extra_opts;
+    expiring.compaction_filter_factory = filter->second;
+    expiring.periodic_compaction_seconds = 24 * 60 * 60;
+    descs.emplace_back(name, expiring);
+  }
   // Families made by others (read models, kept answers) open too, so that
   // a tool that does not know them (billow events, verify) can still open
   // the store; RocksDB refuses to open a store with families left out.

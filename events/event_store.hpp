@@ -73,6 +73,7 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
+class CompactionFilterFactory;
 class DB;
 class Env;
 class WriteBatch;
@@ -206,6 +207,13 @@ struct store_options {
   /// RocksDB's environment (files, threads); RocksDB's default when null.
   /// Tests pass one whose files fail on purpose.
   std::shared_ptr<rocksdb::Env> env;
+  /// Compaction filters of extra column families, by family name: what
+  /// expires there (kept idempotency answers) is dropped as RocksDB compacts
+  /// it. Such a family's files are compacted again at least once a day, so
+  /// expired entries do not wait for new writes to push them down.
+  std::unordered_map<std::string,
+                     std::shared_ptr<rocksdb::CompactionFilterFactory>>
+    compaction_filters;
 };
 
 /// The event log over RocksDB. Not copyable: it owns the database.

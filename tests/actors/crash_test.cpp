@@ -124,7 +124,7 @@ TEST(crash_test, jobs_end_as_their_policy_says_after_sigkills) {
     while (in >> word >> id >> attempt)
       ++calls[*events::uuid::parse(id)][attempt];
   }
-  auto store = events::event_store::open({db, nullptr, {}, nullptr});
+  auto store = events::event_store::open({db, nullptr, {}, nullptr, {}});
   ASSERT_TRUE(store) << to_string(store.error());
   auto report = (*store)->verify(1, UINT64_MAX);
   ASSERT_TRUE(report && report->ok());

@@ -4,9 +4,11 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include "api/accounts.hpp"
 #include "api/application.hpp"
+#include "api/idempotency.hpp"
 #include "api/json_body.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
@@ -156,6 +158,88 @@ TEST_F(idempotency_test, keys_are_per_caller_and_survive_a_restart) {
   EXPECT_EQ(replayed.body, mine.body);
   EXPECT_EQ(replayed.header("idempotent-replayed"), "true");
   EXPECT_EQ(log_end(), end);
+}
+
+/// The kept answers on disk, by key (caller, newline, Idempotency-Key), with
+/// the time each was kept.
+std::map<std::string, int64_t>
+kept_answers(billow::events::event_store& store) {
+  std::map<std::string, int64_t> out;
+  auto* cf = store.column_family(billow::api::idempotency_family);
+  EXPECT_NE(cf, nullptr);
+  std::unique_ptr<rocksdb::Iterator> it{
+    store.db().NewIterator(rocksdb::ReadOptions{}, cf)};
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    out[it->key().ToString()] = boost::json::parse(it->value().ToString())
+                                  .at("at_us")
+                                  .to_number<int64_t>();
+  EXPECT_TRUE(it->status().ok());
+  return out;
+}
+
+bool has_key(const std::map<std::string, int64_t>& kept,
+             const std::string& key) {
+  return std::any_of(kept.begin(), kept.end(), [&](const auto& kv) {
+    return kv.first.ends_with("\n" + key);
+  });
+}
+
+// A kept answer lasts a day. A retry after that runs again, and since the
+// event ids come from the key it names the same client and writes nothing;
+// compaction then drops the expired answers from disk.
+TEST_F(idempotency_test, answers_expire_after_a_day_and_compaction_drops_them) {
+  auto first = post("/api/v1/admin/clients", ada, "order-old");
+  ASSERT_EQ(first.status, 201u) << first.body;
+  ASSERT_EQ(post("/api/v1/admin/clients", grace, "order-stale").status, 201u);
+  auto end = log_end();
+  ASSERT_EQ(
+    post("/api/v1/admin/clock/advance", R"({"seconds":90000})", "").status,
+    200u);
+  auto late = post("/api/v1/admin/clients", ada, "order-old");
+  ASSERT_EQ(late.status, 201u) << late.body;
+  EXPECT_EQ(late.header("idempotent-replayed"), "");
+  EXPECT_EQ(boost::json::parse(late.body).at("id"),
+            boost::json::parse(first.body).at("id"));
+  EXPECT_EQ(log_end(), end);
+  // The retry's answer is kept anew.
+  EXPECT_EQ(post("/api/v1/admin/clients", ada, "order-old")
+              .header("idempotent-replayed"),
+            "true");
+  conn_.reset();
+  app_.reset();
+
+  // The server's store with the same filter, as of the newest answer's time.
+  std::map<std::string, int64_t> before;
+  {
+    billow::events::store_options opts;
+    opts.dir = billow::api::log_dir(data_).string();
+    opts.extra_column_families = {billow::api::idempotency_family};
+    auto store = billow::events::event_store::open(opts);
+    ASSERT_TRUE(store);
+    before = kept_answers(**store);
+  }
+  ASSERT_TRUE(has_key(before, "order-stale"));
+  ASSERT_TRUE(has_key(before, "order-old"));
+  int64_t newest = 0;
+  for (const auto& kv : before)
+    newest = std::max(newest, kv.second);
+  billow::events::store_options opts;
+  opts.dir = billow::api::log_dir(data_).string();
+  opts.extra_column_families = {billow::api::idempotency_family};
+  opts.compaction_filters[billow::api::idempotency_family]
+    = billow::api::make_expired_answers_filter([newest] {
+        return newest;
+      });
+  auto store = billow::events::event_store::open(opts);
+  ASSERT_TRUE(store);
+  auto& db = (*store)->db();
+  auto* cf = (*store)->column_family(billow::api::idempotency_family);
+  ASSERT_TRUE(
+    db.CompactRange(rocksdb::CompactRangeOptions{}, cf, nullptr, nullptr).ok());
+  auto after = kept_answers(**store);
+  EXPECT_FALSE(has_key(after, "order-stale"));
+  EXPECT_TRUE(has_key(after, "order-old"));
+  EXPECT_EQ(after.size(), before.size() - 1);
 }
 
 } // namespace

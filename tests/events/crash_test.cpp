@@ -109,7 +109,7 @@ TEST(crash_test, acknowledged_appends_survive_sigkill_whole_and_once) {
     EXPECT_FALSE(acks.empty()) << "round " << round;
     for (auto& [cmd, a] : acks)
       EXPECT_TRUE(acked.emplace(cmd, a).second) << "ack printed twice";
-    auto store = event_store::open({db, nullptr, {}, nullptr});
+    auto store = event_store::open({db, nullptr, {}, nullptr, {}});
     ASSERT_TRUE(store) << to_string(store.error());
     auto& s = **store;
     // The chain verifies end to end, which also proves positions gapless.

@@ -637,7 +637,7 @@ TEST_F(event_store_test, an_unknown_envelope_format_is_corruption) {
   tamper(dir.sub("db"), 1, [](std::string& v) {
     v[0] = 3;
   });
-  auto s = event_store::open({dir.sub("db"), nullptr, {}, nullptr});
+  auto s = event_store::open({dir.sub("db"), nullptr, {}, nullptr, {}});
   ASSERT_FALSE(s);
   EXPECT_EQ(errc_of(s.error()), billow_errc::corruption);
 }
