@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <thread>
 
 #include <boost/json.hpp>
 #include <sodium.h>
@@ -327,10 +326,7 @@ find_current(const auth_context& auth, const Directory& dir,
   auto account = lookup(dir, email);
   if (account || !auth.log_head)
     return account;
-  auto head = auth.log_head();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (dir.position() < head && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  dir.wait_for(auth.log_head(), std::chrono::seconds(2));
   return lookup(dir, email);
 }
 

@@ -11,6 +11,7 @@
 //   read_only  every permission whose name ends in `.read`, except
 //              `secrets.read` (seeing secrets in payloads)
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "events/envelope.hpp"
 #include "events/subscription.hpp"
 #include "events/writer.hpp"
+#include "projections/position_gate.hpp"
 
 namespace billow::events {
 class event_store;
@@ -60,7 +62,14 @@ public:
   size_t size() const;
 
   /// The position of the last event applied.
-  uint64_t position() const;
+  uint64_t position() const noexcept {
+    return applied_.position();
+  }
+
+  /// Waits until `position() >= pos` or `timeout` passed; true when reached.
+  bool wait_for(uint64_t pos, std::chrono::milliseconds timeout) const {
+    return applied_.wait_for(pos, timeout);
+  }
 
   /// Reads every `admin.*` event of `store` up to its last position (through
   /// the type index, without scanning the log).
@@ -70,7 +79,13 @@ private:
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, admin_account> by_id_;
   std::unordered_map<std::string, std::string> id_by_email_;
+  /// Applies `ev` under the lock unless it is applied already.
+  void apply_event(const events::envelope& ev);
+
+  /// The last position applied, under `mtx_` (skips repeats).
   uint64_t position_ = 0;
+  /// The same, for readers that wait for it.
+  position_gate applied_;
 };
 
 /// Keeps `dir` current: catches up from the store, then follows the log

@@ -17,6 +17,12 @@
 namespace billow::projections {
 
 void client_directory::apply(const events::envelope& ev) {
+  apply_event(ev);
+  if (ev.position > applied_.position())
+    applied_.set(ev.position);
+}
+
+void client_directory::apply_event(const events::envelope& ev) {
   std::unique_lock guard{mtx_};
   if (ev.position <= position_)
     return; // already applied (catch-up and live may overlap)
@@ -68,11 +74,6 @@ size_t client_directory::size() const {
   return by_id_.size();
 }
 
-uint64_t client_directory::position() const {
-  std::shared_lock guard{mtx_};
-  return position_;
-}
-
 caf::error client_directory::catch_up(const events::event_store& store) {
   auto last = store.last_position();
   if (auto err = replay_type(store, "client.created", last,
@@ -80,8 +81,12 @@ caf::error client_directory::catch_up(const events::event_store& store) {
                                apply(ev);
                              }))
     return err;
-  std::unique_lock guard{mtx_};
-  position_ = std::max(position_, last);
+  {
+    std::unique_lock guard{mtx_};
+    position_ = std::max(position_, last);
+  }
+  if (last > applied_.position())
+    applied_.set(last);
   return caf::none;
 }
 

@@ -9,6 +9,7 @@
 // Only clients created with a password (an Argon2id hash) can log in; their
 // emails are unique among such clients (the create route checks).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "events/envelope.hpp"
 #include "events/subscription.hpp"
 #include "events/writer.hpp"
+#include "projections/position_gate.hpp"
 
 namespace billow::events {
 class event_store;
@@ -52,7 +54,14 @@ public:
   size_t size() const;
 
   /// The position of the last event applied.
-  uint64_t position() const;
+  uint64_t position() const noexcept {
+    return applied_.position();
+  }
+
+  /// Waits until `position() >= pos` or `timeout` passed; true when reached.
+  bool wait_for(uint64_t pos, std::chrono::milliseconds timeout) const {
+    return applied_.wait_for(pos, timeout);
+  }
 
   /// Reads every `client.created` event of `store` up to its last position
   /// (through the type index).
@@ -62,7 +71,13 @@ private:
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, client_account> by_id_;
   std::unordered_map<std::string, std::string> login_by_email_;
+  /// Applies `ev` under the lock unless it is applied already.
+  void apply_event(const events::envelope& ev);
+
+  /// The last position applied, under `mtx_` (skips repeats).
   uint64_t position_ = 0;
+  /// The same, for readers that wait for it.
+  position_gate applied_;
 };
 
 /// Keeps `dir` current: catches up from the store, then follows the log

@@ -36,24 +36,6 @@ std::string record_key(char prefix, std::string_view id) {
   return out;
 }
 
-void projection::advance(uint64_t pos) {
-  {
-    std::lock_guard guard{wait_mtx_};
-    position_.store(pos, std::memory_order_release);
-  }
-  waiters_.notify_all();
-}
-
-bool projection::wait_for(uint64_t pos,
-                          std::chrono::milliseconds timeout) const {
-  if (position() >= pos)
-    return true;
-  std::unique_lock guard{wait_mtx_};
-  return waiters_.wait_for(guard, timeout, [&] {
-    return position() >= pos;
-  });
-}
-
 caf::expected<rocksdb::ColumnFamilyHandle*>
 projection::family(const events::event_store& store) const {
   auto* cf = store.column_family(column_family());
@@ -90,7 +72,7 @@ caf::error projection::load(const events::event_store& store) {
                       fmt::format("reading {}: {}", column_family(),
                                   it->status().ToString()));
   committed_.store(checkpoint, std::memory_order_release);
-  advance(checkpoint);
+  applied_.set(checkpoint);
   return caf::none;
 }
 
@@ -112,7 +94,7 @@ void projection::apply(std::span<const events::envelope> events) {
     }
     end_batch_locked();
   }
-  advance(last);
+  applied_.set(last);
 }
 
 caf::error projection::commit(events::event_store& store,
@@ -153,7 +135,7 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
     guard.unlock();
     in_batch = 0;
     if (last > position())
-      advance(last);
+      applied_.set(last);
     if (!read_ok)
       return caf::none;
     if (auto err = commit(store, events::durability::async))
@@ -202,7 +184,7 @@ caf::expected<uint64_t> projection::rebuild(events::event_store& store,
       return err;
     reset_locked();
     committed_.store(0, std::memory_order_release);
-    position_.store(0, std::memory_order_release);
+    applied_.set(0);
   }
   if (auto err = catch_up(store, batch_events, progress))
     return err;

@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +33,7 @@
 #include "events/envelope.hpp"
 #include "events/event_store.hpp"
 #include "events/subscription.hpp"
+#include "projections/position_gate.hpp"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -72,7 +72,7 @@ public:
 
   /// The position of the last event applied (0 before any).
   uint64_t position() const noexcept {
-    return position_.load(std::memory_order_acquire);
+    return applied_.position();
   }
 
   /// The position of the last commit (read model and checkpoint stored).
@@ -81,7 +81,9 @@ public:
   }
 
   /// Waits until `position() >= pos` or `timeout` passed; true when reached.
-  bool wait_for(uint64_t pos, std::chrono::milliseconds timeout) const;
+  bool wait_for(uint64_t pos, std::chrono::milliseconds timeout) const {
+    return applied_.wait_for(pos, timeout);
+  }
 
   /// Loads the read model and checkpoint stored in `store` (whose column
   /// families must include `column_family()`), replacing what is in memory.
@@ -131,15 +133,12 @@ protected:
   mutable std::shared_mutex mtx_;
 
 private:
-  void advance(uint64_t pos);
   caf::expected<rocksdb::ColumnFamilyHandle*>
   family(const events::event_store& store) const;
 
   std::string name_;
-  std::atomic<uint64_t> position_{0};
+  position_gate applied_;
   std::atomic<uint64_t> committed_{0};
-  mutable std::mutex wait_mtx_;
-  mutable std::condition_variable waiters_;
 };
 
 /// Catches `proj` up and keeps it current: a subscription from

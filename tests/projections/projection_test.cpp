@@ -16,6 +16,7 @@
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
+#include "projections/client_directory.hpp"
 #include "projections/jobs.hpp"
 #include "projections/known.hpp"
 #include "projections/provisioning.hpp"
@@ -431,6 +432,30 @@ TEST_F(projection_test, wait_for_is_bounded_and_wakes_on_apply) {
   EXPECT_TRUE(proj.wait_for(3, std::chrono::seconds(10)));
   applier.join();
   EXPECT_TRUE(proj.wait_for(3, std::chrono::milliseconds(0)));
+}
+
+// A login for an email the client directory does not hold yet waits for it
+// to apply the log's head: bounded, and woken by the apply (no polling).
+TEST_F(projection_test, a_directory_wait_is_bounded_and_wakes_on_apply) {
+  client_directory dir;
+  ASSERT_FALSE(dir.catch_up(*store_));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(dir.wait_for(1, std::chrono::milliseconds(100)));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(100));
+  auto id = client("a");
+  auto head = store_->last_position();
+  std::thread applier{[&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto events = store_->read_all(1, head);
+    ASSERT_TRUE(events);
+    for (const auto& ev : *events)
+      dir.apply(ev);
+  }};
+  EXPECT_TRUE(dir.wait_for(head, std::chrono::seconds(10)));
+  applier.join();
+  EXPECT_EQ(dir.position(), head);
+  EXPECT_TRUE(dir.find_by_id(id).has_value());
 }
 
 TEST_F(projection_test, a_store_opened_without_the_family_is_refused) {
