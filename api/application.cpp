@@ -436,7 +436,11 @@ caf::error application::start() {
                         [pool = d.pool.get()](std::function<void()> fn) {
                           pool->submit(std::move(fn));
                         },
-                        d.product_data_lookup(), d.service_data_lookup()});
+                        d.product_data_lookup(), d.service_data_lookup(),
+                        [prov = d.provisioning](const events::uuid& id) {
+                          auto row = prov->service(events::to_string(id));
+                          return row ? row->next_due_date : std::string{};
+                        }});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");

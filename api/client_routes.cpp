@@ -173,6 +173,8 @@ void add_client_routes(route_table& routes,
             auth->run_blocking([ctx, be, v] {
               json::value data = be->service_data(v.id);
               redact_secrets(data); // the tabs show what the client may see
+              auto due = be->next_due_date ? be->next_due_date(v.id)
+                                           : std::string{};
               json::object out{
                 {"id", events::to_string(v.id)},
                 {"client_id", events::to_string(v.client_id)},
@@ -186,7 +188,8 @@ void add_client_routes(route_table& routes,
                  v.pending_op == actors::service_op::none
                    ? json::value(nullptr)
                    : json::value(actors::to_string(v.pending_op))},
-                {"next_due_date", nullptr},
+                {"next_due_date",
+                 due.empty() ? json::value(nullptr) : json::value(due)},
                 {"service_data", std::move(data)},
                 {"version", v.version},
               };

@@ -42,6 +42,10 @@ struct client_area_backend {
     product_data;
   /// The service data the module saved for a service. Blocking read.
   std::function<boost::json::object(const events::uuid&)> service_data;
+  /// A service's next due date as the provisioning projection holds it
+  /// (empty when it has none); read after `service_data`, which waits for
+  /// the projection.
+  std::function<std::string(const events::uuid&)> next_due_date;
 };
 
 /// The problem for an error a module call returned: not_found 404,

@@ -220,6 +220,7 @@ TEST_F(client_area_test, the_service_list_holds_own_services_only) {
   auto pos = theirs.header("x-billow-position");
   auto token_a = login("client", "la@acme.test", "client-a-password");
   std::vector<std::string> seen;
+  std::vector<boost::json::object> listed;
   std::string cursor;
   for (int page = 0; page < 5; ++page) {
     auto r = call("GET",
@@ -231,12 +232,25 @@ TEST_F(client_area_test, the_service_list_holds_own_services_only) {
     for (auto& item : d.at("items").as_array()) {
       EXPECT_EQ(item.at("client_id").as_string(), a);
       seen.emplace_back(item.at("id").as_string());
+      listed.push_back(item.as_object());
     }
     if (d.at("next_cursor").is_null())
       break;
     cursor = std::string{d.at("next_cursor").as_string()};
   }
   EXPECT_EQ(seen, mine);
+  // The GET of one service shows what its list item shows.
+  for (const auto& item : listed) {
+    auto one = call("GET",
+                    "/api/v1/client/services/"
+                      + std::string{item.at("id").as_string()},
+                    token_a);
+    ASSERT_EQ(one.status, 200u) << one.body;
+    for (auto field : {"id", "client_id", "product_id", "status",
+                       "provision_status", "next_due_date", "service_data"})
+      EXPECT_EQ(doc(one).at(field), item.at(field))
+        << field << ": " << one.body;
+  }
   auto pending
     = call("GET", "/api/v1/client/services?status=pending&min_position=" + pos,
            token_a);
