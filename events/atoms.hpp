@@ -15,10 +15,6 @@ using append_atom = caf::atom_constant<caf::atom("append")>;
 /// The writer's note to itself: commit everything queued so far.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
-/// The writer's timer to itself: stop waiting for appenders before the next
-/// fsync (carries the wait's generation).
-using sync_due_atom = caf::atom_constant<caf::atom("syncdue")>;
-
 /// Writer -> its syncer: fsync the WAL.
 using wal_sync_atom = caf::atom_constant<caf::atom("walsync")>;
 

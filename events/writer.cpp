@@ -101,15 +101,12 @@ void notify_all(writer_ptr self) {
 
 void start_sync(writer_ptr self);
 
-/// Sync mode: starts an fsync of what is written unless one runs, nothing
-/// waits for it, or the writer still waits for appenders to come back.
+/// Sync mode: starts an fsync of what is written unless one runs or nothing
+/// waits for it.
 void maybe_start_sync(writer_ptr self) {
   auto& st = self->state;
   if (st.sync_in_flight || st.unsynced_promises.empty())
     return;
-  if (st.sync_waiting && st.unsynced_promises.size() < st.sync_target)
-    return;
-  st.sync_waiting = false;
   start_sync(self);
 }
 
@@ -122,25 +119,18 @@ struct sync_round {
   std::shared_ptr<promise_list> promises;
   std::shared_ptr<result_list> results;
   std::chrono::steady_clock::time_point since;
-  std::chrono::steady_clock::time_point started;
 };
 
-/// Sync mode: the fsync of `round` succeeded: publishes and answers it, then
-/// expects the answered appenders back before the next fsync, but only
-/// briefly (see writer.hpp).
+/// Sync mode: the fsync of `round` succeeded: publishes and answers it, and
+/// starts the next one if appends were written meanwhile. The appenders just
+/// answered are expected back (see writer.hpp).
 void finish_sync(writer_ptr self, const sync_round& round) {
   auto& st = self->state;
-  st.last_sync_duration = std::chrono::steady_clock::now() - round.started;
   st.store->publish(round.target);
   bool any_events = false;
   acknowledge(st, *round.promises, *round.results, round.since, any_events);
   st.sync_in_flight = false;
-  st.sync_target = round.promises->size() + st.unsynced_promises.size();
-  st.sync_waiting = true;
-  auto wait = std::min<std::chrono::steady_clock::duration>(
-    st.last_sync_duration / 2, std::chrono::milliseconds(2));
-  self->delayed_send(self, wait, sync_due_atom::value,
-                     ++st.sync_wait_generation);
+  st.expected_back = round.promises->size() + st.unsynced_promises.size();
   maybe_start_sync(self);
   if (any_events)
     notify_all(self);
@@ -167,13 +157,14 @@ void fail_sync(writer_ptr self, const sync_round& round, caf::error err) {
 }
 
 /// Sync mode: fsyncs everything written so far, then publishes and answers
-/// it. With no append waiting in the mailbox the writer fsyncs itself (it
-/// has nothing else to do meanwhile, and the hop to the syncer and back
-/// costs two thread wake-ups); otherwise the syncer does, while the writer
-/// writes what waits.
+/// it. The writer fsyncs itself only when every appender it expects back is
+/// written and nothing waits in the mailbox: it has nothing else to do
+/// meanwhile, and the hop to the syncer and back costs two thread wake-ups.
+/// Otherwise the syncer does, while the writer writes what comes.
 void start_sync(writer_ptr self) {
   auto& st = self->state;
   st.sync_in_flight = true;
+  bool all_back = st.unsynced_promises.size() >= st.expected_back;
   sync_round round;
   round.target = st.store->written_position();
   round.promises
@@ -182,8 +173,7 @@ void start_sync(writer_ptr self) {
   st.unsynced_promises.clear();
   st.unsynced_results.clear();
   round.since = st.unsynced_since;
-  round.started = std::chrono::steady_clock::now();
-  if (st.requests.empty() && self->mailbox().empty()) {
+  if (all_back && st.requests.empty() && self->mailbox().empty()) {
     if (auto err = st.store->sync_wal())
       fail_sync(self, round, std::move(err));
     else
@@ -286,13 +276,6 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     },
     [self](flush_atom) {
       flush(self);
-    },
-    [self](sync_due_atom, uint64_t generation) {
-      auto& st = self->state;
-      if (generation != st.sync_wait_generation || !st.sync_waiting)
-        return;
-      st.sync_waiting = false;
-      maybe_start_sync(self);
     },
     [self](subscribe_atom, subscription_actor& sub) {
       self->monitor(sub);

@@ -42,14 +42,10 @@ struct writer_state {
   std::chrono::steady_clock::time_point unsynced_since;
   /// Sync mode: true while the syncer runs an fsync.
   bool sync_in_flight = false;
-  /// Sync mode: true while the next fsync waits for `sync_target` written
-  /// appends (the ones just answered coming back, see writer.hpp).
-  bool sync_waiting = false;
-  size_t sync_target = 0;
-  /// Sync mode: tells a current `sync_due` timer from a stale one.
-  uint64_t sync_wait_generation = 0;
-  /// Sync mode: how long the last fsync took; bounds the wait.
-  std::chrono::steady_clock::duration last_sync_duration{};
+  /// Sync mode: how many appenders the writer expects back with their next
+  /// append: those it answered last plus those written since. It fsyncs on
+  /// its own thread only once they are all written.
+  size_t expected_back = 0;
   syncer_actor syncer;
 
   prometheus::Counter* appends = nullptr;
