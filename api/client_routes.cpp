@@ -173,8 +173,7 @@ void add_client_routes(route_table& routes,
             auth->run_blocking([ctx, be, v] {
               json::value data = be->service_data(v.id);
               redact_secrets(data); // the tabs show what the client may see
-              auto due = be->next_due_date ? be->next_due_date(v.id)
-                                           : std::string{};
+              auto due = be->next_due_date(v.id);
               json::object out{
                 {"id", events::to_string(v.id)},
                 {"client_id", events::to_string(v.client_id)},

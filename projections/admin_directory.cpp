@@ -42,16 +42,12 @@ std::string normalize_email(std::string_view email) {
 }
 
 void admin_directory::apply(const events::envelope& ev) {
-  apply_event(ev);
-  if (ev.position > applied_.position())
-    applied_.set(ev.position);
-}
-
-void admin_directory::apply_event(const events::envelope& ev) {
   std::unique_lock guard{mtx_};
-  if (ev.position <= position_)
+  if (ev.position <= applied_.position())
     return; // already applied (catch-up and live may overlap)
-  position_ = ev.position;
+  // A reader woken here looks up under the shared lock, so it sees this
+  // event once the lock is released.
+  applied_.set(ev.position);
   if (ev.type != "admin.created")
     return;
   boost::system::error_code ec;
@@ -105,10 +101,7 @@ caf::error admin_directory::catch_up(const events::event_store& store) {
                                apply(ev);
                              }))
     return err;
-  {
-    std::unique_lock guard{mtx_};
-    position_ = std::max(position_, last);
-  }
+  std::unique_lock guard{mtx_};
   if (last > applied_.position())
     applied_.set(last);
   return caf::none;

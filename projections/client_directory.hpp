@@ -71,12 +71,7 @@ private:
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, client_account> by_id_;
   std::unordered_map<std::string, std::string> login_by_email_;
-  /// Applies `ev` under the lock unless it is applied already.
-  void apply_event(const events::envelope& ev);
-
-  /// The last position applied, under `mtx_` (skips repeats).
-  uint64_t position_ = 0;
-  /// The same, for readers that wait for it.
+  /// The last position applied (set under `mtx_`); readers wait on it.
   position_gate applied_;
 };
 
