@@ -49,12 +49,6 @@ std::filesystem::path log_dir(const std::filesystem::path& data_dir) {
   return data_dir / "log";
 }
 
-namespace {
-
-/// The column family of the answers kept for `Idempotency-Key`.
-
-} // namespace
-
 struct application::impl {
   application_options opts;
   std::shared_ptr<prometheus::Registry> registry

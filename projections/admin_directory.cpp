@@ -102,8 +102,7 @@ caf::error admin_directory::catch_up(const events::event_store& store) {
                              }))
     return err;
   std::unique_lock guard{mtx_};
-  if (last > applied_.position())
-    applied_.set(last);
+  applied_.raise(last);
   return caf::none;
 }
 

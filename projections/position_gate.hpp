@@ -26,6 +26,13 @@ public:
     waiters_.notify_all();
   }
 
+  /// Moves the position forward to `pos` (never back) and wakes the
+  /// waiters.
+  void raise(uint64_t pos) {
+    if (pos > position())
+      set(pos);
+  }
+
   /// Waits until `position() >= pos` or `timeout` passed; true when reached.
   bool wait_for(uint64_t pos, std::chrono::milliseconds timeout) const {
     if (position() >= pos)

@@ -134,8 +134,7 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
     end_batch_locked(); // also after a failed read: readers see it
     guard.unlock();
     in_batch = 0;
-    if (last > position())
-      applied_.set(last);
+    applied_.raise(last);
     if (!read_ok)
       return caf::none;
     if (auto err = commit(store, events::durability::async))

@@ -417,13 +417,19 @@ TEST_F(projection_test, jobs_fold_status_attempts_and_tags) {
             std::vector<std::string>{retrying});
 }
 
+/// A wait for a position `model` has not applied ends after its timeout.
+template <class Model>
+void expect_wait_times_out(const Model& model) {
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(model.wait_for(1, std::chrono::milliseconds(100)));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(100));
+}
+
 TEST_F(projection_test, wait_for_is_bounded_and_wakes_on_apply) {
   provisioning proj;
   ASSERT_FALSE(proj.load(*store_));
-  auto t0 = std::chrono::steady_clock::now();
-  EXPECT_FALSE(proj.wait_for(1, std::chrono::milliseconds(100)));
-  EXPECT_GE(std::chrono::steady_clock::now() - t0,
-            std::chrono::milliseconds(100));
+  expect_wait_times_out(proj);
   service(client("a"), product("p"));
   std::thread applier{[&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -439,10 +445,7 @@ TEST_F(projection_test, wait_for_is_bounded_and_wakes_on_apply) {
 TEST_F(projection_test, a_directory_wait_is_bounded_and_wakes_on_apply) {
   client_directory dir;
   ASSERT_FALSE(dir.catch_up(*store_));
-  auto t0 = std::chrono::steady_clock::now();
-  EXPECT_FALSE(dir.wait_for(1, std::chrono::milliseconds(100)));
-  EXPECT_GE(std::chrono::steady_clock::now() - t0,
-            std::chrono::milliseconds(100));
+  expect_wait_times_out(dir);
   auto id = client("a");
   auto head = store_->last_position();
   std::thread applier{[&] {
