@@ -15,8 +15,11 @@ using append_atom = caf::atom_constant<caf::atom("append")>;
 /// The writer's note to itself: commit everything queued so far.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
-/// Writer -> its syncer: fsync the WAL.
+/// Writer -> its idle syncer: fsync the WAL while more is written.
 using wal_sync_atom = caf::atom_constant<caf::atom("walsync")>;
+
+/// Syncer -> writer: the WAL is durable up to a position (or failed).
+using wal_synced_atom = caf::atom_constant<caf::atom("walsynced")>;
 
 /// Registers a subscription with the writer.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;

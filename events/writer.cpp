@@ -1,5 +1,8 @@
 #include "events/writer.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -99,95 +102,86 @@ void notify_all(writer_ptr self) {
     notify(self, sub);
 }
 
-void start_sync(writer_ptr self);
-
-/// Sync mode: starts an fsync of what is written unless one runs or nothing
-/// waits for it.
-void maybe_start_sync(writer_ptr self) {
-  auto& st = self->state;
-  if (st.sync_in_flight || st.unsynced_promises.empty())
-    return;
-  start_sync(self);
-}
-
 using promise_list = std::vector<caf::typed_response_promise<append_result>>;
 using result_list = std::vector<caf::expected<append_result>>;
 
-/// Sync mode: what one fsync covers, taken from the writer's unsynced lists.
-struct sync_round {
-  uint64_t target = 0;
-  std::shared_ptr<promise_list> promises;
-  std::shared_ptr<result_list> results;
-  std::chrono::steady_clock::time_point since;
-};
-
-/// Sync mode: the fsync of `round` succeeded: publishes and answers it, and
-/// starts the next one if appends were written meanwhile. The appenders just
-/// answered are expected back (see writer.hpp).
-void finish_sync(writer_ptr self, const sync_round& round) {
+/// Sync mode: answers every written group an fsync up to `target` covers,
+/// as one durable commit. The appenders just answered are expected back
+/// (see writer.hpp).
+void finish_sync(writer_ptr self, uint64_t target) {
   auto& st = self->state;
-  st.store->publish(round.target);
+  st.store->publish(target);
+  st.synced = std::max(st.synced, target);
+  promise_list promises;
+  result_list results;
+  auto since = std::chrono::steady_clock::time_point::max();
+  while (!st.unsynced.empty() && st.unsynced.front().upto <= target) {
+    auto& g = st.unsynced.front();
+    since = std::min(since, g.since);
+    std::move(g.promises.begin(), g.promises.end(),
+              std::back_inserter(promises));
+    std::move(g.results.begin(), g.results.end(), std::back_inserter(results));
+    st.unsynced_appends -= g.promises.size();
+    st.unsynced.pop_front();
+  }
+  if (promises.empty())
+    return;
   bool any_events = false;
-  acknowledge(st, *round.promises, *round.results, round.since, any_events);
-  st.sync_in_flight = false;
-  st.expected_back = round.promises->size() + st.unsynced_promises.size();
-  maybe_start_sync(self);
+  acknowledge(st, promises, results, since, any_events);
+  st.expected_back = promises.size() + st.unsynced_appends;
   if (any_events)
     notify_all(self);
 }
 
-/// Sync mode: the fsync failed. Nothing written since the last good one can
+/// Sync mode: an fsync failed. Nothing written since the last good one can
 /// be trusted: answers everything with the error and stops. That includes
 /// appends taken from the mailbox but not yet written (their flush may still
-/// be queued behind the syncer's answer); what is still in the mailbox CAF
+/// be queued behind the syncer's note); what is still in the mailbox CAF
 /// bounces as the writer ends.
-void fail_sync(writer_ptr self, const sync_round& round, caf::error err) {
+void fail_sync(writer_ptr self, caf::error err) {
   auto& st = self->state;
-  for (auto& p : *round.promises)
-    p.deliver(err);
-  for (auto& p : st.unsynced_promises)
-    p.deliver(err);
+  for (auto& g : st.unsynced)
+    for (auto& p : g.promises)
+      p.deliver(err);
   for (auto& p : st.promises)
     p.deliver(err);
-  st.unsynced_promises.clear();
-  st.unsynced_results.clear();
+  st.unsynced.clear();
+  st.unsynced_appends = 0;
   st.promises.clear();
   st.requests.clear();
   self->quit(std::move(err));
 }
 
-/// Sync mode: fsyncs everything written so far, then publishes and answers
-/// it. The writer fsyncs itself only when every appender it expects back is
+/// Sync mode: after a write, makes sure an fsync will cover it. The syncer
+/// fsyncs again by itself as long as it finds more written than synced, so
+/// the writer only wakes it when it is idle. The writer fsyncs itself
+/// instead when the syncer is idle, every appender it expects back is
 /// written and nothing waits in the mailbox: it has nothing else to do
 /// meanwhile, and the hop to the syncer and back costs two thread wake-ups.
-/// Otherwise the syncer does, while the writer writes what comes.
-void start_sync(writer_ptr self) {
+void request_sync(writer_ptr self) {
   auto& st = self->state;
-  st.sync_in_flight = true;
-  bool all_back = st.unsynced_promises.size() >= st.expected_back;
-  sync_round round;
-  round.target = st.store->written_position();
-  round.promises
-    = std::make_shared<promise_list>(std::move(st.unsynced_promises));
-  round.results = std::make_shared<result_list>(std::move(st.unsynced_results));
-  st.unsynced_promises.clear();
-  st.unsynced_results.clear();
-  round.since = st.unsynced_since;
-  if (all_back && st.requests.empty() && self->mailbox().empty()) {
-    if (auto err = st.store->sync_wal())
-      fail_sync(self, round, std::move(err));
-    else
-      finish_sync(self, round);
+  if (st.unsynced.empty())
+    return;
+  auto& shared = *st.shared;
+  auto target = st.unsynced.back().upto;
+  shared.written.store(target);
+  bool own = st.unsynced_appends >= st.expected_back && st.requests.empty()
+    && self->mailbox().empty();
+  // Whoever turns `idle` off owns the next fsync.
+  if (!shared.idle.exchange(false))
+    return; // the syncer is at work and will see `written`
+  if (!own) {
+    self->send(st.syncer, wal_sync_atom::value);
     return;
   }
-  self->request(st.syncer, caf::infinite, wal_sync_atom::value)
-    .then(
-      [self, round](bool) {
-        finish_sync(self, round);
-      },
-      [self, round](caf::error& err) {
-        fail_sync(self, round, std::move(err));
-      });
+  auto err = st.store->sync_wal();
+  if (!err)
+    shared.synced.store(target);
+  shared.idle.store(true);
+  if (err)
+    fail_sync(self, std::move(err));
+  else
+    finish_sync(self, target);
 }
 
 void flush(writer_ptr self) {
@@ -200,13 +194,20 @@ void flush(writer_ptr self) {
   auto start = std::chrono::steady_clock::now();
   auto batch = std::span<const append_request>{st.requests.data(), n};
   if (st.opts.durability == durability::sync) {
-    auto results = st.store->append_group_unsynced(batch);
-    if (st.unsynced_promises.empty())
-      st.unsynced_since = start;
-    for (size_t i = 0; i < n; ++i) {
-      st.unsynced_promises.push_back(std::move(st.promises[i]));
-      st.unsynced_results.push_back(std::move(results[i]));
-    }
+    written_group g;
+    g.results = st.store->append_group_unsynced(batch);
+    g.upto = st.store->written_position();
+    g.since = start;
+    g.promises.assign(std::make_move_iterator(st.promises.begin()),
+                      std::make_move_iterator(
+                        st.promises.begin()
+                        + static_cast<std::ptrdiff_t>(n)));
+    st.unsynced_appends += n;
+    st.unsynced.push_back(std::move(g));
+    // Nothing new written (refusals, retries of durable events): answered
+    // as soon as everything before is durable.
+    if (st.unsynced.back().upto <= st.synced)
+      finish_sync(self, st.synced);
   } else {
     auto results = st.store->append_group(batch, st.opts.durability);
     std::vector<caf::typed_response_promise<append_result>> promises(
@@ -227,16 +228,40 @@ void flush(writer_ptr self) {
   }
   // Last: an fsync started now sees whether anything still waits.
   if (st.opts.durability == durability::sync)
-    maybe_start_sync(self);
+    request_sync(self);
 }
 
-syncer_actor::behavior_type syncer_impl(syncer_actor::pointer,
-                                        event_store* store) {
+/// The syncer: woken by the writer, it fsyncs for as long as it finds more
+/// written than synced, telling the writer after each fsync what is durable,
+/// then goes idle (see request_sync for the hand-over).
+syncer_actor::behavior_type
+syncer_impl(syncer_actor::pointer self, event_store* store,
+            std::shared_ptr<writer_sync_shared> shared) {
   return {
-    [store](wal_sync_atom) -> caf::result<bool> {
-      if (auto err = store->sync_wal())
-        return err;
-      return true;
+    [self, store, shared](wal_sync_atom) {
+      auto writer = caf::actor_cast<writer_actor>(self->current_sender());
+      for (;;) {
+        auto target = shared->written.load();
+        if (target > shared->synced.load()) {
+          auto err = store->sync_wal();
+          if (err) {
+            // The writer answers everything and quits, which ends this
+            // actor too (linked). `idle` stays off: no fsync runs again.
+            self->send(writer, wal_synced_atom::value, target, err);
+            return;
+          }
+          shared->synced.store(target);
+          self->send(writer, wal_synced_atom::value, target, caf::error{});
+          continue;
+        }
+        shared->idle.store(true);
+        // The writer may have written after the check above and found the
+        // syncer still busy: take that fsync unless the writer took it.
+        if (shared->written.load() > shared->synced.load()
+            && shared->idle.exchange(false))
+          continue;
+        return;
+      }
     },
   };
 }
@@ -249,9 +274,11 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     self->state.opts.max_batch_appends = 1;
   if (self->state.opts.metrics)
     register_metrics(self->state);
-  if (self->state.opts.durability == durability::sync)
-    self->state.syncer = self->spawn<caf::detached + caf::linked>(syncer_impl,
-                                                                  store);
+  if (self->state.opts.durability == durability::sync) {
+    self->state.shared = std::make_shared<writer_sync_shared>();
+    self->state.syncer = self->spawn<caf::detached + caf::linked>(
+      syncer_impl, store, self->state.shared);
+  }
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -276,6 +303,12 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     },
     [self](flush_atom) {
       flush(self);
+    },
+    [self](wal_synced_atom, uint64_t target, caf::error& err) {
+      if (err)
+        fail_sync(self, std::move(err));
+      else
+        finish_sync(self, target);
     },
     [self](subscribe_atom, subscription_actor& sub) {
       self->monitor(sub);

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <deque>
+#include <memory>
 #include <vector>
 
 #include <caf/typed_response_promise.hpp>
@@ -13,6 +16,28 @@ class Histogram;
 } // namespace prometheus
 
 namespace billow::events {
+
+/// Sync mode: the appends of one flush, written and waiting for an fsync.
+struct written_group {
+  /// The written head right after this group: an fsync up to at least this
+  /// position covers it.
+  uint64_t upto = 0;
+  std::vector<caf::typed_response_promise<append_result>> promises;
+  std::vector<caf::expected<append_result>> results;
+  std::chrono::steady_clock::time_point since;
+};
+
+/// Sync mode: what the writer and its syncer share.
+struct writer_sync_shared {
+  /// The written head the next fsync must cover (set by the writer).
+  std::atomic<uint64_t> written{0};
+  /// The head the last fsync covered.
+  std::atomic<uint64_t> synced{0};
+  /// True while the syncer waits for a wake-up. Whoever turns it off (the
+  /// writer waking the syncer or fsyncing itself, or the syncer going on)
+  /// owns the next fsync, so two never run at once.
+  std::atomic<bool> idle{true};
+};
 
 /// The writer's state: the appends of the current round and the
 /// subscriptions it notifies.
@@ -36,16 +61,17 @@ struct writer_state {
   bool flush_scheduled = false;
   std::vector<subscriber> subscribers;
 
-  /// Sync mode: appends written but not yet covered by an fsync.
-  std::vector<caf::typed_response_promise<append_result>> unsynced_promises;
-  std::vector<caf::expected<append_result>> unsynced_results;
-  std::chrono::steady_clock::time_point unsynced_since;
-  /// Sync mode: true while the syncer runs an fsync.
-  bool sync_in_flight = false;
+  /// Sync mode: the groups written but not yet covered by an fsync, in
+  /// order, and how many appends they hold.
+  std::deque<written_group> unsynced;
+  size_t unsynced_appends = 0;
+  /// Sync mode: the highest position known durable.
+  uint64_t synced = 0;
   /// Sync mode: how many appenders the writer expects back with their next
   /// append: those it answered last plus those written since. It fsyncs on
   /// its own thread only once they are all written.
   size_t expected_back = 0;
+  std::shared_ptr<writer_sync_shared> shared;
   syncer_actor syncer;
 
   prometheus::Counter* appends = nullptr;

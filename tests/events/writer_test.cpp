@@ -218,11 +218,15 @@ TEST_F(gated_writer_test, queued_appends_share_one_group_commit) {
   EXPECT_EQ(replies, n);
   auto [batches, appends] = histogram(*metrics,
                                       "billow_event_commit_batch_appends");
-  EXPECT_EQ(batches, 2u);
+  // The 49 queued appends share one commit; the first has its own unless
+  // the syncer started late enough to cover it with them.
+  EXPECT_GE(batches, 1u);
+  EXPECT_LE(batches, 2u);
   EXPECT_EQ(appends, n);
   EXPECT_EQ(counter(*metrics, "billow_events_appended_total"), 1 + 49 * 2);
   EXPECT_EQ(counter(*metrics, "billow_event_appends_total"), n);
-  EXPECT_EQ(histogram(*metrics, "billow_event_commit_seconds").first, 2u);
+  EXPECT_EQ(histogram(*metrics, "billow_event_commit_seconds").first,
+            batches);
   EXPECT_EQ(store->last_position(), 99u);
   EXPECT_TRUE(store->verify(1, UINT64_MAX)->ok());
 }
