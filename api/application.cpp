@@ -266,10 +266,11 @@ caf::error application::start() {
     return c->now_us();
   };
   store_opts.extra_column_families.push_back(idempotency_family);
-  store_opts.compaction_filters[idempotency_family]
-    = make_expired_answers_filter([c = d.clock.get()] {
-        return c->now_us();
-      });
+  store_opts.compaction_filters[idempotency_family] = {
+    make_expired_answers_filter([c = d.clock.get()] {
+      return c->now_us();
+    }),
+    idempotency_retention};
   for (auto& p : d.projections())
     store_opts.extra_column_families.push_back(p->column_family());
   auto store = events::event_store::open(std::move(store_opts));

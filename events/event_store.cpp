@@ -374,8 +374,9 @@ event_store::open(store_options opts) {
       continue;
     }
     auto expiring = extra_opts;
-    expiring.compaction_filter_factory = filter->second;
-    expiring.periodic_compaction_seconds = 24 * 60 * 60;
+    expiring.compaction_filter_factory = filter->second.filter;
+    expiring.periodic_compaction_seconds = static_cast<uint64_t>(
+      std::max<int64_t>(1, filter->second.recompact_every.count()));
     descs.emplace_back(name, expiring);
   }
   // Families made by others (read models, kept answers) open too, so that

@@ -54,6 +54,7 @@
 // any thread at the same time.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -195,6 +196,15 @@ struct verify_report {
   }
 };
 
+/// An extra column family whose entries expire: the filter that drops them
+/// as RocksDB compacts, and how often its files are compacted again at the
+/// least, so that expired entries do not wait for new writes to push them
+/// down (the entries' lifetime is the natural choice).
+struct expiring_family {
+  std::shared_ptr<rocksdb::CompactionFilterFactory> filter;
+  std::chrono::seconds recompact_every{std::chrono::hours(24)};
+};
+
 /// How to open a store.
 struct store_options {
   /// The data directory; created when missing.
@@ -209,11 +219,8 @@ struct store_options {
   std::shared_ptr<rocksdb::Env> env;
   /// Compaction filters of extra column families, by family name: what
   /// expires there (kept idempotency answers) is dropped as RocksDB compacts
-  /// it. Such a family's files are compacted again at least once a day, so
-  /// expired entries do not wait for new writes to push them down.
-  std::unordered_map<std::string,
-                     std::shared_ptr<rocksdb::CompactionFilterFactory>>
-    compaction_filters;
+  /// it.
+  std::unordered_map<std::string, expiring_family> compaction_filters;
 };
 
 /// The event log over RocksDB. Not copyable: it owns the database.

@@ -226,14 +226,18 @@ TEST_F(idempotency_test, answers_expire_after_a_day_and_compaction_drops_them) {
   billow::events::store_options opts;
   opts.dir = billow::api::log_dir(data_).string();
   opts.extra_column_families = {billow::api::idempotency_family};
-  opts.compaction_filters[billow::api::idempotency_family]
-    = billow::api::make_expired_answers_filter([newest] {
-        return newest;
-      });
+  opts.compaction_filters[billow::api::idempotency_family] = {
+    billow::api::make_expired_answers_filter([newest] {
+      return newest;
+    }),
+    billow::api::idempotency_retention};
   auto store = billow::events::event_store::open(opts);
   ASSERT_TRUE(store);
   auto& db = (*store)->db();
   auto* cf = (*store)->column_family(billow::api::idempotency_family);
+  // Its files are compacted again at least once per answers' lifetime.
+  EXPECT_EQ(db.GetOptions(cf).periodic_compaction_seconds,
+            static_cast<uint64_t>(billow::api::idempotency_retention.count()));
   ASSERT_TRUE(
     db.CompactRange(rocksdb::CompactRangeOptions{}, cf, nullptr, nullptr).ok());
   auto after = kept_answers(**store);
