@@ -15,14 +15,6 @@ if(BILLOW_SANITIZERS)
   target_link_options(billow_internal INTERFACE -fsanitize=${_san})
 endif()
 
-# billow_link_allocator(TARGET): links an executable with jemalloc when it is
-# in use (see BillowDependencies.cmake).
-function(billow_link_allocator target)
-  if(BILLOW_JEMALLOC_LIBRARY)
-    target_link_libraries(${target} PRIVATE ${BILLOW_JEMALLOC_LIBRARY})
-  endif()
-endfunction()
-
 # billow_add_component(NAME SOURCES ... [PUBLIC_DEPENDS ...] [PRIVATE_DEPENDS ...])
 #
 # Makes the library billow_<NAME> with the alias billow::<NAME>. Headers are

@@ -53,11 +53,3 @@ endif()
 # Module SDK: libcurl (HTTP client, SMTP) and libpq (the postgres module).
 find_package(CURL REQUIRED)
 find_package(PostgreSQL REQUIRED)
-
-# jemalloc, the allocator RocksDB recommends, for the executables users and
-# benchmarks run (bench_actor, the API figures' baseline, too, so ratios
-# compare like with like). Not under sanitizers: they bring their own.
-option(BILLOW_JEMALLOC "Link billow and the benchmarks with jemalloc" ON)
-if(BILLOW_JEMALLOC AND NOT BILLOW_SANITIZERS)
-  find_library(BILLOW_JEMALLOC_LIBRARY NAMES jemalloc REQUIRED)
-endif()
