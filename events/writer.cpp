@@ -164,6 +164,9 @@ void request_sync(writer_ptr self) {
     return;
   auto& shared = *st.shared;
   auto target = st.unsynced.back().upto;
+  // Already fsynced by the syncer, whose note is on its way.
+  if (target <= shared.synced.load())
+    return;
   shared.written.store(target);
   bool own = st.unsynced_appends >= st.expected_back && st.requests.empty()
     && self->mailbox().empty();
