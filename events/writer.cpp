@@ -105,13 +105,20 @@ void notify_all(writer_ptr self) {
 using promise_list = std::vector<caf::typed_response_promise<append_result>>;
 using result_list = std::vector<caf::expected<append_result>>;
 
+/// Sync mode: appends written and not yet answered.
+size_t unsynced_appends(const writer_state& st) {
+  size_t n = 0;
+  for (auto& g : st.unsynced)
+    n += g.promises.size();
+  return n;
+}
+
 /// Sync mode: answers every written group an fsync up to `target` covers,
 /// as one durable commit. The appenders just answered are expected back
 /// (see writer.hpp).
 void finish_sync(writer_ptr self, uint64_t target) {
   auto& st = self->state;
   st.store->publish(target);
-  st.synced = std::max(st.synced, target);
   promise_list promises;
   result_list results;
   auto since = std::chrono::steady_clock::time_point::max();
@@ -121,14 +128,13 @@ void finish_sync(writer_ptr self, uint64_t target) {
     std::move(g.promises.begin(), g.promises.end(),
               std::back_inserter(promises));
     std::move(g.results.begin(), g.results.end(), std::back_inserter(results));
-    st.unsynced_appends -= g.promises.size();
     st.unsynced.pop_front();
   }
   if (promises.empty())
     return;
   bool any_events = false;
   acknowledge(st, promises, results, since, any_events);
-  st.expected_back = promises.size() + st.unsynced_appends;
+  st.expected_back = promises.size() + unsynced_appends(st);
   if (any_events)
     notify_all(self);
 }
@@ -146,7 +152,6 @@ void fail_sync(writer_ptr self, caf::error err) {
   for (auto& p : st.promises)
     p.deliver(err);
   st.unsynced.clear();
-  st.unsynced_appends = 0;
   st.promises.clear();
   st.requests.clear();
   self->quit(std::move(err));
@@ -164,11 +169,14 @@ void request_sync(writer_ptr self) {
     return;
   auto& shared = *st.shared;
   auto target = st.unsynced.back().upto;
-  // Already fsynced by the syncer, whose note is on its way.
-  if (target <= shared.synced.load())
+  // Durable already: nothing new written (refusals, retries of durable
+  // events), or the syncer got there and its note is on its way.
+  if (auto synced = shared.synced.load(); target <= synced) {
+    finish_sync(self, synced);
     return;
+  }
   shared.written.store(target);
-  bool own = st.unsynced_appends >= st.expected_back && st.requests.empty()
+  bool own = unsynced_appends(st) >= st.expected_back && st.requests.empty()
     && self->mailbox().empty();
   // Whoever turns `idle` off owns the next fsync.
   if (!shared.idle.exchange(false))
@@ -205,12 +213,7 @@ void flush(writer_ptr self) {
                       std::make_move_iterator(
                         st.promises.begin()
                         + static_cast<std::ptrdiff_t>(n)));
-    st.unsynced_appends += n;
     st.unsynced.push_back(std::move(g));
-    // Nothing new written (refusals, retries of durable events): answered
-    // as soon as everything before is durable.
-    if (st.unsynced.back().upto <= st.synced)
-      finish_sync(self, st.synced);
   } else {
     auto results = st.store->append_group(batch, st.opts.durability);
     std::vector<caf::typed_response_promise<append_result>> promises(
@@ -279,6 +282,9 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     register_metrics(self->state);
   if (self->state.opts.durability == durability::sync) {
     self->state.shared = std::make_shared<writer_sync_shared>();
+    // What the store opened with is on disk already.
+    self->state.shared->synced = store->last_position();
+    self->state.shared->written = store->last_position();
     self->state.syncer = self->spawn<caf::detached + caf::linked>(
       syncer_impl, store, self->state.shared);
   }

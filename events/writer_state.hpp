@@ -61,12 +61,8 @@ struct writer_state {
   bool flush_scheduled = false;
   std::vector<subscriber> subscribers;
 
-  /// Sync mode: the groups written but not yet covered by an fsync, in
-  /// order, and how many appends they hold.
+  /// Sync mode: the groups written and not yet answered, in order.
   std::deque<written_group> unsynced;
-  size_t unsynced_appends = 0;
-  /// Sync mode: the highest position known durable.
-  uint64_t synced = 0;
   /// Sync mode: how many appenders the writer expects back with their next
   /// append: those it answered last plus those written since. It fsyncs on
   /// its own thread only once they are all written.
