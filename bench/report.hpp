@@ -36,8 +36,12 @@ void print(const figure& f);
 /// empty when absent.
 std::string filter_from_args(int argc, char** argv);
 
-/// True when the figure `name` is selected by `filter` (a name prefix).
+/// True when the figure `name` is selected by `filter`: a name prefix, or
+/// with a trailing `$` the exact name (to run one figure alone, e.g. under
+/// a profiler).
 inline bool selected(std::string_view name, std::string_view filter) {
+  if (!filter.empty() && filter.back() == '$')
+    return name == filter.substr(0, filter.size() - 1);
   return name.substr(0, filter.size()) == filter;
 }
 

@@ -8,6 +8,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
@@ -19,6 +20,7 @@
 #include "events/encoding.hpp"
 #include "events/errc.hpp"
 #include "events/validation.hpp"
+#include "events/wal_file_system.hpp"
 
 namespace billow::events {
 
@@ -181,6 +183,9 @@ struct event_store::impl {
     uint64_t position;
   };
 
+  /// The file system RocksDB writes through (wal_file_system.hpp); declared
+  /// first, so that it outlives the database.
+  std::unique_ptr<rocksdb::Env> env;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::vector<std::string> cf_names_all;
@@ -297,8 +302,10 @@ event_store::open(store_options opts) {
   std::unique_ptr<event_store> self{new event_store(std::move(opts))};
   auto& im = *self->impl_;
   rocksdb::DBOptions db_opts;
-  if (self->opts_.env)
-    db_opts.env = self->opts_.env.get();
+  im.env = rocksdb::NewCompositeEnv(make_wal_prefill_file_system(
+    self->opts_.env ? self->opts_.env->GetFileSystem()
+                    : rocksdb::FileSystem::Default()));
+  db_opts.env = im.env.get();
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
