@@ -214,8 +214,10 @@ struct store_options {
   std::function<int64_t()> clock;
   /// Extra column families to open (projection read models).
   std::vector<std::string> extra_column_families;
-  /// RocksDB's environment (files, threads); RocksDB's default when null.
-  /// Tests pass one whose files fail on purpose.
+  /// Where RocksDB's files live: the store uses this environment's file
+  /// system (wrapped, see wal_file_system.hpp) with RocksDB's default
+  /// threads and clock; the default file system when null. Tests pass one
+  /// whose files fail on purpose.
   std::shared_ptr<rocksdb::Env> env;
   /// Compaction filters of extra column families, by family name: what
   /// expires there (kept idempotency answers) is dropped as RocksDB compacts

@@ -78,10 +78,12 @@ private:
                rocksdb::IODebugContext* dbg) {
     if (fd_ < 0)
       return;
+    // A new file starts empty and zeros always run ahead of the data, so
+    // filling from `filled_` never writes over data.
     auto end = target()->GetFileSize(options, dbg) + n;
     if (end <= filled_)
       return;
-    auto from = std::max(filled_, end - n);
+    auto from = filled_;
     auto to = (end / prefill_chunk + 2) * prefill_chunk;
     for (auto at = from; at < to;) {
       auto len = std::min<uint64_t>(sizeof zeros, to - at);
