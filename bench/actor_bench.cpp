@@ -7,7 +7,8 @@
 //                                   registry to distinct services, each
 //                                   waiting for the durable reply (the jobs
 //                                   the commands queue run meanwhile on the
-//                                   same writer); commands/s vs the baseline
+//                                   same writer); commands/s vs the baseline,
+//                                   with the process's CPU per command
 //   actor_command_roundtrip_c64_no_module
 //                                   the same for services of a product
 //                                   without a module: no job, one event per
@@ -24,6 +25,7 @@
 // processes on this shared machine hits both alike.
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,6 +86,16 @@ std::string payload_300() {
   p += std::string(300 - p.size() - 2, 'x');
   p += "\"}";
   return p;
+}
+
+/// CPU time (user + system) this process has used so far, in seconds.
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 size_t rss_bytes() {
@@ -302,7 +314,7 @@ void roundtrip(const std::string& filter) {
   }
   auto payload = std::make_shared<std::string>(payload_300());
   // Slices: 0 baseline, 1 commands with jobs, 2 commands without module.
-  double ops[3] = {0, 0, 0}, secs_total[3] = {0, 0, 0};
+  double ops[3] = {0, 0, 0}, secs_total[3] = {0, 0, 0}, cpu[3] = {0, 0, 0};
   uint64_t refused = 0;
   uint64_t log_events[3] = {0, 0, 0};
   for (int r = 0; r < rounds; ++r) {
@@ -314,6 +326,7 @@ void roundtrip(const std::string& filter) {
       run->running = callers;
       auto fin = run->finished.get_future();
       auto t0 = steady::now();
+      auto c0 = process_cpu_seconds();
       for (int c = 0; c < callers; ++c) {
         if (side == 0)
           rt.sys->spawn(append_loop, rt.ctx.writer,
@@ -325,6 +338,7 @@ void roundtrip(const std::string& filter) {
       run->stop = true;
       fin.wait();
       auto secs = std::chrono::duration<double>(steady::now() - t0).count();
+      cpu[side] += process_cpu_seconds() - c0;
       ops[side] += static_cast<double>(run->done_ok.load());
       secs_total[side] += secs;
       if (side == 1)
@@ -345,7 +359,8 @@ void roundtrip(const std::string& filter) {
                   "event_append_sync_c64",
                   base,
                   {{"log_events_per_command",
-                    static_cast<double>(log_events[2]) / ops[2]}}});
+                    static_cast<double>(log_events[2]) / ops[2]},
+                   {"cpu_us_per_command", cpu[2] * 1e6 / ops[2]}}});
   if (with_jobs)
     bench::print(
       {"actor_command_roundtrip_c64",
@@ -357,7 +372,8 @@ void roundtrip(const std::string& filter) {
         // Each command is 1 service event on the reply path plus
         // its job's events and the outcome, all on one writer.
         {"log_events_per_command",
-         static_cast<double>(actor_events) / actor_ops}}});
+         static_cast<double>(actor_events) / actor_ops},
+        {"cpu_us_per_command", cpu[1] * 1e6 / actor_ops}}});
 }
 
 void idle_bytes(const std::string& filter) {
