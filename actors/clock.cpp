@@ -68,11 +68,19 @@ time_point system_clock::now() const {
 
 timer_id system_clock::schedule(time_point at, std::function<void()> fn) {
   timer_id id;
+  bool earliest = false;
   {
     std::lock_guard<std::mutex> guard{mtx_};
+    auto before = timers_.earliest();
     id = timers_.add(at, std::move(fn));
+    earliest = !before || at < *before;
   }
-  cv_.notify_all();
+  // The timer thread sleeps until the earliest timer: it needs waking only
+  // when that one changed. (Every job attempt arms a timeout, almost always
+  // later than one already pending; waking the thread for each cost a
+  // context switch per attempt.)
+  if (earliest)
+    cv_.notify_one();
   return id;
 }
 

@@ -91,6 +91,21 @@ TEST(clock_test, system_clock_fires_a_due_timer_on_its_thread) {
   EXPECT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
 }
 
+TEST(clock_test, system_clock_fires_an_earlier_timer_while_it_sleeps_for_a_later_one) {
+  system_clock c;
+  // The timer thread goes to sleep until the first timer, an hour away.
+  c.schedule(c.now() + 1h, [] {});
+  std::this_thread::sleep_for(20ms);
+  // A timer earlier than that one must wake it; later ones need not.
+  c.schedule(c.now() + 2h, [] {});
+  std::promise<void> done;
+  c.schedule(c.now() + 10ms, [&] {
+    done.set_value();
+  });
+  EXPECT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(c.pending(), 2u);
+}
+
 TEST(worker_pool_test, abandoned_hung_task_is_replaced_so_others_still_run) {
   worker_pool pool{1};
   std::promise<void> release;
