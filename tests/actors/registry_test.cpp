@@ -74,6 +74,13 @@ TEST_P(registry_test,
   // And it keeps working, idempotency keys included.
   auto r1 = command(id, service_op::suspend, "after-rehydrate");
   ASSERT_TRUE(r1) << to_string(r1.error());
+  // Its job's outcome uses the service too: wait for it, or it may arrive
+  // after the clock moved and make the service recently used again.
+  ASSERT_TRUE(eventually([&] {
+    auto v = service(id);
+    return v && v->status == service_status::suspended
+           && v->pending_op == service_op::none;
+  }));
   clock.advance(61s);
   ASSERT_TRUE(eventually([&] {
     return stats().live == 0;
