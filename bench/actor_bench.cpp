@@ -353,14 +353,14 @@ void roundtrip(const std::string& filter) {
   auto actor_s = secs_total[1];
   auto actor_events = log_events[1];
   if (manual)
-    bench::print({"actor_command_roundtrip_c64_no_module",
-                  ops[2] / secs_total[2],
-                  "commands/s",
-                  "event_append_sync_c64",
-                  base,
-                  {{"log_events_per_command",
-                    static_cast<double>(log_events[2]) / ops[2]},
-                   {"cpu_us_per_command", cpu[2] * 1e6 / ops[2]}}});
+    bench::print(
+      {"actor_command_roundtrip_c64_no_module",
+       ops[2] / secs_total[2],
+       "commands/s",
+       "event_append_sync_c64",
+       base,
+       {{"log_events_per_command", static_cast<double>(log_events[2]) / ops[2]},
+        {"cpu_us_per_command", cpu[2] * 1e6 / ops[2]}}});
   if (with_jobs)
     bench::print(
       {"actor_command_roundtrip_c64",

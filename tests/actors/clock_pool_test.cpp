@@ -91,7 +91,8 @@ TEST(clock_test, system_clock_fires_a_due_timer_on_its_thread) {
   EXPECT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
 }
 
-TEST(clock_test, system_clock_fires_an_earlier_timer_while_it_sleeps_for_a_later_one) {
+TEST(clock_test,
+     system_clock_fires_an_earlier_timer_while_it_sleeps_for_a_later_one) {
   system_clock c;
   // The timer thread goes to sleep until the first timer, an hour away.
   c.schedule(c.now() + 1h, [] {});

@@ -79,7 +79,7 @@ TEST_P(registry_test,
   ASSERT_TRUE(eventually([&] {
     auto v = service(id);
     return v && v->status == service_status::suspended
-           && v->pending_op == service_op::none;
+      && v->pending_op == service_op::none;
   }));
   clock.advance(61s);
   ASSERT_TRUE(eventually([&] {
