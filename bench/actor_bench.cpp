@@ -25,7 +25,6 @@
 // processes on this shared machine hits both alike.
 
 #include <malloc.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -86,16 +85,6 @@ std::string payload_300() {
   p += std::string(300 - p.size() - 2, 'x');
   p += "\"}";
   return p;
-}
-
-/// CPU time (user + system) this process has used so far, in seconds.
-double process_cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 size_t rss_bytes() {
@@ -326,7 +315,7 @@ void roundtrip(const std::string& filter) {
       run->running = callers;
       auto fin = run->finished.get_future();
       auto t0 = steady::now();
-      auto c0 = process_cpu_seconds();
+      auto c0 = bench::process_cpu_seconds();
       for (int c = 0; c < callers; ++c) {
         if (side == 0)
           rt.sys->spawn(append_loop, rt.ctx.writer,
@@ -338,7 +327,7 @@ void roundtrip(const std::string& filter) {
       run->stop = true;
       fin.wait();
       auto secs = std::chrono::duration<double>(steady::now() - t0).count();
-      cpu[side] += process_cpu_seconds() - c0;
+      cpu[side] += bench::process_cpu_seconds() - c0;
       ops[side] += static_cast<double>(run->done_ok.load());
       secs_total[side] += secs;
       if (side == 1)

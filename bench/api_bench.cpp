@@ -167,17 +167,7 @@ public:
 
   /// CPU seconds (user + system) the server used so far.
   double cpu_seconds() const {
-    std::ifstream in{fmt::format("/proc/{}/stat", pid_)};
-    std::string stat{std::istreambuf_iterator<char>(in), {}};
-    // The fields after the command name (which may hold spaces); utime and
-    // stime are the 14th and 15th of the line.
-    std::istringstream rest{stat.substr(stat.rfind(')') + 2)};
-    std::string field;
-    double ticks = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i)
-      if (i >= 14)
-        ticks += std::stod(field);
-    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return billow::bench::process_cpu_seconds(pid_);
   }
 
 private:

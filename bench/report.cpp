@@ -1,11 +1,32 @@
 #include "bench/report.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
+#include <string>
 
 #include <boost/json.hpp>
 
 namespace billow::bench {
+
+double process_cpu_seconds(int pid) {
+  std::ifstream in{pid == 0 ? std::string{"/proc/self/stat"}
+                            : "/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat{std::istreambuf_iterator<char>(in), {}};
+  // The fields after the command name (which may hold spaces); utime and
+  // stime are the 14th and 15th of the line.
+  std::istringstream rest{stat.substr(stat.rfind(')') + 2)};
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i >= 14)
+      ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
 
 bool lower_is_better(std::string_view unit) {
   return unit == "us" || unit == "ms" || unit == "ns" || unit == "s";

@@ -36,6 +36,10 @@ void print(const figure& f);
 /// empty when absent.
 std::string filter_from_args(int argc, char** argv);
 
+/// CPU time (user + system) process `pid` has used so far, in seconds, from
+/// /proc/<pid>/stat; `pid` 0 means this process.
+double process_cpu_seconds(int pid = 0);
+
 /// True when the figure `name` is selected by `filter`: a name prefix, or
 /// with a trailing `$` the exact name (to run one figure alone, e.g. under
 /// a profiler).
