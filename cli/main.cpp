@@ -143,7 +143,7 @@ int run_replay(const std::filesystem::path& data_dir, const std::string& name) {
                                total, frac * 100);
     }
   };
-  auto events = proj->rebuild(*store, billow::projections::rebuild_batch_events,
+  auto events = proj->rebuild(*store, billow::projections::rebuild_commits,
                               progress);
   if (tty)
     std::cerr << "\n";

@@ -811,6 +811,14 @@ event_store::read_stream(std::string_view stream, uint64_t from_version,
 caf::error
 event_store::for_each(uint64_t from, uint64_t to,
                       const std::function<bool(const envelope&)>& fn) const {
+  return for_each_taking(from, to, [&fn](envelope& x) {
+    return fn(x);
+  });
+}
+
+caf::error
+event_store::for_each_taking(uint64_t from, uint64_t to,
+                             const std::function<bool(envelope&)>& fn) const {
   auto& im = *impl_;
   to = std::min(to, last_position());
   if (from > to)

@@ -292,6 +292,13 @@ public:
   caf::error for_each(uint64_t from, uint64_t to,
                       const std::function<bool(const envelope&)>& fn) const;
 
+  /// As `for_each`, but `fn` may take the envelope's contents (swap it with
+  /// one of its own): the next event is decoded into what it left there,
+  /// reusing those buffers. A reader that keeps envelopes (a prefetching
+  /// one) then moves each instead of copying it.
+  caf::error for_each_taking(uint64_t from, uint64_t to,
+                             const std::function<bool(envelope&)>& fn) const;
+
   /// The event at `position`, or `not_found`.
   caf::expected<envelope> read_event(uint64_t position) const;
 

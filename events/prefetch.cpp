@@ -5,6 +5,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "events/event_store.hpp"
@@ -121,11 +122,13 @@ caf::error for_each_prefetched(const event_store& store, uint64_t from,
     auto* current = queue.take_free();
     if (current == nullptr)
       return queue.finish(caf::none);
-    auto err = store.for_each(from, to, [&](const envelope& x) {
+    // Each decoded envelope is swapped into the chunk: the store decodes
+    // the next event into the buffers of the one consumed there before.
+    auto err = store.for_each_taking(from, to, [&](envelope& x) {
       auto& c = *current;
       if (c.size == c.events.size())
         c.events.emplace_back();
-      c.events[c.size++] = x;
+      std::swap(c.events[c.size++], x);
       if (c.size < per_chunk)
         return true;
       queue.put_full(current);

@@ -118,17 +118,23 @@ caf::error projection::commit(events::event_store& store,
   return caf::none;
 }
 
-caf::error projection::catch_up(events::event_store& store, size_t batch_events,
+caf::error projection::catch_up(events::event_store& store,
+                                commit_policy commits,
                                 const progress_fn& progress) {
+  using steady = std::chrono::steady_clock;
   auto target = store.last_position();
   auto start = position();
   if (start >= target)
     return caf::none;
-  batch_events = std::max<size_t>(batch_events, 1);
+  auto batch_events = std::max<size_t>(commits.events, 1);
+  // The clock is read once per this many events, not per event.
+  constexpr size_t clock_every_events = 1024;
   // Each batch is applied under the write lock and committed after it.
   std::unique_lock guard{mtx_, std::defer_lock};
   uint64_t last = start;
   size_t in_batch = 0;
+  steady::time_point batch_started;
+  uint64_t next_progress = start + progress_every_events;
   caf::error failed;
   auto end_batch = [&](bool read_ok) -> caf::error {
     end_batch_locked(); // also after a failed read: readers see it
@@ -143,13 +149,24 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
       progress(position() - start, target - start);
     return caf::none;
   };
+  auto interval_over = [&] {
+    return in_batch % clock_every_events == 0
+      && steady::now() - batch_started >= commits.interval;
+  };
   auto apply_one = [&](const events::envelope& ev) {
-    if (!guard.owns_lock())
+    if (!guard.owns_lock()) {
       guard.lock();
+      batch_started = steady::now();
+    }
     apply_locked(ev);
     last = ev.position;
-    if (++in_batch < batch_events)
+    if (++in_batch < batch_events && !interval_over()) {
+      if (progress && last >= next_progress) {
+        next_progress = last + progress_every_events;
+        progress(last - start, target - start);
+      }
       return true;
+    }
     failed = end_batch(true);
     return !failed;
   };
@@ -168,7 +185,7 @@ caf::error projection::catch_up(events::event_store& store, size_t batch_events,
 }
 
 caf::expected<uint64_t> projection::rebuild(events::event_store& store,
-                                            size_t batch_events,
+                                            commit_policy commits,
                                             const progress_fn& progress) {
   auto cf = family(store);
   if (!cf)
@@ -185,7 +202,7 @@ caf::expected<uint64_t> projection::rebuild(events::event_store& store,
     committed_.store(0, std::memory_order_release);
     applied_.set(0);
   }
-  if (auto err = catch_up(store, batch_events, progress))
+  if (auto err = catch_up(store, commits, progress))
     return err;
   // Catch-up commits asynchronously; one synced write makes them durable.
   rocksdb::WriteBatch last;

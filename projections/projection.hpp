@@ -42,9 +42,26 @@ class WriteBatch;
 
 namespace billow::projections {
 
-/// Events a rebuild applies between commits: large, so that a busy record is
-/// written once per batch rather than once per event.
-inline constexpr size_t rebuild_batch_events = 200'000;
+/// When a catch-up or rebuild commits what it has applied: after `events`
+/// events or `interval` of applying, whichever comes first, and at its end.
+struct commit_policy {
+  size_t events = 4096;
+  std::chrono::steady_clock::duration interval
+    = std::chrono::steady_clock::duration::max();
+};
+
+/// A rebuild's commits (`billow replay`). Each commit rewrites every record
+/// changed since the last one, so on a log where each service has many
+/// events, committing by event count wrote the same records again and
+/// again (every 200,000 events: each service of a 1M-event log five times).
+/// By time instead: a crash loses at most 5 s of replay, and the event
+/// bound caps the batch a commit writes (one record per changed service).
+inline constexpr commit_policy rebuild_commits{4'000'000,
+                                               std::chrono::seconds(5)};
+
+/// Events between two progress reports of a catch-up or rebuild, whether
+/// or not it commits in between.
+inline constexpr uint64_t progress_every_events = 16'384;
 
 /// Progress of a catch-up or rebuild: events applied so far and the target
 /// position.
@@ -99,14 +116,14 @@ public:
   caf::error commit(events::event_store& store, events::durability d);
 
   /// Applies the log from `position() + 1` to its current head, committing
-  /// every `batch_events` events.
-  caf::error catch_up(events::event_store& store, size_t batch_events = 4096,
+  /// as `commits` says; readers see each commit's events as it is made.
+  caf::error catch_up(events::event_store& store, commit_policy commits = {},
                       const progress_fn& progress = {});
 
   /// Drops the stored read model and checkpoint (one batch), forgets the
   /// in-memory one, and rebuilds from position 1. Answers the events read.
   caf::expected<uint64_t> rebuild(events::event_store& store,
-                                  size_t batch_events = rebuild_batch_events,
+                                  commit_policy commits = rebuild_commits,
                                   const progress_fn& progress = {});
 
 protected:

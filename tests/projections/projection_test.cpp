@@ -91,6 +91,28 @@ protected:
     append("service-" + id, type, {{"reason", "test"}, {"manual", true}});
   }
 
+  /// `n` services of one client and product, written in one group: each
+  /// opened, provisioned, then suspended and unsuspended 2 + i % 5 times
+  /// (so those with i % 5 in {1, 3} end suspended).
+  void many_services(int n) {
+    auto c = client("a");
+    auto p = product("p");
+    std::vector<append_request> reqs;
+    for (int i = 0; i < n; ++i) {
+      auto stream = "service-" + to_string(uuid::random());
+      std::vector<new_event> evs{
+        event("service.opened", {{"client_id", c}, {"product_id", p}}),
+        event("service.provisioned", {{"manual", true}})};
+      for (int k = 0; k < 2 + i % 5; ++k)
+        evs.push_back(
+          event(k % 2 == 0 ? "service.suspended" : "service.unsuspended",
+                {{"manual", true}}));
+      reqs.push_back({stream, expected_version::any(), std::move(evs)});
+    }
+    for (auto& r : store_->append_group(reqs, durability::sync))
+      ASSERT_TRUE(r) << to_string(r.error());
+  }
+
   /// Every service of `p` as JSON text, in list order.
   static std::string dump(const provisioning& p) {
     json::array out;
@@ -128,7 +150,7 @@ TEST_F(projection_test, folds_services_clients_and_products_from_the_log) {
   append("client-" + c, "client.updated", {{"name", "Acme Ltd"}});
   provisioning proj;
   ASSERT_FALSE(proj.load(*store_));
-  ASSERT_FALSE(proj.catch_up(*store_, 2));
+  ASSERT_FALSE(proj.catch_up(*store_, {.events = 2}));
   EXPECT_EQ(proj.position(), store_->last_position());
   auto row = proj.service(s);
   ASSERT_TRUE(row);
@@ -214,7 +236,7 @@ TEST_F(projection_test,
   {
     provisioning proj;
     ASSERT_FALSE(proj.load(*store_));
-    ASSERT_FALSE(proj.catch_up(*store_, 5));
+    ASSERT_FALSE(proj.catch_up(*store_, {.events = 5}));
     checkpoint = proj.committed_position();
     EXPECT_EQ(checkpoint, store_->last_position());
     committed = dump(proj);
@@ -245,7 +267,7 @@ TEST_F(projection_test,
   EXPECT_EQ(loaded.service(ids[0])->state.status,
             actors::service_status::suspended);
   provisioning rebuilt;
-  auto n = rebuilt.rebuild(*store_, 3);
+  auto n = rebuilt.rebuild(*store_, {.events = 3});
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, store_->last_position());
   EXPECT_EQ(dump(rebuilt), dump(loaded));
@@ -375,7 +397,7 @@ TEST_F(projection_test, jobs_fold_status_attempts_and_tags) {
   auto running = job("terminate");
   jobs_projection proj;
   ASSERT_FALSE(proj.load(*store_));
-  ASSERT_FALSE(proj.catch_up(*store_, 4));
+  ASSERT_FALSE(proj.catch_up(*store_, {.events = 4}));
   EXPECT_EQ(proj.job_count(), 4u);
   auto ids = [](const page<job_row>& p) {
     std::vector<std::string> out;
@@ -476,38 +498,15 @@ TEST_F(projection_test, a_store_opened_without_the_family_is_refused) {
 TEST_F(projection_test, a_long_catch_up_commits_in_batches_and_matches_apply) {
   // Over 20,000 events in batches of 5,000: the same read model as applying
   // the log page by page, and a checkpoint at the head.
-  auto c = client("a");
-  auto p = product("p");
-  std::vector<append_request> reqs;
-  std::vector<std::string> ids;
-  for (int i = 0; i < 4000; ++i) {
-    ids.push_back(to_string(uuid::random()));
-    auto stream = "service-" + ids.back();
-    auto ev = [](const std::string& type, const json::object& payload) {
-      new_event x;
-      x.event_id = uuid::random();
-      x.type = type;
-      x.actor = "system";
-      x.payload = json::serialize(payload);
-      return x;
-    };
-    std::vector<new_event> evs{ev("service.opened",
-                                  {{"client_id", c}, {"product_id", p}}),
-                               ev("service.provisioned", {{"manual", true}})};
-    for (int k = 0; k < 2 + i % 5; ++k)
-      evs.push_back(ev(k % 2 == 0 ? "service.suspended" : "service.unsuspended",
-                       {{"manual", true}}));
-    reqs.push_back({stream, expected_version::any(), std::move(evs)});
-  }
-  for (auto& r : store_->append_group(reqs, durability::sync))
-    ASSERT_TRUE(r);
+  many_services(4000);
   ASSERT_GT(store_->last_position(), 20'000u);
   provisioning fast;
   ASSERT_FALSE(fast.load(*store_));
   std::vector<uint64_t> progress;
-  ASSERT_FALSE(fast.catch_up(*store_, 5000, [&](uint64_t done, uint64_t) {
-    progress.push_back(done);
-  }));
+  ASSERT_FALSE(
+    fast.catch_up(*store_, {.events = 5000}, [&](uint64_t done, uint64_t) {
+      progress.push_back(done);
+    }));
   EXPECT_EQ(fast.position(), store_->last_position());
   EXPECT_EQ(fast.committed_position(), store_->last_position());
   EXPECT_GE(progress.size(), 4u);
@@ -529,6 +528,47 @@ TEST_F(projection_test, a_long_catch_up_commits_in_batches_and_matches_apply) {
   provisioning loaded;
   ASSERT_FALSE(loaded.load(*store_));
   EXPECT_EQ(dump(loaded), dump(fast));
+}
+
+TEST_F(projection_test,
+       a_rebuild_commits_by_time_and_reports_progress_between) {
+  many_services(4000);
+  auto head = store_->last_position();
+  struct report {
+    uint64_t done;
+    uint64_t committed;
+  };
+  // No interval left: a commit at every clock check (each 1,024 events), so
+  // what a report sees committed is never more than that behind.
+  std::vector<report> reports;
+  provisioning eager;
+  ASSERT_TRUE(eager.rebuild(
+    *store_,
+    {.events = SIZE_MAX, .interval = std::chrono::steady_clock::duration{0}},
+    [&](uint64_t done, uint64_t) {
+      reports.push_back({done, eager.committed_position()});
+    }));
+  ASSERT_GE(reports.size(), head / 1024);
+  for (const auto& r : reports)
+    EXPECT_LE(r.done - r.committed, 1024u) << r.done;
+  // The rebuild's own policy: one commit (these 20,000 events take far less
+  // than its interval), and still a progress report every 16,384 events.
+  reports.clear();
+  provisioning lazy;
+  ASSERT_TRUE(
+    lazy.rebuild(*store_, rebuild_commits, [&](uint64_t done, uint64_t) {
+      reports.push_back({done, lazy.committed_position()});
+    }));
+  ASSERT_GE(reports.size(), 2u);
+  EXPECT_LT(reports.front().done, head);
+  EXPECT_EQ(reports.back().done, head);
+  EXPECT_EQ(reports.back().committed, head);
+  EXPECT_EQ(dump(lazy), dump(eager));
+  reopen();
+  provisioning loaded;
+  ASSERT_FALSE(loaded.load(*store_));
+  EXPECT_EQ(loaded.position(), head);
+  EXPECT_EQ(dump(loaded), dump(eager));
 }
 
 TEST_F(projection_test, a_stored_service_record_reloads_every_field) {
@@ -553,7 +593,7 @@ TEST_F(projection_test, a_stored_service_record_reloads_every_field) {
          {{"job_id", job},
           {"policy", {{"tries", 2}, {"backoff", {1}}, {"timeout", 9}}}});
   provisioning rebuilt;
-  ASSERT_TRUE(rebuilt.rebuild(*store_, 2));
+  ASSERT_TRUE(rebuilt.rebuild(*store_, {.events = 2}));
   provisioning loaded;
   ASSERT_FALSE(loaded.load(*store_));
   for (const auto& id : {plain, odd}) {
