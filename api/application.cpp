@@ -31,6 +31,7 @@
 #include "api/service_routes.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
+#include "events/fan_out.hpp"
 #include "events/writer.hpp"
 #include "modules/host/module_catalog.hpp"
 #include "modules/host/module_host.hpp"
@@ -266,11 +267,11 @@ caf::error application::start() {
     return c->now_us();
   };
   store_opts.extra_column_families.push_back(idempotency_family);
-  store_opts.compaction_filters[idempotency_family] = {
-    make_expired_answers_filter([c = d.clock.get()] {
-      return c->now_us();
-    }),
-    idempotency_retention};
+  store_opts.compaction_filters[idempotency_family]
+    = {make_expired_answers_filter([c = d.clock.get()] {
+         return c->now_us();
+       }),
+       idempotency_retention};
   for (auto& p : d.projections())
     store_opts.extra_column_families.push_back(p->column_family());
   auto store = events::event_store::open(std::move(store_opts));
@@ -292,28 +293,39 @@ caf::error application::start() {
   events::writer_options writer_opts;
   writer_opts.metrics = d.registry;
   d.writer = events::make_writer(*d.sys, *d.store, writer_opts);
-  auto follower = projections::follow_admin_directory(*d.sys, *d.store,
-                                                      d.writer, d.admins);
-  if (!follower)
-    return std::move(follower.error());
-  d.admins_follower = std::move(*follower);
-  auto client_follower = projections::follow_client_directory(
-    *d.sys, *d.store, d.writer, d.clients);
-  if (!client_follower)
-    return std::move(client_follower.error());
-  d.clients_follower = std::move(*client_follower);
-  // Read models: load what is stored, catch up, follow the log.
+  // The directories and read models each catch up from the store, then
+  // follow the log through one subscription: a fan-out hands each page to
+  // all four, so the log is read and decoded once, not once each.
+  auto admins = projections::admin_directory_follower(*d.sys, *d.store,
+                                                      d.admins);
+  if (!admins)
+    return std::move(admins.error());
+  d.admins_follower = std::move(*admins);
+  auto clients = projections::client_directory_follower(*d.sys, *d.store,
+                                                        d.clients);
+  if (!clients)
+    return std::move(clients.error());
+  d.clients_follower = std::move(*clients);
+  auto from = std::min(d.admins->position(), d.clients->position()) + 1;
   for (auto& p : d.projections()) {
     if (auto err = p->load(*d.store))
       return err;
-    auto from = p->position();
-    auto f = projections::follow(*d.sys, *d.store, d.writer, p);
+    auto loaded = p->position();
+    auto f = projections::make_follower(*d.sys, *d.store, p);
     if (!f)
       return std::move(f.error());
     d.followers.push_back(std::move(*f));
-    spdlog::info("projection {}: caught up from {} to {}", p->name(), from,
+    from = std::min(from, p->position() + 1);
+    spdlog::info("projection {}: caught up from {} to {}", p->name(), loaded,
                  p->position());
   }
+  std::vector<events::subscriber_actor> consumers{d.admins_follower,
+                                                  d.clients_follower};
+  consumers.insert(consumers.end(), d.followers.begin(), d.followers.end());
+  events::subscription_options follow_opts;
+  follow_opts.from_position = from;
+  events::subscribe(*d.sys, *d.store, d.writer,
+                    events::fan_out(*d.sys, std::move(consumers)), follow_opts);
   auto key = load_or_create_key(d.opts.data_dir / "keys" / "token.key");
   if (!key)
     return std::move(key.error());

@@ -107,15 +107,14 @@ caf::error admin_directory::catch_up(const events::event_store& store) {
 }
 
 caf::expected<events::subscriber_actor>
-follow_admin_directory(caf::actor_system& sys, events::event_store& store,
-                       events::writer_actor writer,
-                       const std::shared_ptr<admin_directory>& dir) {
+admin_directory_follower(caf::actor_system& sys,
+                         const events::event_store& store,
+                         const std::shared_ptr<admin_directory>& dir) {
   if (auto err = dir->catch_up(store))
     return err;
-  return follow_log(sys, store, std::move(writer), dir->position() + 1,
-                    [dir](const events::envelope& ev) {
-                      dir->apply(ev);
-                    });
+  return log_follower(sys, [dir](const events::envelope& ev) {
+    dir->apply(ev);
+  });
 }
 
 } // namespace billow::projections

@@ -75,11 +75,13 @@ private:
   position_gate applied_;
 };
 
-/// Keeps `dir` current: catches up from the store, then follows the log
-/// live. Answers the follower actor (send it an exit message to stop).
+/// Catches `dir` up from the store and answers the actor that keeps it
+/// current: subscribe it (or a fan-out over it) from `dir->position() + 1`;
+/// events it has applied already are skipped. Send it an exit message to
+/// stop. `store` must outlive it.
 caf::expected<events::subscriber_actor>
-follow_client_directory(caf::actor_system& sys, events::event_store& store,
-                        events::writer_actor writer,
-                        const std::shared_ptr<client_directory>& dir);
+client_directory_follower(caf::actor_system& sys,
+                          const events::event_store& store,
+                          const std::shared_ptr<client_directory>& dir);
 
 } // namespace billow::projections

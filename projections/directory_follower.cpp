@@ -31,8 +31,8 @@ namespace {
 
 /// Applies each delivered page, event by event.
 events::subscriber_actor::behavior_type
-log_follower(events::subscriber_actor::pointer,
-             const std::function<void(const events::envelope&)>& apply) {
+log_follower_impl(events::subscriber_actor::pointer,
+                  const std::function<void(const events::envelope&)>& apply) {
   return {
     [apply](events::deliver_atom, const std::vector<events::envelope>& page) {
       for (const auto& ev : page)
@@ -45,14 +45,9 @@ log_follower(events::subscriber_actor::pointer,
 } // namespace
 
 events::subscriber_actor
-follow_log(caf::actor_system& sys, events::event_store& store,
-           events::writer_actor writer, uint64_t from_position,
-           std::function<void(const events::envelope&)> apply) {
-  events::subscription_options opts;
-  opts.from_position = from_position;
-  auto follower = sys.spawn(log_follower, std::move(apply));
-  events::subscribe(sys, store, std::move(writer), follower, opts);
-  return follower;
+log_follower(caf::actor_system& sys,
+             std::function<void(const events::envelope&)> apply) {
+  return sys.spawn(log_follower_impl, std::move(apply));
 }
 
 } // namespace billow::projections

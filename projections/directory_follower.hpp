@@ -29,11 +29,11 @@ replay_type(const events::event_store& store, std::string_view type,
             uint64_t last,
             const std::function<void(const events::envelope&)>& apply);
 
-/// Follows the log from `from_position` on: a subscriber actor that calls
-/// `apply` with each committed event. Send it an exit message to stop.
+/// A subscriber actor that calls `apply` with each event delivered to it;
+/// subscribe it (or a fan-out over it) to follow the log. Send it an exit
+/// message to stop.
 events::subscriber_actor
-follow_log(caf::actor_system& sys, events::event_store& store,
-           events::writer_actor writer, uint64_t from_position,
-           std::function<void(const events::envelope&)> apply);
+log_follower(caf::actor_system& sys,
+             std::function<void(const events::envelope&)> apply);
 
 } // namespace billow::projections

@@ -298,16 +298,24 @@ projection_follower(follower_ptr self, events::event_store* store,
 } // namespace
 
 caf::expected<events::subscriber_actor>
-follow(caf::actor_system& sys, events::event_store& store,
-       events::writer_actor writer, std::shared_ptr<projection> proj) {
+make_follower(caf::actor_system& sys, events::event_store& store,
+              std::shared_ptr<projection> proj) {
   if (auto err = proj->catch_up(store))
     return err;
+  auto follower = sys.spawn(projection_follower, &store, std::move(proj));
+  return caf::actor_cast<events::subscriber_actor>(follower);
+}
+
+caf::expected<events::subscriber_actor>
+follow(caf::actor_system& sys, events::event_store& store,
+       events::writer_actor writer, std::shared_ptr<projection> proj) {
+  auto follower = make_follower(sys, store, proj);
+  if (!follower)
+    return follower;
   events::subscription_options opts;
   opts.from_position = proj->position() + 1;
-  auto follower = sys.spawn(projection_follower, &store, proj);
-  auto subscriber = caf::actor_cast<events::subscriber_actor>(follower);
-  events::subscribe(sys, store, std::move(writer), subscriber, opts);
-  return subscriber;
+  events::subscribe(sys, store, std::move(writer), *follower, opts);
+  return follower;
 }
 
 } // namespace billow::projections

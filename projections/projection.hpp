@@ -169,6 +169,14 @@ caf::expected<events::subscriber_actor>
 follow(caf::actor_system& sys, events::event_store& store,
        events::writer_actor writer, std::shared_ptr<projection> proj);
 
+/// `follow` without the subscription: catches `proj` up and answers its
+/// follower, for a caller that subscribes several followers through one
+/// `events::fan_out` from the lowest `position() + 1` among them (a
+/// projection skips the events it has applied already).
+caf::expected<events::subscriber_actor>
+make_follower(caf::actor_system& sys, events::event_store& store,
+              std::shared_ptr<projection> proj);
+
 /// One page of a list read from a projection, in list order (the position of
 /// each record's first event).
 template <class Row>

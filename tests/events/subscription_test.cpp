@@ -1,5 +1,7 @@
 #include "events/subscription.hpp"
 
+#include "events/fan_out.hpp"
+
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -61,6 +63,17 @@ stalling(stalling_actor::stateful_pointer<stalling_state> self,
     },
     [self](ready_atom) {
       self->state.held.deliver(true);
+    },
+  };
+}
+
+/// Forwards its first page to `sink`, then leaves (answers false).
+subscriber_actor::behavior_type one_page(subscriber_actor::pointer,
+                                         caf::actor sink) {
+  return {
+    [sink = std::move(sink)](deliver_atom, std::vector<envelope>& page) {
+      caf::anon_send(sink, std::move(page));
+      return false;
     },
   };
 }
@@ -164,4 +177,67 @@ TEST_F(subscription_test, slow_subscriber_catches_up_from_the_store) {
   // message per commit.
   EXPECT_LE(pages, 3u);
   self->send_exit(sub, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(subscription_test, a_fan_out_gives_every_consumer_every_page_in_order) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor a{*sys};
+  caf::scoped_actor b{*sys};
+  caf::scoped_actor leaver{*sys};
+  append_via_writer(a, "a", 5);
+  auto fan = fan_out(*sys,
+                     {sys->spawn(forwarder, caf::actor{a}),
+                      sys->spawn(forwarder, caf::actor{b}),
+                      sys->spawn(one_page, caf::actor{leaver})});
+  subscription_options opts;
+  opts.page_size = 2;
+  subscribe(*sys, *store, writer, fan, opts);
+  // Caught up from the store in pages of two, then live.
+  auto [caught_a, pages_a] = collect(a, 5);
+  expect_positions(caught_a, 1, 5);
+  EXPECT_GE(pages_a, 3u);
+  auto [caught_b, pages_b] = collect(b, 5);
+  expect_positions(caught_b, 1, 5);
+  // The consumer that answered false saw one page and no more; the others
+  // go on without it.
+  auto [left, left_pages] = collect(leaver, 2);
+  expect_positions(left, 1, 2);
+  append_via_writer(a, "b", 3);
+  auto [live_a, live_pages_a] = collect(a, 3);
+  expect_positions(live_a, 6, 8);
+  auto [live_b, live_pages_b] = collect(b, 3);
+  expect_positions(live_b, 6, 8);
+  EXPECT_EQ(live_b[2].stream, "b");
+  leaver->receive(
+    [](std::vector<envelope>&) {
+      ADD_FAILURE() << "a page after leaving";
+    },
+    caf::after(std::chrono::milliseconds(200)) >> [] {});
+}
+
+TEST_F(subscription_test, a_fan_out_ends_when_its_last_consumer_ends) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor self{*sys};
+  auto first = sys->spawn(forwarder, caf::actor{self});
+  auto second = sys->spawn(forwarder, caf::actor{self});
+  auto fan = fan_out(*sys, {first, second});
+  subscribe(*sys, *store, writer, fan);
+  append_via_writer(self, "a", 1);
+  auto [got, pages] = collect(self, 2); // one page each
+  expect_positions({got[0]}, 1, 1);
+  expect_positions({got[1]}, 1, 1);
+  self->monitor(fan);
+  self->send_exit(first, caf::exit_reason::user_shutdown);
+  // One consumer left: the fan-out goes on.
+  append_via_writer(self, "a", 1);
+  auto [next, next_pages] = collect(self, 1);
+  expect_positions(next, 2, 2);
+  self->send_exit(second, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive(
+    [&](caf::down_msg& msg) {
+      down = msg.source == fan.address();
+    },
+    caf::after(std::chrono::seconds(10)) >> [] {});
+  EXPECT_TRUE(down) << "the fan-out outlived its consumers";
 }
