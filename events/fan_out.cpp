@@ -66,13 +66,14 @@ fan_out_impl(fan_out_ptr self, std::vector<subscriber_actor> consumers) {
       round->answer = self->make_response_promise<bool>();
       // The page as it came: each consumer's request shares its payload.
       auto page = self->current_mailbox_element()->copy_content_to_message();
-      auto targets = self->state.consumers;
-      round->waiting = targets.size();
-      if (targets.empty()) {
+      auto& consumers = self->state.consumers;
+      round->waiting = consumers.size();
+      if (consumers.empty()) {
         round->answer.deliver(false);
         return round->answer;
       }
-      for (auto& consumer : targets) {
+      // The answers come later, as messages: nothing here changes the list.
+      for (auto& consumer : consumers) {
         auto who = consumer.address();
         self->request(consumer, caf::infinite, page)
           .then(

@@ -64,7 +64,8 @@ inline constexpr commit_policy rebuild_commits{4'000'000,
 inline constexpr uint64_t progress_every_events = 16'384;
 
 /// Progress of a catch-up or rebuild: events applied so far and the target
-/// position.
+/// position. It may be called with the projection's write lock held, so it
+/// must not read the projection (its positions are fine: they are atomic).
 using progress_fn = std::function<void(uint64_t done, uint64_t total)>;
 
 /// A read model built from the log. Subclasses implement the four hooks; the
