@@ -64,7 +64,8 @@ struct application::impl {
   std::shared_ptr<projections::client_directory> clients
     = std::make_shared<projections::client_directory>();
   events::subscriber_actor clients_follower;
-  /// The read models of the admin lists, each following the log.
+  /// The read models of the admin lists. They and the directories follow
+  /// the log through one subscription and a fan-out (see `start`).
   std::shared_ptr<projections::provisioning> provisioning
     = std::make_shared<projections::provisioning>();
   std::shared_ptr<projections::jobs_projection> job_list

@@ -1,8 +1,9 @@
 #pragma once
 
 // What the in-memory directories (admins, clients) share: reading every
-// event of one type up to a position through the type index, then following
-// the log live from the next position.
+// event of one type up to a position through the type index, and the actor
+// that applies what a subscription (or a fan-out) delivers from the next
+// position on.
 
 #include <cstdint>
 #include <functional>

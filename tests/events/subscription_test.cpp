@@ -25,13 +25,14 @@ std::vector<new_event> events_of(size_t n) {
   return xs;
 }
 
-/// Forwards every page to `sink` and asks for more.
+/// Forwards every page to `sink` and answers `keep`: true asks for more,
+/// false leaves after the first page.
 subscriber_actor::behavior_type forwarder(subscriber_actor::pointer,
-                                          caf::actor sink) {
+                                          caf::actor sink, bool keep = true) {
   return {
-    [sink = std::move(sink)](deliver_atom, std::vector<envelope>& page) {
+    [sink = std::move(sink), keep](deliver_atom, std::vector<envelope>& page) {
       caf::anon_send(sink, std::move(page));
-      return true;
+      return keep;
     },
   };
 }
@@ -63,17 +64,6 @@ stalling(stalling_actor::stateful_pointer<stalling_state> self,
     },
     [self](ready_atom) {
       self->state.held.deliver(true);
-    },
-  };
-}
-
-/// Forwards its first page to `sink`, then leaves (answers false).
-subscriber_actor::behavior_type one_page(subscriber_actor::pointer,
-                                         caf::actor sink) {
-  return {
-    [sink = std::move(sink)](deliver_atom, std::vector<envelope>& page) {
-      caf::anon_send(sink, std::move(page));
-      return false;
     },
   };
 }
@@ -128,7 +118,7 @@ TEST_F(subscription_test, catches_up_from_a_position_then_follows_live) {
   caf::scoped_actor self{*sys};
   append_via_writer(self, "a", 6);
   append_via_writer(self, "b", 4);
-  auto sub = sys->spawn(forwarder, caf::actor{self});
+  auto sub = sys->spawn(forwarder, caf::actor{self}, true);
   subscription_options opts;
   opts.from_position = 3;
   opts.page_size = 3;
@@ -146,7 +136,7 @@ TEST_F(subscription_test, catches_up_from_a_position_then_follows_live) {
 TEST_F(subscription_test, subscription_on_an_empty_log_sees_first_events) {
   writer = make_writer(*sys, *store);
   caf::scoped_actor self{*sys};
-  auto sub = sys->spawn(forwarder, caf::actor{self});
+  auto sub = sys->spawn(forwarder, caf::actor{self}, true);
   subscribe(*sys, *store, writer, sub);
   append_via_writer(self, "a", 2);
   auto [got, pages] = collect(self, 2);
@@ -186,9 +176,9 @@ TEST_F(subscription_test, a_fan_out_gives_every_consumer_every_page_in_order) {
   caf::scoped_actor leaver{*sys};
   append_via_writer(a, "a", 5);
   auto fan = fan_out(*sys,
-                     {sys->spawn(forwarder, caf::actor{a}),
-                      sys->spawn(forwarder, caf::actor{b}),
-                      sys->spawn(one_page, caf::actor{leaver})});
+                     {sys->spawn(forwarder, caf::actor{a}, true),
+                      sys->spawn(forwarder, caf::actor{b}, true),
+                      sys->spawn(forwarder, caf::actor{leaver}, false)});
   subscription_options opts;
   opts.page_size = 2;
   subscribe(*sys, *store, writer, fan, opts);
@@ -218,8 +208,8 @@ TEST_F(subscription_test, a_fan_out_gives_every_consumer_every_page_in_order) {
 TEST_F(subscription_test, a_fan_out_ends_when_its_last_consumer_ends) {
   writer = make_writer(*sys, *store);
   caf::scoped_actor self{*sys};
-  auto first = sys->spawn(forwarder, caf::actor{self});
-  auto second = sys->spawn(forwarder, caf::actor{self});
+  auto first = sys->spawn(forwarder, caf::actor{self}, true);
+  auto second = sys->spawn(forwarder, caf::actor{self}, true);
   auto fan = fan_out(*sys, {first, second});
   subscribe(*sys, *store, writer, fan);
   append_via_writer(self, "a", 1);
