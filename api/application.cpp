@@ -24,6 +24,7 @@
 #include "api/client_routes.hpp"
 #include "api/front.hpp"
 #include "api/idempotency.hpp"
+#include "api/io_execution_unit.hpp"
 #include "api/live_events.hpp"
 #include "api/metrics.hpp"
 #include "api/module_routes.hpp"
@@ -92,6 +93,8 @@ struct application::impl {
   actors::job_manager_actor jobs;
   actors::service_registry_actor services;
   caf::actor front;
+  /// Runs the front actor on the server's I/O threads.
+  std::shared_ptr<io_execution_unit> front_unit;
   std::unique_ptr<http_server> server;
 
   /// A service's data for module code (jobs, client-area tabs; worker pool
@@ -192,7 +195,9 @@ struct application::impl {
   void stop() {
     if (server) {
       server->wait();
-      server.reset(); // drops its handle on the front actor
+      if (front_unit) // the front actor's turns move to CAF's scheduler
+        front_unit->loop_ended();
+      server.reset();
     }
     if (front) {
       caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
@@ -452,14 +457,21 @@ caf::error application::start() {
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");
-  d.front = spawn_front(*d.sys, std::move(routes));
+  // The server before the front actor: the front runs on its I/O threads.
+  // Requests reach it only after `start`, when `front` is set.
   d.server = std::make_unique<http_server>(
     d.opts.http,
-    [front = d.front](exchange_ptr ex) {
+    [&front = d.front](exchange_ptr ex) {
       caf::anon_send(front, std::move(ex));
     },
     std::make_shared<http_metrics>(d.registry));
+  d.front_unit = std::make_shared<io_execution_unit>(
+    *d.sys, [server = d.server.get()](std::function<void()> fn) {
+      server->post(std::move(fn));
+    });
+  d.front = spawn_front(*d.sys, std::move(routes), d.front_unit);
   if (ec = d.server->start(); ec) {
+    d.front_unit->loop_ended(); // no I/O loop will run the front actor
     d.server.reset();
     return make_error(billow_errc::unavailable,
                       "cannot listen on " + d.opts.http.host + ":"

@@ -2,10 +2,10 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/errors.hpp"
+#include "api/io_execution_unit.hpp"
 #include "api/pending_answers.hpp"
 #include "api/problem.hpp"
 #include "events/errc.hpp"
@@ -54,54 +54,59 @@ using sweep_answers_atom = caf::atom_constant<caf::atom("ans_sweep")>;
 
 constexpr auto sweep_interval = std::chrono::seconds(1);
 
-struct front_state {
-  // Declared: CAF would otherwise build this aggregate from the actor
-  // pointer (see docs/architecture.md, CAF traps).
-  front_state() = default;
+/// The front actor. A class rather than a function-based actor so that its
+/// turns run on the I/O threads (`io_hosted`, see io_execution_unit.hpp).
+class front_actor final : public io_hosted<caf::event_based_actor> {
+public:
+  front_actor(caf::actor_config& cfg, std::shared_ptr<const route_table> routes,
+              std::shared_ptr<io_execution_unit> unit)
+    : io_hosted(cfg, std::move(unit)), routes_(std::move(routes)) {
+    // nop
+  }
 
-  static inline const char* name = "billow.front";
-  pending_answers pending;
+  const char* name() const override {
+    return "billow.front";
+  }
+
+  caf::behavior make_behavior() override {
+    pending_.on_add([this] {
+      arm_sweep();
+    });
+    return {
+      [this](const exchange_ptr& ex) {
+        dispatch(this, *routes_, ex, pending_);
+      },
+      [this](sweep_answers_atom) {
+        sweep_armed_ = false;
+        auto late = pending_.expire(pending_answers::clock::now());
+        for (auto& ctx : late)
+          ctx.reply(error_response(make_error(
+            billow_errc::timeout, "No answer from the actor in time.")));
+        arm_sweep();
+      },
+    };
+  }
+
+private:
+  void arm_sweep() {
+    if (sweep_armed_ || pending_.empty())
+      return;
+    sweep_armed_ = true;
+    delayed_send(this, sweep_interval, sweep_answers_atom::value);
+  }
+
+  std::shared_ptr<const route_table> routes_;
+  pending_answers pending_;
   /// Whether a sweep is on its way.
-  bool sweep_armed = false;
+  bool sweep_armed_ = false;
 };
-
-using front_ptr = caf::stateful_actor<front_state>*;
-
-void arm_sweep(front_ptr self) {
-  auto& st = self->state;
-  if (st.sweep_armed || st.pending.empty())
-    return;
-  st.sweep_armed = true;
-  self->delayed_send(self, sweep_interval, sweep_answers_atom::value);
-}
-
-/// The front actor's behavior. The routes come in as a spawn argument, not a
-/// lambda capture: CAF 0.17.6 dereferences a null tuple pointer when a
-/// function-based actor is spawned without arguments (UBSan reports it).
-caf::behavior front(front_ptr self, std::shared_ptr<const route_table> routes) {
-  self->state.pending.on_add([self] {
-    arm_sweep(self);
-  });
-  return {
-    [self, routes = std::move(routes)](const exchange_ptr& ex) {
-      dispatch(self, *routes, ex, self->state.pending);
-    },
-    [self](sweep_answers_atom) {
-      self->state.sweep_armed = false;
-      auto late = self->state.pending.expire(pending_answers::clock::now());
-      for (auto& ctx : late)
-        ctx.reply(error_response(make_error(
-          billow_errc::timeout, "No answer from the actor in time.")));
-      arm_sweep(self);
-    },
-  };
-}
 
 } // namespace
 
 caf::actor spawn_front(caf::actor_system& sys,
-                       std::shared_ptr<const route_table> routes) {
-  return sys.spawn(front, std::move(routes));
+                       std::shared_ptr<const route_table> routes,
+                       std::shared_ptr<io_execution_unit> unit) {
+  return sys.spawn<front_actor>(std::move(routes), std::move(unit));
 }
 
 } // namespace billow::api

@@ -1,6 +1,8 @@
 #pragma once
 
-// The front actor: where every HTTP request arrives as a message.
+// The front actor: where every HTTP request arrives as a message. Its turns
+// run on the HTTP server's I/O threads (io_execution_unit.hpp), so a request
+// is routed on the thread that read it.
 //
 //   session (Beast strand) --exchange_ptr--> front actor --route handler-->
 //       reply now, or request(...).then(...) another actor and reply later
@@ -25,11 +27,14 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(billow::api::exchange_ptr)
 
 namespace billow::api {
 
-/// Spawns the front actor serving `routes`. Unknown paths answer 404, known
-/// paths under another method 405 with `Allow`, and a handler that throws 500;
-/// each as problem+json.
+class io_execution_unit;
+
+/// Spawns the front actor serving `routes`, running on `unit`. Unknown paths
+/// answer 404, known paths under another method 405 with `Allow`, and a
+/// handler that throws 500; each as problem+json.
 caf::actor spawn_front(caf::actor_system& sys,
-                       std::shared_ptr<const route_table> routes);
+                       std::shared_ptr<const route_table> routes,
+                       std::shared_ptr<io_execution_unit> unit);
 
 class pending_answers;
 

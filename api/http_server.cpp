@@ -1,5 +1,6 @@
 #include "api/http_server.hpp"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -19,6 +20,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "api/metrics.hpp"
@@ -36,13 +38,14 @@ namespace {
 
 class session;
 
-/// The way back from an exchange to its connection: posts the response onto
-/// the session's strand. The work guard keeps the I/O loop running while an
-/// actor works on the request. Member order matters: the guard is destroyed
-/// before the session, which may own the last reference to the io_context.
+/// The way back from an exchange to its connection: hands the response to
+/// the session on its executor (at once when already there). The work guard
+/// keeps the I/O loop running while an actor works on the request. Member order
+/// matters: the guard is destroyed before the session, which may own the last
+/// reference to the io_context.
 struct reply_to_session {
   std::shared_ptr<session> self;
-  net::executor_work_guard<net::any_io_executor> guard;
+  net::executor_work_guard<net::io_context::executor_type> guard;
 
   void operator()(http_response resp) const;
 };
@@ -75,6 +78,15 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
 
   void do_accept();
   void begin_shutdown();
+
+  /// A new connection's executor: a strand of its own when several threads
+  /// run the loop; with one thread the loop itself is the strand, and a
+  /// strand's lock and hand-offs on every handler would buy nothing.
+  net::any_io_executor connection_executor() {
+    if (opts.io_threads > 1)
+      return net::make_strand(ioc);
+    return ioc.get_executor();
+  }
 };
 
 namespace {
@@ -98,6 +110,53 @@ bool convert(http::request<http::string_body>&& in, http_request& out,
                              std::string{field.value()});
   out.body = std::move(in.body());
   return true;
+}
+
+/// Whether `text` can go into a header field as it is: no CR, LF or NUL
+/// (which would end the field or the head early).
+bool field_safe(std::string_view text) {
+  return text.find_first_of(std::string_view{"\r\n\0", 3})
+    == std::string_view::npos;
+}
+
+/// Appends the HTTP/1.x head of `resp` (status line, fields, blank line) to
+/// `out`, as Beast's serializer would write it. The head goes out as one
+/// flat buffer beside the body: Beast's serializer walks a generic buffer
+/// sequence for every write, which cost about 1.5 us a response here. A field
+/// that could split the head (CR, LF or NUL) is left out and logged.
+void render_head(const http_response& resp, unsigned version, bool keep_alive,
+                 std::size_t content_length, std::string& out) {
+  auto status = static_cast<http::status>(resp.status);
+  auto reason = http::obsolete_reason(status);
+  fmt::format_to(std::back_inserter(out), "HTTP/{}.{} {} {}\r\n", version / 10,
+                 version % 10, resp.status,
+                 std::string_view{reason.data(), reason.size()});
+  auto field = [&](std::string_view name, std::string_view value) {
+    if (!field_safe(name) || !field_safe(value)) {
+      spdlog::warn("http: dropped response field {}: CR, LF or NUL in it",
+                   std::string{name});
+      return;
+    }
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+  field("Server", "billow");
+  field("Content-Type", resp.content_type);
+  for (const auto& [name, value] : resp.headers) {
+    // Framing is the server's: a handler's copy of these would contradict it.
+    if (beast::iequals(name, "Content-Length")
+        || beast::iequals(name, "Transfer-Encoding")
+        || beast::iequals(name, "Connection"))
+      continue;
+    field(name, value);
+  }
+  fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n",
+                 content_length);
+  // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes unless told.
+  if (version >= 11 && !keep_alive)
+    out.append("Connection: close\r\n");
+  else if (version < 11 && keep_alive)
+    out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
 }
 
 /// One connection: reads requests, hands them to the dispatcher, writes the
@@ -170,12 +229,36 @@ private:
     parser_->body_limit(server_->opts.body_limit);
     parser_->header_limit(
       static_cast<std::uint32_t>(server_->opts.header_limit));
+    // Most requests arrive whole in one read: parse what is buffered first,
+    // and read on only for the rest.
+    beast::error_code ec;
+    if (parse_buffered(ec))
+      return on_request();
+    if (ec)
+      return on_read_error(ec);
     stream_.expires_after(server_->opts.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec,
                                                         std::size_t) {
                               self->on_header(ec);
                             });
+  }
+
+  /// Feeds the buffered bytes to the parser: true when they hold the whole
+  /// request; false with `ec` clear when more must be read.
+  bool parse_buffered(beast::error_code& ec) {
+    parser_->eager(true);
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      auto used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        return false;
+      }
+      if (ec)
+        return false;
+    }
+    return parser_->is_done();
   }
 
   void on_header(beast::error_code ec) {
@@ -251,8 +334,7 @@ private:
     // work guard keeps the I/O loop running while an actor works on it.
     auto ex = std::make_shared<exchange>(
       std::move(converted),
-      reply_to_session{shared_from_this(),
-                       net::make_work_guard(stream_.get_executor())});
+      reply_to_session{shared_from_this(), net::make_work_guard(server_->ioc)});
     server_->dispatch(std::move(ex));
   }
 
@@ -264,38 +346,26 @@ private:
     status_ = resp.status;
     if (resp.on_stream && !head_)
       return start_stream(std::move(resp));
-    auto res = std::make_shared<http::response<http::string_body>>(
-      static_cast<http::status>(resp.status), version_);
-    res->set(http::field::server, "billow");
-    res->set(http::field::content_type, resp.content_type);
-    for (auto& [name, value] : resp.headers)
-      res->set(name, value);
-    res->keep_alive(keep_alive_ && !resp.close && !draining_);
-    if (head_) {
-      res->content_length(resp.body.size());
-    } else {
-      res->body() = std::move(resp.body);
-      res->prepare_payload();
-    }
+    bool keep = keep_alive_ && !resp.close && !draining_;
+    head_bytes_.clear();
+    render_head(resp, version_, keep, resp.body.size(), head_bytes_);
+    body_bytes_ = head_ ? std::string{} : std::move(resp.body);
     stream_.expires_after(server_->opts.write_timeout);
     // A response to HEAD has no body whatever its Content-Length says.
-    auto sr
-      = std::make_shared<http::response_serializer<http::string_body>>(*res);
-    auto on_written = [self = shared_from_this(), res, sr](beast::error_code ec,
-                                                           std::size_t) {
-      self->server_->metrics->observe(self->method_, self->route_,
-                                      self->status_,
-                                      steady::now() - self->started_);
-      if (ec)
-        return self->close();
-      if (!res->keep_alive())
-        return self->linger_close();
-      self->wait_for_request();
-    };
-    if (head_)
-      http::async_write_header(stream_, *sr, std::move(on_written));
-    else
-      http::async_write(stream_, *sr, std::move(on_written));
+    std::array<net::const_buffer, 2> bytes{net::buffer(head_bytes_),
+                                           net::buffer(body_bytes_)};
+    net::async_write(
+      stream_, bytes,
+      [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
+        self->server_->metrics->observe(self->method_, self->route_,
+                                        self->status_,
+                                        steady::now() - self->started_);
+        if (ec)
+          return self->close();
+        if (!keep)
+          return self->linger_close();
+        self->wait_for_request();
+      });
   }
 
   // -- streamed responses (server-sent events) ------------------------------
@@ -488,6 +558,9 @@ private:
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  /// The response being written: its head (render_head) and body.
+  std::string head_bytes_;
+  std::string body_bytes_;
   std::string remote_;
   phase phase_ = phase::idle;
   bool draining_ = false;
@@ -505,17 +578,19 @@ private:
 };
 
 void reply_to_session::operator()(http_response resp) const {
-  net::post(self->stream_.get_executor(),
-            [self = self, resp = std::move(resp)]() mutable {
-              self->write(std::move(resp));
-            });
+  // The front actor answers on an I/O thread (io_execution_unit.hpp): then
+  // the write starts at once; from any other thread this posts.
+  net::dispatch(self->stream_.get_executor(),
+                [self = self, resp = std::move(resp)]() mutable {
+                  self->write(std::move(resp));
+                });
 }
 
 } // namespace
 
 void http_server::impl::do_accept() {
   acceptor.async_accept(
-    net::make_strand(ioc),
+    connection_executor(),
     [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec != net::error::operation_aborted)
@@ -623,6 +698,10 @@ std::error_code http_server::start() {
       self->ioc.run();
     });
   return {};
+}
+
+void http_server::post(std::function<void()> fn) {
+  net::post(impl_->ioc, std::move(fn));
 }
 
 uint16_t http_server::port() const noexcept {

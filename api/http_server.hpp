@@ -3,8 +3,10 @@
 // The HTTP/1.1 server (Boost.Beast, asynchronous), kept behind a narrow
 // interface so that only http_server.cpp pays for Beast's headers.
 //
-// One acceptor and one strand per connection, as in Beast's
-// `http_server_async`. Each connection reads one request at a time:
+// One acceptor and, with several I/O threads, one strand per connection, as
+// in Beast's `http_server_async` (with one thread the loop is the strand).
+// The front actor's turns run on these threads too (io_execution_unit.hpp).
+// Each connection reads one request at a time:
 //
 //   idle --first byte (idle_timeout)--> headers (header_timeout)
 //        --> body (body_timeout, body_limit) --> dispatch --> wait for reply
@@ -80,6 +82,11 @@ public:
 
   /// Blocks until the I/O loop has stopped (after `shutdown`).
   void wait();
+
+  /// Runs `fn` on one of the I/O threads, after what is already queued there.
+  /// Safe from any thread. A function posted once the loop has stopped never
+  /// runs (`wait` has returned by then).
+  void post(std::function<void()> fn);
 
   /// The listener's and connections' shared state (http_server.cpp).
   struct impl;

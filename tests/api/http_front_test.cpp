@@ -96,6 +96,16 @@ protected:
                    if (auto waiting = ctx.pending->take(ticket))
                      waiting->reply(billow::api::json_response(200, "{}"));
                  });
+      routes.add("GET", "/test/fields",
+                 [](const billow::api::request_context& ctx) {
+                   auto resp = billow::api::json_response(200, "{}");
+                   resp.headers.emplace_back("X-Kept", "yes");
+                   // Would end the field early and add one of its own.
+                   resp.headers.emplace_back("X-Split", "a\r\nX-Injected: 1");
+                   // Framing is the server's.
+                   resp.headers.emplace_back("Content-Length", "999");
+                   ctx.reply(std::move(resp));
+                 });
       routes.add("GET", "/test/throw", [](const billow::api::request_context&) {
         throw std::runtime_error("handler bug");
       });
@@ -272,6 +282,50 @@ TEST_F(http_front_test, pipelined_requests_are_answered_in_order) {
   ASSERT_NE(third, std::string::npos) << raw;
   EXPECT_LT(first, second);
   EXPECT_NE(raw.find("\"ready\""), std::string::npos);
+}
+
+TEST_F(http_front_test, a_request_arriving_in_pieces_is_answered_whole) {
+  raw_connection conn{port_};
+  conn.send("POST /test/echo?q=x HTTP/1.1\r\nHo");
+  std::this_thread::sleep_for(20ms);
+  conn.send("st: x\r\nContent-Length: 10\r\n\r\n01234");
+  std::this_thread::sleep_for(20ms);
+  conn.send("56789");
+  std::this_thread::sleep_for(20ms);
+  conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  bool closed = false;
+  auto raw = conn.read_until_close(5s, closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(status_of(raw), 200u) << raw;
+  EXPECT_NE(raw.find(R"("bytes":10)"), std::string::npos) << raw;
+  EXPECT_NE(raw.find(R"("status":"ok")"), std::string::npos) << raw;
+}
+
+TEST_F(http_front_test, response_fields_cannot_split_the_head) {
+  auto raw = raw_exchange(
+    port_, "GET /test/fields HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(raw), 200u) << raw;
+  EXPECT_NE(raw.find("X-Kept: yes\r\n"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("X-Injected"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("999"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Content-Length: 2\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Connection: close\r\n"), std::string::npos) << raw;
+  EXPECT_EQ(raw.substr(raw.size() - 6), "\r\n\r\n{}") << raw;
+}
+
+TEST_F(http_front_test, http_1_0_closes_unless_asked_to_keep_alive) {
+  raw_connection kept{port_};
+  kept.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  kept.send("GET /healthz HTTP/1.0\r\n\r\n");
+  bool closed = false;
+  auto raw = kept.read_until_close(5s, closed);
+  EXPECT_TRUE(closed);
+  auto first = raw.find("HTTP/1.0 200 OK\r\n");
+  ASSERT_NE(first, std::string::npos) << raw;
+  EXPECT_NE(raw.find("Connection: keep-alive\r\n"), std::string::npos) << raw;
+  // The second answer (no keep-alive asked) ends the connection.
+  EXPECT_NE(raw.find("HTTP/1.0 200 OK\r\n", first + 1), std::string::npos)
+    << raw;
 }
 
 TEST_F(http_front_test, slow_client_is_cut_off_by_the_header_timeout) {
