@@ -54,6 +54,9 @@ struct command_result {
   /// True when this is the remembered answer to an earlier delivery of the
   /// same command (same idempotency key).
   bool duplicate = false;
+  /// The log position of the command's last event (0 when it appended none,
+  /// or when this is a remembered answer).
+  uint64_t position = 0;
 
   friend bool operator==(const command_result&, const command_result&)
     = default;
@@ -61,7 +64,7 @@ struct command_result {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_result& x) {
-  return f(x.version, x.job_id, x.duplicate);
+  return f(x.version, x.job_id, x.duplicate, x.position);
 }
 
 /// One event a command decided on, before it is stored.

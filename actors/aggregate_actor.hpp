@@ -98,7 +98,7 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
             succeed(*c,
                     command_result{agg->version,
                                    json_uuid(evs->back().payload, "job_id"),
-                                   true});
+                                   true, r.last_position});
           finish(self, *agg);
           return;
         }
@@ -106,7 +106,7 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
         for (auto& e : *evs)
           agg->apply_one(e.type, e.payload, v++);
         command_result res{r.version, json_uuid(evs->back().payload, "job_id"),
-                           false};
+                           false, r.last_position};
         if (c->effects)
           c->effects(res);
         if (agg->snapshot_due(ctx->aggregates) && ctx->snapshots) {

@@ -321,10 +321,11 @@ void record_outcome(job_ptr self, uint32_t k, attempt_outcome out) {
 /// Hands attempt `k` (its `job.started` is durable) to the worker pool. The
 /// timeout is armed once a worker picks it up (`attempt_begun`): waiting for
 /// a free worker is not part of the attempt.
-void launch(job_ptr self, uint32_t k) {
+void launch(job_ptr self, uint32_t k, uint64_t started_at) {
   auto& st = self->state;
   auto& v = st.agg.state.view;
-  job_call call{v.job_id, k, v.module, v.method, v.service_id, v.input, v.tags};
+  job_call call{v.job_id,     k,       v.module, v.method,
+                v.service_id, v.input, v.tags,   started_at};
   job_actor handle = self;
   auto* port = st.ctx->modules;
   if (st.ctx->metrics != nullptr)
@@ -394,9 +395,9 @@ void start_attempt(job_ptr self, uint32_t k, bool resumed) {
       p["resumed"] = true;
     return std::vector<domain_event>{{"job.started", std::move(p)}};
   };
-  c.effects = [self, k](command_result&) {
+  c.effects = [self, k](command_result& res) {
     count_status(self);
-    launch(self, k);
+    launch(self, k, res.position);
   };
   execute(self, st.agg, *st.ctx, std::move(c));
 }
@@ -437,10 +438,10 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
         return std::vector<domain_event>{{"job.queued", spec_json(v)},
                                          {"job.started", {{"attempt", 1}}}};
       };
-      c.effects = [self, rp](command_result&) mutable {
+      c.effects = [self, rp](command_result& res) mutable {
         self->state.active = true;
         count_status(self);
-        launch(self, 1);
+        launch(self, 1, res.position);
         rp.deliver(view_of(self));
       };
       c.on_error = [rp](const caf::error& err) mutable {

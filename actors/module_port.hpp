@@ -43,6 +43,11 @@ struct job_call {
   std::string input;
   /// The job's tags, e.g. {"create"}.
   std::vector<std::string> tags;
+  /// The log position of this attempt's `job.started`. Everything the job
+  /// depends on (its service's earlier jobs and their results, its product)
+  /// is in the log before it, so data read for the call need reflect the log
+  /// up to here and no further. 0: unknown (read as of the log's head).
+  uint64_t started_at = 0;
 };
 
 /// What Billow needs from module code to run jobs.

@@ -99,12 +99,13 @@ struct application::impl {
 
   /// A service's data for module code (jobs, client-area tabs; worker pool
   /// threads): from the provisioning projection once it has applied the
-  /// log as it was when the call came (every earlier job's result), so no
-  /// stream is scanned; the scan only when that wait times out.
+  /// log up to `as_of` (a job's start: every earlier job's result), or as it
+  /// was when the call came, so no stream is scanned; the scan only when that
+  /// wait times out.
   modules::service_data_lookup service_data_lookup() {
     return [prov = provisioning, store = store.get(),
-            wait = opts.read_wait](const events::uuid& id) {
-      if (!prov->wait_for(store->last_position(), wait))
+            wait = opts.read_wait](const events::uuid& id, uint64_t as_of) {
+      if (!prov->wait_for(as_of > 0 ? as_of : store->last_position(), wait))
         return modules::latest_service_data(*store, id);
       boost::json::object data;
       if (auto text = prov->service_data(events::to_string(id))) {
@@ -118,12 +119,13 @@ struct application::impl {
   }
 
   /// A product's data for module code, the same way: from the provisioning
-  /// projection once it has applied the log as it was when the call came,
-  /// folded from the product's stream only when that wait times out.
+  /// projection once it has applied the log up to `as_of` (or as it was when
+  /// the call came), folded from the product's stream only when that wait
+  /// times out.
   modules::product_lookup product_data_lookup() {
     return [prov = provisioning, store = store.get(),
-            wait = opts.read_wait](const std::string& id) {
-      if (!prov->wait_for(store->last_position(), wait))
+            wait = opts.read_wait](const std::string& id, uint64_t as_of) {
+      if (!prov->wait_for(as_of > 0 ? as_of : store->last_position(), wait))
         return product_data_of(*store, id);
       return prov->product_data(id);
     };
@@ -284,16 +286,13 @@ caf::error application::start() {
   if (!store)
     return std::move(store.error());
   d.store = std::move(*store);
-  // By default the cores are shared out, not oversubscribed: the HTTP I/O
-  // threads get theirs and the actor scheduler the rest (at least one). The
-  // writer, its fsync thread and module workers have threads of their own.
-  // On 2 cores with 1 I/O thread this took api_get_service_rps from about
-  // 27 to 24 us of CPU a request, and command throughput did not change.
-  if (d.opts.runtime.scheduler_threads == 0) {
-    auto cores = std::max(1u, std::thread::hardware_concurrency());
-    d.opts.runtime.scheduler_threads
-      = cores > d.opts.http.io_threads ? cores - d.opts.http.io_threads : 1;
-  }
+  // The scheduler gets a thread per core by default (CAF's own default; see
+  // actors::make_actor_system_config). The front actor runs on the HTTP I/O
+  // threads, so requests take none of the scheduler's time; and the threads
+  // the scheduler wakes (module workers, the writer, CAF's clock) preempt the
+  // thread that woke them, which with one scheduler thread stalled every
+  // actor. On 2 cores: api_suspend_unsuspend_rps 8.3-8.7k requests/s with 1
+  // thread, 13.0-14.1k with 2; GETs do not change.
   d.cfg = actors::make_actor_system_config(d.opts.runtime);
   d.sys = std::make_unique<caf::actor_system>(*d.cfg);
   events::writer_options writer_opts;
@@ -449,7 +448,13 @@ caf::error application::start() {
                         [pool = d.pool.get()](std::function<void()> fn) {
                           pool->submit(std::move(fn));
                         },
-                        d.product_data_lookup(), d.service_data_lookup(),
+                        // As of the log's head: a tab shows what is there.
+                        [f = d.product_data_lookup()](const std::string& id) {
+                          return f(id, 0);
+                        },
+                        [f = d.service_data_lookup()](const events::uuid& id) {
+                          return f(id, 0);
+                        },
                         [prov = d.provisioning](const events::uuid& id) {
                           auto row = prov->service(events::to_string(id));
                           return row ? row->next_due_date : std::string{};

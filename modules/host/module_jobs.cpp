@@ -88,13 +88,15 @@ catalog_module_port::run_job(const actors::job_call& call) {
     auto product_id = text(jc.data, "new_product_id");
     if (product_id.empty())
       product_id = text(jc.data, "product_id");
-    auto product = products_ ? products_(product_id) : std::nullopt;
+    // Read as of the attempt's start: the log before it holds all it needs.
+    auto product = products_ ? products_(product_id, call.started_at)
+                             : std::nullopt;
     if (!product)
       return make_error(billow_errc::not_found,
                         "product " + product_id + " of the service is unknown");
     svc.product_data = std::move(*product);
     svc.service_data = service_data_
-      ? service_data_(call.service_id)
+      ? service_data_(call.service_id, call.started_at)
       : latest_service_data(store_, call.service_id);
     jc.service = std::move(svc);
   }

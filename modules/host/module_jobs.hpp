@@ -34,13 +34,15 @@ namespace billow::modules {
 
 class module_catalog;
 
-/// The data of a product, by product id (none when unknown).
+/// The data of a product, by product id (none when unknown), as of log
+/// position `as_of` at least (0: the log's head now).
 using product_lookup = std::function<std::optional<boost::json::object>(
-  const std::string& product_id)>;
+  const std::string& product_id, uint64_t as_of)>;
 
-/// The data the module last saved for a service, by service id.
-using service_data_lookup
-  = std::function<boost::json::object(const events::uuid& service_id)>;
+/// The data the module last saved for a service, by service id, as of log
+/// position `as_of` at least (0: the log's head now).
+using service_data_lookup = std::function<boost::json::object(
+  const events::uuid& service_id, uint64_t as_of)>;
 
 class catalog_module_port : public actors::module_port {
 public:

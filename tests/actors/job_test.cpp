@@ -64,6 +64,29 @@ TEST_F(job_test, successful_job_records_queued_started_succeeded_and_result) {
     (std::vector<std::string>{"job.queued", "job.started", "job.succeeded"}));
 }
 
+TEST_F(job_test, each_attempt_names_the_log_position_of_its_start) {
+  module.script("m", {step::error, step::ok});
+  auto v = add(spec("m", job_policy{2, {10}, 600, 2}));
+  ASSERT_TRUE(wait_job(v.job_id, job_status::retrying, 1));
+  clock.advance(10s);
+  ASSERT_EQ(await(v.job_id).status, job_status::completed);
+  // Module data read for an attempt must reflect the log up to its
+  // `job.started`: every earlier result is before it.
+  std::vector<uint64_t> started;
+  auto evs = store->read_stream(job_stream(v.job_id), 1,
+                                events::read_direction::forward, SIZE_MAX);
+  for (auto& e : *evs)
+    if (e.type == "job.started")
+      started.push_back(e.position);
+  std::vector<uint64_t> told;
+  for (auto& c : module.calls())
+    if (c.job_id == v.job_id)
+      told.push_back(c.started_at);
+  ASSERT_EQ(started.size(), 2u);
+  EXPECT_EQ(told, started);
+  EXPECT_LT(started[0], started[1]);
+}
+
 TEST_F(job_test, tries_cap_attempts_and_backoff_list_spaces_them) {
   module.script("m", {step::error});
   auto t0 = clock.now();

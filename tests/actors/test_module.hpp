@@ -25,6 +25,8 @@ public:
     events::uuid job_id;
     uint32_t attempt;
     std::string method;
+    /// The position of the attempt's `job.started`, as the port was told.
+    uint64_t started_at;
   };
 
   /// Sets the script of `method` (default: always ok).
@@ -37,7 +39,8 @@ public:
     step s = step::ok;
     {
       std::unique_lock<std::mutex> guard{mtx_};
-      calls_.push_back({call.job_id, call.attempt, call.method});
+      calls_.push_back(
+        {call.job_id, call.attempt, call.method, call.started_at});
       auto& sc = scripts_[call.method];
       if (!sc.empty()) {
         auto n = per_job_[call.job_id]++;
