@@ -1,9 +1,11 @@
 #include "api/json_body.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 namespace billow::api {
 
@@ -78,19 +80,19 @@ http_response field_checker::problem() const {
 }
 
 std::string rfc3339(int64_t unix_us) {
-  auto secs = static_cast<time_t>(unix_us / 1'000'000);
-  auto micros = unix_us % 1'000'000;
-  if (micros < 0) {
-    micros += 1'000'000;
-    --secs;
-  }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%06lldZ",
-                static_cast<long long>(micros));
-  return buf;
+  // Calendar arithmetic, not gmtime_r + strftime: glibc's gmtime_r takes the
+  // time-zone lock, and a service's JSON has two of these times.
+  using namespace std::chrono;
+  sys_time<microseconds> t{microseconds{unix_us}};
+  auto day = floor<days>(t);
+  year_month_day ymd{day};
+  hh_mm_ss<microseconds> hms{t - day};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                     static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()),
+                     static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count(),
+                     hms.subseconds().count());
 }
 
 std::optional<int64_t> parse_rfc3339(std::string_view text) {
