@@ -20,6 +20,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -128,8 +129,8 @@ void render_head(const http_response& resp, unsigned version, bool keep_alive,
                  std::size_t content_length, std::string& out) {
   auto status = static_cast<http::status>(resp.status);
   auto reason = http::obsolete_reason(status);
-  fmt::format_to(std::back_inserter(out), "HTTP/{}.{} {} {}\r\n", version / 10,
-                 version % 10, resp.status,
+  fmt::format_to(std::back_inserter(out), FMT_COMPILE("HTTP/{}.{} {} {}\r\n"),
+                 version / 10, version % 10, resp.status,
                  std::string_view{reason.data(), reason.size()});
   auto field = [&](std::string_view name, std::string_view value) {
     if (!field_safe(name) || !field_safe(value)) {
@@ -149,7 +150,7 @@ void render_head(const http_response& resp, unsigned version, bool keep_alive,
       continue;
     field(name, value);
   }
-  fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n",
+  fmt::format_to(std::back_inserter(out), FMT_COMPILE("Content-Length: {}\r\n"),
                  content_length);
   // HTTP/1.1 keeps the connection unless told; HTTP/1.0 closes unless told.
   if (version >= 11 && !keep_alive)

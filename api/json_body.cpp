@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include <boost/json.hpp>
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace billow::api {
@@ -87,7 +88,7 @@ std::string rfc3339(int64_t unix_us) {
   auto day = floor<days>(t);
   year_month_day ymd{day};
   hh_mm_ss<microseconds> hms{t - day};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+  return fmt::format(FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z"),
                      static_cast<int>(ymd.year()),
                      static_cast<unsigned>(ymd.month()),
                      static_cast<unsigned>(ymd.day()), hms.hours().count(),
