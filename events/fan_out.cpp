@@ -14,80 +14,105 @@ namespace {
 
 struct fan_out_state {
   static inline const char* name = "billow.fan_out";
-  /// Untyped handles: a page is passed on as the message it came in, which
-  /// the typed interface cannot express.
-  std::vector<caf::actor> consumers;
+
+  struct consumer {
+    /// Untyped: a page is passed on as the message it came in, which the
+    /// typed interface cannot express.
+    caf::actor handle;
+    /// Pages sent to it and not answered yet.
+    size_t unanswered = 0;
+  };
+
+  std::vector<consumer> consumers;
+  /// The subscription's last page, not answered while a consumer is
+  /// `fan_out_window` pages behind.
+  caf::typed_response_promise<bool> held;
+  bool holding = false;
 };
 
 using fan_out_ptr = subscriber_actor::stateful_pointer<fan_out_state>;
 
-/// One page on its way to every consumer.
-struct page_round {
-  caf::typed_response_promise<bool> answer;
-  size_t waiting = 0;
-};
-
 void drop(fan_out_state& st, const caf::actor_addr& who) {
   auto& xs = st.consumers;
   xs.erase(std::remove_if(xs.begin(), xs.end(),
-                          [&](const caf::actor& x) {
-                            return x.address() == who;
+                          [&](const fan_out_state::consumer& x) {
+                            return x.handle.address() == who;
                           }),
            xs.end());
 }
 
-/// Counts one consumer's answer; answers the page once all are in.
-void answered(fan_out_ptr self, const std::shared_ptr<page_round>& round) {
-  if (--round->waiting > 0)
+/// Answers the held page once no consumer is a full window behind (false,
+/// and the end, once none is left).
+void release(fan_out_ptr self) {
+  auto& st = self->state;
+  if (!st.holding)
     return;
-  bool any = !self->state.consumers.empty();
-  round->answer.deliver(any);
-  if (!any)
+  if (st.consumers.empty()) {
+    st.holding = false;
+    st.held.deliver(false);
     self->quit();
+    return;
+  }
+  for (const auto& c : st.consumers)
+    if (c.unanswered >= fan_out_window)
+      return;
+  st.holding = false;
+  st.held.deliver(true);
+}
+
+/// Counts one consumer's answer to a page.
+void answered(fan_out_ptr self, const caf::actor_addr& who, bool keep) {
+  auto& st = self->state;
+  for (auto& c : st.consumers)
+    if (c.handle.address() == who && c.unanswered > 0)
+      --c.unanswered;
+  if (!keep)
+    drop(st, who);
+  release(self);
 }
 
 subscriber_actor::behavior_type
 fan_out_impl(fan_out_ptr self, std::vector<subscriber_actor> consumers) {
   for (auto& c : consumers) {
     self->monitor(c);
-    self->state.consumers.push_back(caf::actor_cast<caf::actor>(c));
+    self->state.consumers.push_back({caf::actor_cast<caf::actor>(c), 0});
   }
-  // A consumer that ends between pages leaves at once; one that ends with a
-  // page in flight also fails that request (handled there).
+  // A consumer that ends leaves at once; one that ends with a page in
+  // flight also fails that request (handled there).
   self->set_down_handler([self](caf::down_msg& msg) {
     drop(self->state, msg.source);
+    release(self);
     if (self->state.consumers.empty())
       self->quit();
   });
   return {
     [self](deliver_atom,
            const std::vector<envelope>&) -> caf::typed_response_promise<bool> {
-      auto round = std::make_shared<page_round>();
-      round->answer = self->make_response_promise<bool>();
+      auto& st = self->state;
+      auto answer = self->make_response_promise<bool>();
+      if (st.consumers.empty()) {
+        answer.deliver(false);
+        return answer;
+      }
       // The page as it came: each consumer's request shares its payload.
       auto page = self->current_mailbox_element()->copy_content_to_message();
-      auto& consumers = self->state.consumers;
-      round->waiting = consumers.size();
-      if (consumers.empty()) {
-        round->answer.deliver(false);
-        return round->answer;
-      }
       // The answers come later, as messages: nothing here changes the list.
-      for (auto& consumer : consumers) {
-        auto who = consumer.address();
-        self->request(consumer, caf::infinite, page)
+      for (auto& c : st.consumers) {
+        ++c.unanswered;
+        auto who = c.handle.address();
+        self->request(c.handle, caf::infinite, page)
           .then(
-            [self, round, who](bool keep) {
-              if (!keep)
-                drop(self->state, who);
-              answered(self, round);
+            [self, who](bool keep) {
+              answered(self, who, keep);
             },
-            [self, round, who](caf::error&) {
-              drop(self->state, who);
-              answered(self, round);
+            [self, who](caf::error&) {
+              answered(self, who, false);
             });
       }
-      return round->answer;
+      st.held = answer;
+      st.holding = true;
+      release(self);
+      return answer;
     },
   };
 }

@@ -9,12 +9,16 @@
 //        └──────reply(keep?)──────────┘  └── shared, not      ► ...
 //                                            copied)
 //
-// The fan-out answers a page once every consumer has answered it, so the
-// next page goes to all of them together: the slowest consumer sets the
-// pace (each still sees every event, in log order). A consumer that answers
-// false, fails or terminates leaves; the fan-out answers false (ending the
-// subscription) once none is left.
+// Each consumer sees every event, in log order. The fan-out answers a page
+// (and so takes the next) while no consumer has `fan_out_window` pages
+// unanswered: a consumer busy for a while (a projection committing) falls
+// behind by a few pages instead of holding up the others, and the slowest
+// still bounds the pace and the pages held in memory. A consumer that
+// answers false, fails or terminates leaves (pages already on their way to
+// it still arrive); the fan-out answers false (ending the subscription) once
+// none is left.
 
+#include <cstddef>
 #include <vector>
 
 #include <caf/fwd.hpp>
@@ -22,6 +26,11 @@
 #include "events/subscription.hpp"
 
 namespace billow::events {
+
+/// How many pages a consumer may have unanswered before the fan-out waits
+/// for it (up to this many times `subscription_options::page_size` events
+/// in its mailbox).
+constexpr size_t fan_out_window = 8;
 
 /// Spawns a fan-out over `consumers`; subscribe it in their place.
 subscriber_actor fan_out(caf::actor_system& sys,

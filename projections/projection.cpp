@@ -274,6 +274,10 @@ projection_follower(follower_ptr self, events::event_store* store,
   return {
     [self, store, proj, failed](events::deliver_atom,
                                 const std::vector<events::envelope>& page) {
+      // A fan-out may have sent pages ahead of the failure: not applied, or
+      // a later commit would store the read model without what was lost.
+      if (*failed)
+        return false;
       proj->apply(page);
       if (proj->position() - proj->committed_position() >= commit_events) {
         *failed = !commit_or_stop(*store, *proj);

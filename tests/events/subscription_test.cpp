@@ -2,6 +2,7 @@
 
 #include "events/fan_out.hpp"
 
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -27,6 +28,29 @@ std::vector<new_event> events_of(size_t n) {
 
 /// Forwards every page to `sink` and answers `keep`: true asks for more,
 /// false leaves after the first page.
+/// A consumer that passes pages on to `sink` but answers none of them until
+/// it gets `ok`; from then on it answers at once.
+caf::behavior held_answers(caf::event_based_actor* self, caf::actor sink) {
+  auto held = std::make_shared<std::vector<caf::response_promise>>();
+  auto open = std::make_shared<bool>(false);
+  return {
+    [self, sink, held, open](deliver_atom,
+                             std::vector<envelope>& page) -> caf::result<bool> {
+      caf::anon_send(sink, std::move(page));
+      if (*open)
+        return true;
+      held->push_back(self->make_response_promise());
+      return held->back();
+    },
+    [held, open](caf::ok_atom) {
+      *open = true;
+      for (auto& rp : *held)
+        rp.deliver(true);
+      held->clear();
+    },
+  };
+}
+
 subscriber_actor::behavior_type forwarder(subscriber_actor::pointer,
                                           caf::actor sink, bool keep = true) {
   return {
@@ -188,8 +212,9 @@ TEST_F(subscription_test, a_fan_out_gives_every_consumer_every_page_in_order) {
   EXPECT_GE(pages_a, 3u);
   auto [caught_b, pages_b] = collect(b, 5);
   expect_positions(caught_b, 1, 5);
-  // The consumer that answered false saw one page and no more; the others
-  // go on without it.
+  // The consumer that answered false may still get the pages already on
+  // their way to it (the fan-out sends ahead), never a later one; the
+  // others go on without it.
   auto [left, left_pages] = collect(leaver, 2);
   expect_positions(left, 1, 2);
   append_via_writer(a, "b", 3);
@@ -198,11 +223,48 @@ TEST_F(subscription_test, a_fan_out_gives_every_consumer_every_page_in_order) {
   auto [live_b, live_pages_b] = collect(b, 3);
   expect_positions(live_b, 6, 8);
   EXPECT_EQ(live_b[2].stream, "b");
-  leaver->receive(
-    [](std::vector<envelope>&) {
-      ADD_FAILURE() << "a page after leaving";
+  for (bool quiet = false; !quiet;)
+    leaver->receive(
+      [](std::vector<envelope>& page) {
+        for (auto& ev : page)
+          EXPECT_LE(ev.position, 5u) << "a live page after leaving";
+      },
+      caf::after(std::chrono::milliseconds(200)) >>
+        [&] {
+          quiet = true;
+        });
+}
+
+TEST_F(subscription_test, a_fan_out_lets_a_busy_consumer_fall_a_window_behind) {
+  writer = make_writer(*sys, *store);
+  caf::scoped_actor fast{*sys};
+  caf::scoped_actor slow_pages{*sys};
+  auto slow = sys->spawn(held_answers, caf::actor{slow_pages});
+  auto fan = fan_out(*sys,
+                     {sys->spawn(forwarder, caf::actor{fast}, true),
+                      caf::actor_cast<subscriber_actor>(slow)});
+  constexpr size_t events = 3 * fan_out_window;
+  append_via_writer(fast, "a", events);
+  subscription_options opts;
+  opts.page_size = 1;
+  subscribe(*sys, *store, writer, fan, opts);
+  // While the slow consumer answers nothing, the fast one gets a window of
+  // pages ahead, and no more.
+  auto [ahead, ahead_pages] = collect(fast, fan_out_window);
+  expect_positions(ahead, 1, fan_out_window);
+  fast->receive(
+    [](std::vector<envelope>& page) {
+      ADD_FAILURE() << "page at " << page.front().position
+                    << " while a consumer is a window behind";
     },
     caf::after(std::chrono::milliseconds(200)) >> [] {});
+  // Once it answers, both get everything, in order.
+  caf::anon_send(slow, caf::ok_atom::value);
+  auto [rest, rest_pages] = collect(fast, events - fan_out_window);
+  expect_positions(rest, fan_out_window + 1, events);
+  auto [all_slow, slow_n] = collect(slow_pages, events);
+  expect_positions(all_slow, 1, events);
+  caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
 }
 
 TEST_F(subscription_test, a_fan_out_ends_when_its_last_consumer_ends) {
