@@ -291,8 +291,8 @@ caf::error application::start() {
   // threads, so requests take none of the scheduler's time; and the threads
   // the scheduler wakes (module workers, the writer, CAF's clock) preempt the
   // thread that woke them, which with one scheduler thread stalled every
-  // actor. On 2 cores: api_suspend_unsuspend_rps 8.3-8.7k requests/s with 1
-  // thread, 13.0-14.1k with 2; GETs do not change.
+  // actor. On 2 cores: api_suspend_unsuspend_rps's p99 48-51 ms with 1
+  // thread, 24-27 ms with 2, at the same throughput; GETs do not change.
   d.cfg = actors::make_actor_system_config(d.opts.runtime);
   d.sys = std::make_unique<caf::actor_system>(*d.cfg);
   events::writer_options writer_opts;
