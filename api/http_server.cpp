@@ -349,13 +349,13 @@ private:
     if (resp.on_stream && !head_)
       return start_stream(std::move(resp));
     bool keep = keep_alive_ && !resp.close && !draining_;
-    head_bytes_.clear();
-    render_head(resp, version_, keep, resp.body.size(), head_bytes_);
+    response_head_.clear();
+    render_head(resp, version_, keep, resp.body.size(), response_head_);
     // A response to HEAD has no body whatever its Content-Length says.
-    body_bytes_ = head_ ? std::string{} : std::move(resp.body);
+    response_body_ = head_ ? std::string{} : std::move(resp.body);
     stream_.expires_after(server_->opts.write_timeout);
-    std::array<net::const_buffer, 2> bytes{net::buffer(head_bytes_),
-                                           net::buffer(body_bytes_)};
+    std::array<net::const_buffer, 2> bytes{net::buffer(response_head_),
+                                           net::buffer(response_body_)};
     net::async_write(
       stream_, bytes,
       [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
@@ -561,8 +561,8 @@ private:
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   /// The response being written: its head (render_head) and body.
-  std::string head_bytes_;
-  std::string body_bytes_;
+  std::string response_head_;
+  std::string response_body_;
   std::string remote_;
   phase phase_ = phase::idle;
   bool draining_ = false;
