@@ -54,8 +54,9 @@ struct command_result {
   /// True when this is the remembered answer to an earlier delivery of the
   /// same command (same idempotency key).
   bool duplicate = false;
-  /// The log position of the command's last event (0 when it appended none,
-  /// or when this is a remembered answer).
+  /// The log position of the command's last event: where it is stored, also
+  /// for events found already stored (a retry after a crash). 0 when the
+  /// command appended nothing or the answer is one remembered by its key.
   uint64_t position = 0;
 
   friend bool operator==(const command_result&, const command_result&)

@@ -97,15 +97,22 @@ struct application::impl {
   std::shared_ptr<io_execution_unit> front_unit;
   std::unique_ptr<http_server> server;
 
+  /// Waits, at most `wait`, until `prov` has applied the log up to `as_of`
+  /// (a job's start: every earlier job's result), or as it is now when
+  /// `as_of` is 0; false when the wait timed out.
+  static bool applied_up_to(const projections::provisioning& prov,
+                            const events::event_store& store, uint64_t as_of,
+                            std::chrono::milliseconds wait) {
+    return prov.wait_for(as_of > 0 ? as_of : store.last_position(), wait);
+  }
+
   /// A service's data for module code (jobs, client-area tabs; worker pool
-  /// threads): from the provisioning projection once it has applied the
-  /// log up to `as_of` (a job's start: every earlier job's result), or as it
-  /// was when the call came, so no stream is scanned; the scan only when that
-  /// wait times out.
+  /// threads): from the provisioning projection once `applied_up_to`, so no
+  /// stream is scanned; the scan only when that wait times out.
   modules::service_data_lookup service_data_lookup() {
     return [prov = provisioning, store = store.get(),
             wait = opts.read_wait](const events::uuid& id, uint64_t as_of) {
-      if (!prov->wait_for(as_of > 0 ? as_of : store->last_position(), wait))
+      if (!applied_up_to(*prov, *store, as_of, wait))
         return modules::latest_service_data(*store, id);
       boost::json::object data;
       if (auto text = prov->service_data(events::to_string(id))) {
@@ -119,13 +126,12 @@ struct application::impl {
   }
 
   /// A product's data for module code, the same way: from the provisioning
-  /// projection once it has applied the log up to `as_of` (or as it was when
-  /// the call came), folded from the product's stream only when that wait
-  /// times out.
+  /// projection once `applied_up_to`, folded from the product's stream only
+  /// when that wait times out.
   modules::product_lookup product_data_lookup() {
     return [prov = provisioning, store = store.get(),
             wait = opts.read_wait](const std::string& id, uint64_t as_of) {
-      if (!prov->wait_for(as_of > 0 ? as_of : store->last_position(), wait))
+      if (!applied_up_to(*prov, *store, as_of, wait))
         return product_data_of(*store, id);
       return prov->product_data(id);
     };

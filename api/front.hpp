@@ -4,9 +4,10 @@
 // run on the HTTP server's I/O threads (io_execution_unit.hpp), so a request
 // is routed on the thread that read it.
 //
-//   session (Beast strand) --exchange_ptr--> front actor --route handler-->
+//   session --exchange_ptr--> front actor --route handler-->
 //       reply now, or request(...).then(...) another actor and reply later
-//   exchange::reply --post--> session strand --> write the response
+//   exchange::reply --dispatch--> session (at once on its own I/O thread)
+//       --> write the response
 //
 // The front actor never blocks: handlers that need state ask the owning actor
 // and answer from the response handler. Requests that wait in its
