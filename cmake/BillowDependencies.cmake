@@ -35,6 +35,8 @@ find_package(prometheus-cpp REQUIRED CONFIG)
 find_package(PkgConfig REQUIRED)
 find_package(OpenSSL REQUIRED)   # SHA-256 of the hash chain (format 2)
 pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium)
+# Invoice PDFs: Cairo's PDF surface with Pango for the (Unicode) text.
+pkg_check_modules(pangocairo REQUIRED IMPORTED_TARGET pangocairo pango cairo)
 find_package(CLI11 CONFIG QUIET)
 if(NOT TARGET CLI11::CLI11)
   find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
