@@ -476,3 +476,29 @@ TEST_F(http_front_test, metrics_include_the_event_log_writer) {
   auto text = http_get(port_, "/metrics").body;
   EXPECT_NE(text.find("billow_event_appends_total"), std::string::npos) << text;
 }
+
+TEST_F(http_front_test, error_bodies_stay_json_for_bytes_that_are_not_utf8) {
+  // The path segment decodes to 0xff 0xfe, which the 404 quotes.
+  auto reply = http_get(port_, "/api/v1/%ff%fe");
+  expect_problem(reply, 404);
+  auto detail
+    = std::string{boost::json::parse(reply.body).at("detail").as_string()};
+  EXPECT_NE(detail.find("\xEF\xBF\xBD\xEF\xBF\xBD"), std::string::npos)
+    << detail;
+}
+
+TEST(valid_utf8, replaces_each_maximal_ill_formed_subpart) {
+  using billow::api::valid_utf8;
+  EXPECT_EQ(valid_utf8("plain ascii"), "plain ascii");
+  EXPECT_EQ(valid_utf8("\xE2\x82\xAC 12 \xF0\x9F\x98\x80"),
+            "\xE2\x82\xAC 12 \xF0\x9F\x98\x80"); // euro sign, emoji: kept
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(valid_utf8("\xFF\xFE"), fffd + fffd);
+  EXPECT_EQ(valid_utf8("a\xE2\x82"), "a" + fffd); // truncated: one
+  EXPECT_EQ(valid_utf8("\xE2\x82x"), fffd + "x");
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), fffd + fffd);            // overlong
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), fffd + fffd + fffd); // a surrogate
+  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);
+  EXPECT_EQ(valid_utf8(std::string_view{"a\0b", 3}),
+            std::string("a\0b", 3)); // NUL is UTF-8; JSON escapes it
+}
