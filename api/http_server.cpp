@@ -113,6 +113,51 @@ bool convert(http::request<http::string_body>&& in, http_request& out,
   return true;
 }
 
+/// What RFC 9112 refuses in a request's framing that Beast's parser lets
+/// through, or empty. Beast already refuses a `Content-Length` after
+/// `Transfer-Encoding: chunked`, two differing lengths and a second
+/// `chunked`; it reads any other coding as "no body" (so the body would be
+/// taken for the next request) and does not look at `Host` at all.
+///
+/// - HTTP/1.1 needs exactly one `Host` (§3.2); HTTP/1.0 may have none.
+/// - The only transfer coding Billow decodes is `chunked`, alone (§6.1: a
+///   request whose final coding is not chunked has no reliable length; gzip
+///   before it would reach the handler still compressed), and not in
+///   HTTP/1.0, which has no transfer codings (§6.1).
+/// - `Content-Length` beside `Transfer-Encoding` is a smuggling attempt, not
+///   a framing (§6.3).
+///
+/// One pass over the fields, comparing the names Beast already resolved.
+std::string_view framing_error(const http::request_header<http::fields>& req) {
+  std::size_t hosts = 0;
+  std::size_t lengths = 0;
+  std::size_t codings = 0;
+  beast::string_view coding;
+  for (const auto& f : req) {
+    switch (f.name()) {
+      case http::field::host: ++hosts; break;
+      case http::field::content_length: ++lengths; break;
+      case http::field::transfer_encoding:
+        ++codings;
+        coding = f.value();
+        break;
+      default: break;
+    }
+  }
+  if (req.version() >= 11 && hosts != 1)
+    return hosts == 0 ? "An HTTP/1.1 request needs a Host field."
+                      : "The request has more than one Host field.";
+  if (codings == 0)
+    return {};
+  if (req.version() < 11)
+    return "HTTP/1.0 has no Transfer-Encoding.";
+  if (lengths > 0)
+    return "The request has both Content-Length and Transfer-Encoding.";
+  if (codings > 1 || !beast::iequals(coding, "chunked"))
+    return "The only Transfer-Encoding accepted is chunked.";
+  return {};
+}
+
 /// Whether `text` can go into a header field as it is: no CR, LF or NUL
 /// (which would end the field or the head early).
 bool field_safe(std::string_view text) {
@@ -234,10 +279,11 @@ private:
     // Most requests arrive whole in one read: parse what is buffered first,
     // and read on only for the rest.
     beast::error_code ec;
-    if (parse_buffered(ec))
-      return on_request();
+    bool whole = parse_buffered(ec);
     if (ec)
       return on_read_error(ec);
+    if (whole || parser_->is_header_done())
+      return on_header({});
     stream_.expires_after(server_->opts.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec,
@@ -266,6 +312,10 @@ private:
   void on_header(beast::error_code ec) {
     if (ec)
       return on_read_error(ec);
+    // Once per request, before its body is read (or, when it all came at
+    // once, before it is dispatched): a body we cannot delimit is not read.
+    if (auto error = framing_error(parser_->get()); !error.empty())
+      return reject_framing(error);
     if (parser_->is_done())
       return on_request();
     stream_.expires_after(server_->opts.body_timeout);
@@ -303,6 +353,14 @@ private:
         problem_response(400, "Malformed HTTP request: " + ec.message() + "."));
     }
     close(); // a socket error: nobody to answer
+  }
+
+  /// 400 for a request whose framing RFC 9112 refuses (framing_error).
+  void reject_framing(std::string_view error) {
+    started_ = steady::now();
+    method_ = std::string{parser_->get().method_string()};
+    reject(
+      problem_response(400, "Malformed HTTP request: " + std::string{error}));
   }
 
   /// Answers a request that could not be read and closes the connection.
