@@ -416,6 +416,11 @@ TEST_F(http_front_test, metrics_count_requests_by_route_and_status) {
   EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
   EXPECT_NE(text.find("process_open_fds "), std::string::npos);
   EXPECT_NE(text.find("process_cpu_seconds_total "), std::string::npos);
+  // Failed accepts by reason are there before the first one.
+  EXPECT_NE(
+    text.find(R"(billow_http_accept_failures_total{reason="emfile"} 0)"),
+    std::string::npos)
+    << text;
 }
 
 TEST_F(http_front_test, graceful_shutdown_finishes_the_in_flight_request) {
