@@ -16,6 +16,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -51,6 +52,35 @@ struct reply_to_session {
   void operator()(http_response resp) const;
 };
 
+/// How the listener rides out failing accepts. When the process (or the
+/// system) is out of descriptors or memory, the listening socket stays
+/// readable and an accept retried at once fails at once: the loop would spin
+/// and log each failure. Instead accepting pauses, 50 ms after the first
+/// failure and twice as long after each next one, up to 1 s; the first
+/// accept that works resets the pause. Connections meanwhile wait in the
+/// kernel's backlog.
+///
+/// The log gets at most one line per `report_every` about it: the first
+/// failure at once, then the count of failures (or the recovery) since.
+struct accept_backoff {
+  static constexpr std::chrono::milliseconds first{50};
+  static constexpr std::chrono::milliseconds longest{1000};
+  static constexpr std::chrono::seconds report_every{10};
+
+  std::chrono::milliseconds pause{0};
+  /// Failures not yet in a log line.
+  std::uint64_t unreported = 0;
+  std::optional<steady::time_point> reported;
+
+  /// Whether a log line may be written now (and then counts it written).
+  bool may_report(steady::time_point now) {
+    if (reported && now - *reported < report_every)
+      return false;
+    reported = now;
+    return true;
+  }
+};
+
 } // namespace
 
 /// State shared by the listener, the sessions and the public handle.
@@ -60,6 +90,10 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   std::shared_ptr<http_metrics> metrics;
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
+  /// Pauses accepting while the process is out of descriptors (or memory):
+  /// the listener stays readable then, and retrying at once would spin.
+  net::steady_timer accept_pause{acceptor.get_executor()};
+  accept_backoff backoff;
   std::optional<net::signal_set> signals;
   std::vector<std::thread> threads;
   std::atomic<bool> draining{false};
@@ -78,6 +112,9 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
       ioc(static_cast<int>(std::max<std::size_t>(1, opts.io_threads))) {}
 
   void do_accept();
+  /// An accept that failed: counts it, logs it (rate-limited) and accepts
+  /// again, at once or after a pause.
+  void on_accept_error(const beast::error_code& ec);
   void begin_shutdown();
 
   /// A new connection's executor: a strand of its own when several threads
@@ -111,6 +148,51 @@ bool convert(http::request<http::string_body>&& in, http_request& out,
                              std::string{field.value()});
   out.body = std::move(in.body());
   return true;
+}
+
+/// What RFC 9112 refuses in a request's framing that Beast's parser lets
+/// through, or empty. Beast already refuses a `Content-Length` after
+/// `Transfer-Encoding: chunked`, two differing lengths and a second
+/// `chunked`; it reads any other coding as "no body" (so the body would be
+/// taken for the next request) and does not look at `Host` at all.
+///
+/// - HTTP/1.1 needs exactly one `Host` (§3.2); HTTP/1.0 may have none.
+/// - The only transfer coding Billow decodes is `chunked`, alone (§6.1: a
+///   request whose final coding is not chunked has no reliable length; gzip
+///   before it would reach the handler still compressed), and not in
+///   HTTP/1.0, which has no transfer codings (§6.1).
+/// - `Content-Length` beside `Transfer-Encoding` is a smuggling attempt, not
+///   a framing (§6.3).
+///
+/// One pass over the fields, comparing the names Beast already resolved.
+std::string_view framing_error(const http::request_header<http::fields>& req) {
+  std::size_t hosts = 0;
+  std::size_t lengths = 0;
+  std::size_t codings = 0;
+  beast::string_view coding;
+  for (const auto& f : req) {
+    switch (f.name()) {
+      case http::field::host: ++hosts; break;
+      case http::field::content_length: ++lengths; break;
+      case http::field::transfer_encoding:
+        ++codings;
+        coding = f.value();
+        break;
+      default: break;
+    }
+  }
+  if (req.version() >= 11 && hosts != 1)
+    return hosts == 0 ? "An HTTP/1.1 request needs a Host field."
+                      : "The request has more than one Host field.";
+  if (codings == 0)
+    return {};
+  if (req.version() < 11)
+    return "HTTP/1.0 has no Transfer-Encoding.";
+  if (lengths > 0)
+    return "The request has both Content-Length and Transfer-Encoding.";
+  if (codings > 1 || !beast::iequals(coding, "chunked"))
+    return "The only Transfer-Encoding accepted is chunked.";
+  return {};
 }
 
 /// Whether `text` can go into a header field as it is: no CR, LF or NUL
@@ -234,10 +316,11 @@ private:
     // Most requests arrive whole in one read: parse what is buffered first,
     // and read on only for the rest.
     beast::error_code ec;
-    if (parse_buffered(ec))
-      return on_request();
+    bool whole = parse_buffered(ec);
     if (ec)
       return on_read_error(ec);
+    if (whole || parser_->is_header_done())
+      return on_header({});
     stream_.expires_after(server_->opts.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec,
@@ -266,6 +349,10 @@ private:
   void on_header(beast::error_code ec) {
     if (ec)
       return on_read_error(ec);
+    // Once per request, before its body is read (or, when it all came at
+    // once, before it is dispatched): a body we cannot delimit is not read.
+    if (auto error = framing_error(parser_->get()); !error.empty())
+      return reject_framing(error);
     if (parser_->is_done())
       return on_request();
     stream_.expires_after(server_->opts.body_timeout);
@@ -303,6 +390,14 @@ private:
         problem_response(400, "Malformed HTTP request: " + ec.message() + "."));
     }
     close(); // a socket error: nobody to answer
+  }
+
+  /// 400 for a request whose framing RFC 9112 refuses (framing_error).
+  void reject_framing(std::string_view error) {
+    started_ = steady::now();
+    method_ = std::string{parser_->get().method_string()};
+    reject(
+      problem_response(400, "Malformed HTTP request: " + std::string{error}));
   }
 
   /// Answers a request that could not be read and closes the connection.
@@ -594,17 +689,70 @@ void http_server::impl::do_accept() {
   acceptor.async_accept(
     connection_executor(),
     [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec != net::error::operation_aborted)
-          spdlog::warn("accept failed: {}", ec.message());
-        if (!self->acceptor.is_open())
-          return;
-      } else {
-        std::make_shared<session>(std::move(socket), self)->run();
+      if (ec)
+        return self->on_accept_error(ec);
+      auto& b = self->backoff;
+      b.pause = {};
+      if (b.unreported > 0 && b.may_report(steady::now())) {
+        spdlog::info("http: accepting connections again ({} failed accepts "
+                     "since the last report)",
+                     b.unreported);
+        b.unreported = 0;
       }
+      std::make_shared<session>(std::move(socket), self)->run();
       if (!self->draining)
         self->do_accept();
     });
+}
+
+namespace {
+
+/// The `reason` label of a failed accept: errno's name for what ran out;
+/// `aborted` for a connection reset before it was taken (nothing ran out).
+const char* accept_failure_reason(const beast::error_code& ec) {
+  if (ec == net::error::no_descriptors) // EMFILE
+    return "emfile";
+  if (ec == std::errc::too_many_files_open_in_system) // ENFILE
+    return "enfile";
+  if (ec == net::error::no_buffer_space || ec == net::error::no_memory)
+    return "enomem";
+  if (ec == net::error::connection_aborted)
+    return "aborted";
+  return "other";
+}
+
+} // namespace
+
+void http_server::impl::on_accept_error(const beast::error_code& ec) {
+  if (ec == net::error::operation_aborted || !acceptor.is_open())
+    return; // shutting down
+  std::string_view reason = accept_failure_reason(ec);
+  metrics->accept_failed(reason);
+  if (reason == "aborted") { // that connection is gone; the next may be fine
+    if (!draining)
+      do_accept();
+    return;
+  }
+  auto& b = backoff;
+  b.pause = b.pause.count() == 0
+    ? accept_backoff::first
+    : std::min(b.pause * 2, accept_backoff::longest);
+  ++b.unreported;
+  if (b.may_report(steady::now())) {
+    spdlog::warn("http: accept failed: {} ({}); pausing new connections for "
+                 "{} ms, backing off up to {} ms ({} failed accepts since the "
+                 "last report)",
+                 ec.message(), reason, b.pause.count(),
+                 accept_backoff::longest.count(), b.unreported);
+    b.unreported = 0;
+  }
+  if (draining)
+    return;
+  accept_pause.expires_after(b.pause);
+  accept_pause.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec && !self->draining && self->acceptor.is_open())
+      self->do_accept();
+  });
 }
 
 void http_server::impl::begin_shutdown() {
@@ -624,6 +772,7 @@ void http_server::impl::begin_shutdown() {
   net::post(acceptor.get_executor(), [self = shared_from_this()] {
     beast::error_code ec;
     self->acceptor.close(ec);
+    self->accept_pause.cancel();
   });
   if (signals) {
     net::post(ioc, [self = shared_from_this()] {

@@ -14,7 +14,10 @@
 //
 // Pipelined requests wait in the connection's read buffer and are answered in
 // order. Bad input is answered with problem+json and the connection closed:
-// malformed HTTP 400, oversized body 413, oversized headers 431. A client that
+// malformed HTTP 400 (so is framing RFC 9112 refuses: an HTTP/1.1 request
+// without exactly one Host, a transfer coding other than chunked,
+// Content-Length beside Transfer-Encoding), oversized body 413, oversized
+// headers 431. A client that
 // stalls inside a request is disconnected when its timeout runs out.
 
 #include <chrono>

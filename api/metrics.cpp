@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -21,6 +22,11 @@ struct http_metrics::impl {
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& latency;
   prometheus::Gauge& connections;
+  prometheus::Family<prometheus::Counter>& accept_failures;
+  /// The accept failures' series, all made up front: a dashboard sees 0
+  /// before the first failure, and counting takes no lock.
+  std::array<std::pair<std::string_view, prometheus::Counter*>, 5>
+    accept_failure_series{};
   /// Buckets from 50 us to 10 s: health checks are microseconds, commands
   /// wait for an fsync, module calls may take seconds.
   prometheus::Histogram::BucketBoundaries buckets{
@@ -47,7 +53,18 @@ struct http_metrics::impl {
                     .Name("billow_http_connections")
                     .Help("HTTP connections open")
                     .Register(reg)
-                    .Add({})) {}
+                    .Add({})),
+      accept_failures(prometheus::BuildCounter()
+                        .Name("billow_http_accept_failures_total")
+                        .Help("Accepts of new HTTP connections that failed, by "
+                              "reason (emfile, enfile: out of descriptors)")
+                        .Register(reg)) {
+    std::size_t i = 0;
+    for (std::string_view reason :
+         {"emfile", "enfile", "enomem", "aborted", "other"})
+      accept_failure_series[i++]
+        = {reason, &accept_failures.Add({{"reason", std::string{reason}}})};
+  }
 };
 
 http_metrics::http_metrics(
@@ -85,6 +102,13 @@ void http_metrics::connection_opened() {
 
 void http_metrics::connection_closed() {
   impl_->connections.Decrement();
+}
+
+void http_metrics::accept_failed(std::string_view reason) {
+  for (auto& [name, counter] : impl_->accept_failure_series)
+    if (name == reason)
+      return counter->Increment();
+  impl_->accept_failure_series.back().second->Increment(); // other
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace prometheus {
 class Registry;
@@ -29,6 +30,10 @@ public:
   /// Connections open right now.
   void connection_opened();
   void connection_closed();
+
+  /// Counts an accept that failed, by `reason` (`emfile`, `enfile`, `enomem`,
+  /// `aborted`, `other`; see http_server.cpp).
+  void accept_failed(std::string_view reason);
 
 private:
   struct impl;

@@ -27,8 +27,16 @@ struct problem {
   std::vector<field_error> errors = {};
 };
 
-/// The response carrying `p` as `application/problem+json`.
+/// The response carrying `p` as `application/problem+json`. The body is
+/// always valid JSON, whatever the strings in `p` hold: they may quote a
+/// request (a percent-decoded path segment, a header, a query parameter), so
+/// byte sequences in them that are not UTF-8 are replaced with U+FFFD and
+/// control characters are escaped.
 http_response problem_response(const problem& p);
+
+/// `text` with each maximal ill-formed UTF-8 subsequence replaced by U+FFFD
+/// (as the Unicode standard recommends, §3.9); valid text is returned as is.
+std::string valid_utf8(std::string_view text);
 
 /// The standard reason phrase of `status` (`Not Found`).
 std::string_view reason_phrase(unsigned status);

@@ -416,6 +416,11 @@ TEST_F(http_front_test, metrics_count_requests_by_route_and_status) {
   EXPECT_NE(text.find("process_resident_memory_bytes "), std::string::npos);
   EXPECT_NE(text.find("process_open_fds "), std::string::npos);
   EXPECT_NE(text.find("process_cpu_seconds_total "), std::string::npos);
+  // Failed accepts by reason are there before the first one.
+  EXPECT_NE(
+    text.find(R"(billow_http_accept_failures_total{reason="emfile"} 0)"),
+    std::string::npos)
+    << text;
 }
 
 TEST_F(http_front_test, graceful_shutdown_finishes_the_in_flight_request) {
@@ -475,4 +480,161 @@ TEST_F(http_front_test, second_server_on_the_same_data_dir_is_refused) {
 TEST_F(http_front_test, metrics_include_the_event_log_writer) {
   auto text = http_get(port_, "/metrics").body;
   EXPECT_NE(text.find("billow_event_appends_total"), std::string::npos) << text;
+}
+
+// -- framing (RFC 9112) -------------------------------------------------------
+
+namespace {
+
+/// What a raw request got back: the one response and whether the server
+/// closed the connection after it.
+struct raw_answer {
+  std::string text;
+  bool closed = false;
+};
+
+raw_answer raw_answer_of(uint16_t port, const std::string& bytes) {
+  raw_connection conn{port};
+  conn.send(bytes);
+  raw_answer out;
+  out.text = conn.read_until_close(5s, out.closed);
+  return out;
+}
+
+/// A 400 problem+json whose `status` is 400, and the connection closed.
+void expect_framing_refused(uint16_t port, const std::string& bytes,
+                            const std::string& why) {
+  SCOPED_TRACE(why);
+  auto got = raw_answer_of(port, bytes);
+  EXPECT_EQ(status_of(got.text), 400u) << got.text;
+  EXPECT_TRUE(got.closed) << "the connection stayed open";
+  EXPECT_NE(got.text.find("Content-Type: application/problem+json\r\n"),
+            std::string::npos)
+    << got.text;
+  EXPECT_NE(got.text.find("Connection: close\r\n"), std::string::npos)
+    << got.text;
+  auto body_at = got.text.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos) << got.text;
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(got.text.substr(body_at + 4), ec);
+  ASSERT_FALSE(ec) << got.text;
+  EXPECT_EQ(doc.at("status").as_int64(), 400);
+  // Exactly one answer: nothing after the body was taken for a request.
+  EXPECT_EQ(got.text.find("\nHTTP/1."), std::string::npos) << got.text;
+}
+
+} // namespace
+
+TEST_F(http_front_test, http_1_1_without_host_is_refused) {
+  expect_framing_refused(port_, "GET /healthz HTTP/1.1\r\n\r\n", "no Host");
+  // Refused from the head alone: the server does not wait for the body.
+  expect_framing_refused(
+    port_, "POST /test/echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n",
+    "no Host, body still to come");
+}
+
+TEST_F(http_front_test, two_host_fields_are_refused) {
+  expect_framing_refused(port_,
+                         "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                         "two Host fields");
+  expect_framing_refused(port_,
+                         "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                         "the same Host twice");
+}
+
+TEST_F(http_front_test, http_1_0_without_host_is_served) {
+  auto got = raw_answer_of(port_, "GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_NE(got.text.find("HTTP/1.0 200 OK\r\n"), std::string::npos)
+    << got.text;
+}
+
+TEST_F(http_front_test, transfer_codings_other_than_chunked_are_refused) {
+  const std::string head = "POST /test/echo HTTP/1.1\r\nHost: x\r\n";
+  expect_framing_refused(
+    port_,
+    head + "Transfer-Encoding: gzip\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n",
+    "gzip (Beast would read no body, and the body as the next request)");
+  expect_framing_refused(port_,
+                         head
+                           + "Transfer-Encoding: gzip, chunked\r\n\r\n"
+                             "5\r\nabcde\r\n0\r\n\r\n",
+                         "gzip, chunked (the body would stay compressed)");
+  expect_framing_refused(port_,
+                         head + "Transfer-Encoding: chunked, gzip\r\n\r\n",
+                         "chunked not last");
+  expect_framing_refused(port_,
+                         head
+                           + "Transfer-Encoding: gzip\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n"
+                             "5\r\nabcde\r\n0\r\n\r\n",
+                         "gzip and chunked in two fields");
+  expect_framing_refused(
+    port_,
+    "POST /test/echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "5\r\nabcde\r\n0\r\n\r\n",
+    "HTTP/1.0 has no transfer codings");
+}
+
+TEST_F(http_front_test, content_length_beside_transfer_encoding_is_refused) {
+  const std::string head = "POST /test/echo HTTP/1.1\r\nHost: x\r\n";
+  // Beast refuses these two orders itself...
+  expect_framing_refused(port_,
+                         head
+                           + "Content-Length: 5\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n"
+                             "5\r\nabcde\r\n0\r\n\r\n",
+                         "Content-Length, then chunked");
+  expect_framing_refused(port_,
+                         head
+                           + "Transfer-Encoding: chunked\r\n"
+                             "Content-Length: 5\r\n\r\n"
+                             "5\r\nabcde\r\n0\r\n\r\n",
+                         "chunked, then Content-Length");
+  // ...but would take this one's Content-Length.
+  expect_framing_refused(port_,
+                         head
+                           + "Transfer-Encoding: gzip\r\n"
+                             "Content-Length: 5\r\n\r\nabcde",
+                         "gzip, then Content-Length");
+}
+
+TEST_F(http_front_test, a_chunked_body_is_still_read) {
+  auto got = raw_answer_of(port_,
+                           "POST /test/echo HTTP/1.1\r\nHost: x\r\n"
+                           "Transfer-Encoding: chunked\r\n"
+                           "Connection: close\r\n\r\n"
+                           "5\r\nabcde\r\n3\r\nfgh\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(got.text), 200u) << got.text;
+  EXPECT_NE(got.text.find(R"("bytes":8)"), std::string::npos) << got.text;
+}
+
+TEST_F(http_front_test, framing_refusals_do_not_stop_the_server) {
+  expect_framing_refused(port_, "GET /healthz HTTP/1.1\r\n\r\n", "no Host");
+  EXPECT_EQ(http_get(port_, "/healthz").status, 200u);
+}
+
+TEST_F(http_front_test, error_bodies_stay_json_for_bytes_that_are_not_utf8) {
+  // The path segment decodes to 0xff 0xfe, which the 404 quotes.
+  auto reply = http_get(port_, "/api/v1/%ff%fe");
+  expect_problem(reply, 404);
+  auto detail
+    = std::string{boost::json::parse(reply.body).at("detail").as_string()};
+  EXPECT_NE(detail.find("\xEF\xBF\xBD\xEF\xBF\xBD"), std::string::npos)
+    << detail;
+}
+
+TEST(valid_utf8, replaces_each_maximal_ill_formed_subpart) {
+  using billow::api::valid_utf8;
+  EXPECT_EQ(valid_utf8("plain ascii"), "plain ascii");
+  EXPECT_EQ(valid_utf8("\xE2\x82\xAC 12 \xF0\x9F\x98\x80"),
+            "\xE2\x82\xAC 12 \xF0\x9F\x98\x80"); // euro sign, emoji: kept
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(valid_utf8("\xFF\xFE"), fffd + fffd);
+  EXPECT_EQ(valid_utf8("a\xE2\x82"), "a" + fffd); // truncated: one
+  EXPECT_EQ(valid_utf8("\xE2\x82x"), fffd + "x");
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), fffd + fffd);            // overlong
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), fffd + fffd + fffd); // a surrogate
+  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);
+  EXPECT_EQ(valid_utf8(std::string_view{"a\0b", 3}),
+            std::string("a\0b", 3)); // NUL is UTF-8; JSON escapes it
 }

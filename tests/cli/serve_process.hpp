@@ -19,8 +19,11 @@ namespace billow::test {
 /// A `billow serve` child whose stderr (the log) is read through a pipe.
 class serve_process {
 public:
+  /// `before_exec` runs in the child between fork and exec (to lower a
+  /// resource limit, say): async-signal-safe calls only.
   serve_process(const std::vector<std::string>& args,
-                const std::vector<std::string>& env) {
+                const std::vector<std::string>& env,
+                void (*before_exec)() = nullptr) {
     int fds[2];
     if (::pipe(fds) != 0)
       throw std::runtime_error("pipe failed");
@@ -31,6 +34,8 @@ public:
       ::close(fds[1]);
       for (const auto& kv : env)
         ::putenv(const_cast<char*>(kv.c_str()));
+      if (before_exec)
+        before_exec();
       std::vector<char*> argv;
       argv.push_back(const_cast<char*>(BILLOW_BINARY));
       for (const auto& a : args)
@@ -58,17 +63,33 @@ public:
     while (std::chrono::steady_clock::now() < deadline) {
       if (std::regex_search(log_, m, pattern))
         return m;
-      pollfd pfd{err_fd_, POLLIN, 0};
-      if (::poll(&pfd, 1, 100) > 0) {
-        char buf[4096];
-        auto n = ::read(err_fd_, buf, sizeof(buf));
-        if (n <= 0)
-          break;
-        log_.append(buf, static_cast<size_t>(n));
-      }
+      if (read_log(100) < 0)
+        break;
     }
     std::regex_search(log_, m, pattern);
     return m;
+  }
+
+  /// Appends what the child has written to its log so far, waiting at most
+  /// `wait_ms` for the first bytes; answers how many were read (-1 once the
+  /// child closed its end).
+  long read_log(int wait_ms = 0) {
+    long total = 0;
+    for (;;) {
+      pollfd pfd{err_fd_, POLLIN, 0};
+      if (::poll(&pfd, 1, total == 0 ? wait_ms : 0) <= 0)
+        return total;
+      char buf[4096];
+      auto n = ::read(err_fd_, buf, sizeof(buf));
+      if (n <= 0)
+        return total == 0 ? -1 : total;
+      log_.append(buf, static_cast<size_t>(n));
+      total += n;
+    }
+  }
+
+  pid_t pid() const {
+    return pid_;
   }
 
   /// Sends `signo` (0: none) and waits up to 20 s for the exit status; a
