@@ -76,41 +76,6 @@ bool verify_password(const std::string& hash, std::string_view password) {
     == 0;
 }
 
-caf::expected<std::string>
-load_or_create_key(const std::filesystem::path& path) {
-  ensure_sodium();
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
-    std::ifstream in{path, std::ios::binary};
-    std::string key((std::istreambuf_iterator<char>(in)), {});
-    if (key.size() != crypto_auth_KEYBYTES)
-      return make_error(billow_errc::corruption,
-                        "key file " + path.string() + " has "
-                          + std::to_string(key.size()) + " bytes, expected "
-                          + std::to_string(crypto_auth_KEYBYTES));
-    return key;
-  }
-  std::filesystem::create_directories(path.parent_path(), ec);
-  std::string key(crypto_auth_KEYBYTES, '\0');
-  crypto_auth_keygen(reinterpret_cast<unsigned char*>(key.data()));
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-    out.write(key.data(), static_cast<std::streamsize>(key.size()));
-    if (!out)
-      return make_error(billow_errc::storage_error,
-                        "cannot write key file " + tmp.string());
-  }
-  ::chmod(tmp.c_str(), 0600);
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    return make_error(billow_errc::storage_error,
-                      "cannot create key file " + path.string() + ": "
-                        + ec.message());
-  return key;
-}
-
 token_signer::token_signer(std::string key) : key_(std::move(key)) {
   ensure_sodium();
 }

@@ -23,6 +23,7 @@
 #include <caf/expected.hpp>
 
 #include "api/router.hpp"
+#include "vault/key_file.hpp"
 
 namespace billow::projections {
 class admin_directory;
@@ -41,8 +42,7 @@ std::string hash_password(std::string_view password);
 bool verify_password(const std::string& hash, std::string_view password);
 
 /// Reads a 32-byte key from `path`, creating it (mode 0600) when missing.
-caf::expected<std::string>
-load_or_create_key(const std::filesystem::path& path);
+using vault::load_or_create_key;
 
 /// What a valid token says.
 struct token_claims {

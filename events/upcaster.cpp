@@ -8,6 +8,16 @@ namespace billow::events {
 
 caf::error upcaster_registry::add(std::string type, uint32_t from, uint32_t to,
                                   upcast_fn fn) {
+  if (!fn)
+    return make_error(billow_errc::invalid_argument, "upcaster is empty");
+  return add(std::move(type), from, to,
+             upcast_envelope_fn{[fn = std::move(fn)](const envelope& x) {
+               return fn(x.payload);
+             }});
+}
+
+caf::error upcaster_registry::add(std::string type, uint32_t from, uint32_t to,
+                                  upcast_envelope_fn fn) {
   if (to <= from)
     return make_error(billow_errc::invalid_argument,
                       "upcaster must raise the schema number");
@@ -28,7 +38,7 @@ caf::error upcaster_registry::apply(envelope& x) const {
     auto i = steps_.find(std::make_pair(x.type, x.schema));
     if (i == steps_.end())
       return caf::none;
-    auto lifted = i->second.fn(x.payload);
+    auto lifted = i->second.fn(x);
     if (!lifted)
       return std::move(lifted.error());
     if (!is_json_object(*lifted))

@@ -18,6 +18,11 @@ namespace billow::events {
 using upcast_fn
   = std::function<caf::expected<std::string>(std::string_view payload)>;
 
+/// As `upcast_fn`, for a step that also needs the rest of the event (its
+/// stream, say): it reads `x.payload` and answers the new payload.
+using upcast_envelope_fn
+  = std::function<caf::expected<std::string>(const envelope& x)>;
+
 /// Registry of payload upcasters, keyed by (type, from schema). Applied on
 /// read, so events stored under an old schema keep loading after a payload
 /// changes shape; the stored bytes (and the hash chain) never change.
@@ -29,6 +34,10 @@ public:
   /// Registers `fn` lifting `type` payloads from schema `from` to `to`.
   /// Refuses `to <= from` and a second upcaster for the same (type, from).
   caf::error add(std::string type, uint32_t from, uint32_t to, upcast_fn fn);
+
+  /// As above, for a step that reads the whole event.
+  caf::error add(std::string type, uint32_t from, uint32_t to,
+                 upcast_envelope_fn fn);
 
   /// Lifts `x` through every registered step for its type, updating its
   /// payload and schema. Each result must be a JSON object (checked with
@@ -43,7 +52,7 @@ public:
 private:
   struct step {
     uint32_t to;
-    upcast_fn fn;
+    upcast_envelope_fn fn;
   };
   std::map<std::pair<std::string, uint32_t>, step, std::less<>> steps_;
 };
