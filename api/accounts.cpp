@@ -4,9 +4,11 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "api/auth.hpp"
+#include "api/data_dir.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "projections/admin_directory.hpp"
+#include "vault/vault.hpp"
 
 namespace billow::api {
 
@@ -24,9 +26,9 @@ bool is_email(std::string_view email) {
 }
 
 caf::expected<std::string>
-create_admin(events::event_store& store, std::string_view email,
-             std::string_view password, std::string_view group,
-             std::string_view actor) {
+create_admin(events::event_store& store, vault::credential_store& credentials,
+             std::string_view email, std::string_view password,
+             std::string_view group, std::string_view actor) {
   auto normalized = projections::normalize_email(email);
   if (!is_email(normalized))
     return make_error(billow_errc::invalid_argument,
@@ -45,22 +47,35 @@ create_admin(events::event_store& store, std::string_view email,
     return make_error(billow_errc::already_exists,
                       "an admin with email " + normalized + " exists already");
   auto id = events::to_string(events::uuid::random());
+  auto stream = "admin-" + id;
   events::new_event ev;
   ev.event_id = events::uuid::random();
   ev.type = "admin.created";
+  ev.schema = 2;
   ev.actor = std::string{actor};
   ev.payload = boost::json::serialize(boost::json::object{
     {"email", normalized},
-    {"password_hash", hash_password(password)},
     {"group", std::string{group}},
+    {"login", true},
   });
+  if (auto err = credentials.put(stream, vault::password_kind, ev.event_id,
+                                 hash_password(password)))
+    return err;
   std::vector<events::new_event> batch;
   batch.push_back(std::move(ev));
-  auto res = store.append("admin-" + id, events::expected_version::no_stream(),
+  auto res = store.append(stream, events::expected_version::no_stream(),
                           std::move(batch));
   if (!res)
     return std::move(res.error());
   return id;
+}
+
+caf::expected<std::string>
+create_admin(stopped_data_dir& dir, std::string_view email,
+             std::string_view password, std::string_view group,
+             std::string_view actor) {
+  return create_admin(*dir.store, *dir.vault.credentials, email, password,
+                      group, actor);
 }
 
 } // namespace billow::api

@@ -19,6 +19,7 @@
 #include "actors/job.hpp"
 #include "actors/service.hpp"
 #include "actors/worker_pool.hpp"
+#include "api/answers.hpp"
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
 #include "api/client_routes.hpp"
@@ -47,10 +48,6 @@
 
 namespace billow::api {
 
-std::filesystem::path log_dir(const std::filesystem::path& data_dir) {
-  return data_dir / "log";
-}
-
 struct application::impl {
   application_options opts;
   std::shared_ptr<prometheus::Registry> registry
@@ -59,6 +56,8 @@ struct application::impl {
   std::unique_ptr<caf::actor_system_config> cfg;
   std::unique_ptr<caf::actor_system> sys;
   events::writer_actor writer;
+  /// Credentials and personal data keys, beside the log.
+  vault::stores vault;
   std::shared_ptr<projections::admin_directory> admins
     = std::make_shared<projections::admin_directory>();
   events::subscriber_actor admins_follower;
@@ -288,10 +287,20 @@ caf::error application::start() {
        idempotency_retention};
   for (auto& p : d.projections())
     store_opts.extra_column_families.push_back(p->column_family());
+  for (auto& name : vault::vault_column_families())
+    store_opts.extra_column_families.push_back(std::move(name));
   auto store = events::event_store::open(std::move(store_opts));
   if (!store)
     return std::move(store.error());
   d.store = std::move(*store);
+  // The vault before any reader: it moves old events' credentials out and
+  // registers the upcasters every read then goes through.
+  auto vault = vault::open_vault(*d.store, keys_dir(d.opts.data_dir));
+  if (!vault)
+    return std::move(vault.error());
+  d.vault = std::move(*vault);
+  d.admins->set_credentials(d.vault.credentials);
+  d.clients->set_vault(d.vault.credentials, d.vault.personal);
   // The scheduler gets a thread per core by default (CAF's own default; see
   // actors::make_actor_system_config). The front actor runs on the HTTP I/O
   // threads, so requests take none of the scheduler's time; and the threads
@@ -337,7 +346,7 @@ caf::error application::start() {
   follow_opts.from_position = from;
   events::subscribe(*d.sys, *d.store, d.writer,
                     events::fan_out(*d.sys, std::move(consumers)), follow_opts);
-  auto key = load_or_create_key(d.opts.data_dir / "keys" / "token.key");
+  auto key = load_or_create_key(keys_dir(d.opts.data_dir) / "token.key");
   if (!key)
     return std::move(key.error());
   d.blocking = std::make_unique<boost::asio::thread_pool>(
@@ -352,11 +361,16 @@ caf::error application::start() {
   auth->log_head = [store = d.store.get()] {
     return store->last_position();
   };
+  auto fingerprint_key
+    = load_or_create_key(keys_dir(d.opts.data_dir) / "idempotency.key");
+  if (!fingerprint_key)
+    return std::move(fingerprint_key.error());
   auth->idempotency = std::make_shared<idempotency_store>(
     d.store->db(), d.store->column_family(idempotency_family),
     [c = d.clock.get()] {
       return c->now_us();
-    });
+    },
+    std::move(*fingerprint_key));
   d.catalog = std::make_shared<modules::module_catalog>(
     *d.store, d.writer_append(), d.opts.modules_dir);
   // The runtime: jobs run module code on the pool through the catalog.
@@ -374,7 +388,7 @@ caf::error application::start() {
   d.runtime.metrics = d.runtime_metrics.get();
   d.jobs = actors::make_job_manager(*d.sys, d.runtime);
   d.services = actors::make_service_registry(*d.sys, d.runtime, d.jobs);
-  auto seal_key = load_or_create_key(d.opts.data_dir / "keys" / "seal.key");
+  auto seal_key = load_or_create_key(keys_dir(d.opts.data_dir) / "seal.key");
   if (!seal_key)
     return std::move(seal_key.error());
   std::array<uint8_t, modules::sdk::secret_box::key_size> seal_bytes{};
@@ -422,6 +436,8 @@ caf::error application::start() {
                    woken_services);
   }
   auto routes = std::make_shared<route_table>();
+  auto answers = std::make_shared<answer_filter>(d.vault.personal);
+  routes->set_answer_filter(answers);
   // The document describes the finished table, so it is made last.
   auto openapi = std::make_shared<std::string>();
   routes->add("GET", "/api/v1/openapi.json",
@@ -441,13 +457,13 @@ caf::error application::start() {
   });
   add_auth_routes(*routes, auth);
   add_audit_routes(*routes, auth, *d.store);
-  add_live_events_route(*routes, auth, *d.store, d.writer);
+  add_live_events_route(*routes, auth, *d.store, d.writer, answers);
   add_module_routes(*routes, auth, d.catalog);
   add_service_routes(*routes, auth,
                      service_backend{d.store.get(), d.writer, d.jobs,
                                      d.services, d.catalog, d.clock.get(),
                                      d.provisioning, d.job_list,
-                                     d.opts.read_wait});
+                                     d.opts.read_wait, d.vault});
   add_client_routes(
     *routes, auth,
     client_area_backend{d.services, d.catalog,

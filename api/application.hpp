@@ -14,6 +14,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/runtime.hpp"
+#include "api/data_dir.hpp"
 #include "api/http_server.hpp"
 #include "api/router.hpp"
 
@@ -40,9 +41,6 @@ struct application_options {
   /// Adds routes beyond Billow's own (embedding and tests).
   std::function<void(route_table&)> extra_routes;
 };
-
-/// Where the event log lives inside a data directory.
-std::filesystem::path log_dir(const std::filesystem::path& data_dir);
 
 class application {
 public:

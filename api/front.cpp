@@ -37,6 +37,7 @@ void dispatch(caf::event_based_actor* self, const route_table& routes,
   request_context ctx{self, ex, std::move(found.params),
                       std::move(found.pattern)};
   ctx.pending = &pending;
+  ctx.answers = routes.answers();
   try {
     (*found.handler)(ctx);
   } catch (const std::exception& e) {

@@ -16,10 +16,13 @@ namespace json = boost::json;
 
 namespace {
 
-/// What makes two requests "the same": method, target and body.
-std::string fingerprint(const http_request& req) {
+/// What makes two requests "the same": method, target and body, in a keyed
+/// BLAKE2b hash.
+std::string fingerprint(const http_request& req, const std::string& key) {
   crypto_generichash_state st;
-  crypto_generichash_init(&st, nullptr, 0, 16);
+  crypto_generichash_init(&st,
+                          reinterpret_cast<const unsigned char*>(key.data()),
+                          key.size(), 16);
   for (const std::string* part : {&req.method, &req.target, &req.body}) {
     crypto_generichash_update(
       &st, reinterpret_cast<const unsigned char*>(part->data()), part->size());
@@ -152,8 +155,10 @@ void idempotency_store::release(const std::string& key, uint64_t ticket) {
 idempotency_store::idempotency_store(rocksdb::DB& db,
                                      rocksdb::ColumnFamilyHandle* cf,
                                      std::function<int64_t()> now_us,
+                                     std::string fingerprint_key,
                                      std::chrono::seconds retention)
   : db_(db), cf_(cf), now_us_(std::move(now_us)),
+    fingerprint_key_(std::move(fingerprint_key)),
     retention_us_(to_us(retention)) {}
 
 void idempotency_store::run(const request_context& ctx,
@@ -172,7 +177,7 @@ void idempotency_store::run(const request_context& ctx,
     return;
   }
   auto key = fmt::format("{}\n{}", ctx.caller->actor(), *header);
-  auto fp = fingerprint(req);
+  auto fp = fingerprint(req, fingerprint_key_);
   auto now = now_us_();
   uint64_t ticket = 0;
   {

@@ -55,9 +55,13 @@ make_expired_answers_filter(std::function<int64_t()> now_us,
 class idempotency_store {
 public:
   /// `cf` is a column family of `db` for the kept answers; `now_us` the
-  /// clock (microseconds since the epoch).
+  /// clock (microseconds since the epoch); `fingerprint_key` (32 bytes, the
+  /// data directory's `keys/idempotency.key`) keys the requests'
+  /// fingerprints, so that a kept fingerprint of a body that held a
+  /// password cannot be checked against guesses without the key.
   idempotency_store(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* cf,
                     std::function<int64_t()> now_us,
+                    std::string fingerprint_key,
                     std::chrono::seconds retention = idempotency_retention);
 
   /// Runs `inner` for `ctx` (whose caller is set) under the rules above;
@@ -70,6 +74,7 @@ private:
   rocksdb::DB& db_;
   rocksdb::ColumnFamilyHandle* cf_;
   std::function<int64_t()> now_us_;
+  std::string fingerprint_key_;
   int64_t retention_us_;
   /// Ends the running mark of `key` if it is still `ticket`'s.
   void release(const std::string& key, uint64_t ticket);

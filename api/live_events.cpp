@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "api/answers.hpp"
 #include "api/audit_routes.hpp"
 #include "api/problem.hpp"
 #include "events/subscription.hpp"
@@ -33,6 +34,8 @@ using sse_actor
 struct sse_state {
   std::shared_ptr<body_stream> out;
   bool show_secrets = false;
+  /// The answers' serializer: secrets out, personal values revealed.
+  std::shared_ptr<const answer_filter> answers;
   /// The subscription's page waiting for its write to finish.
   caf::typed_response_promise<bool> pending;
   bool waiting = false;
@@ -42,9 +45,11 @@ struct sse_state {
 sse_actor::behavior_type sse_writer(sse_actor::stateful_pointer<sse_state> self,
                                     std::shared_ptr<body_stream> out,
                                     bool show_secrets,
+                                    std::shared_ptr<const answer_filter> answers,
                                     const events::writer_actor& writer) {
   self->state.out = std::move(out);
   self->state.show_secrets = show_secrets;
+  self->state.answers = std::move(answers);
   // The writer's exit (server shutdown) ends every live stream.
   self->link_to(writer);
   self->delayed_send(self, ping_interval, sse_ping_atom::value);
@@ -57,10 +62,13 @@ sse_actor::behavior_type sse_writer(sse_actor::stateful_pointer<sse_state> self,
         const std::vector<events::envelope>& page) -> caf::result<bool> {
       std::string chunk;
       for (const auto& ev : page) {
+        boost::json::value data = envelope_json(ev, self->state.show_secrets);
+        if (self->state.answers)
+          self->state.answers->apply(data);
+        else
+          drop_secret_fields(data);
         chunk += "id: " + std::to_string(ev.position) + "\nevent: " + ev.type
-          + "\ndata: "
-          + boost::json::serialize(envelope_json(ev, self->state.show_secrets))
-          + "\n\n";
+          + "\ndata: " + boost::json::serialize(data) + "\n\n";
       }
       self->state.waiting = true;
       self->state.pending = self->make_response_promise<bool>();
@@ -95,13 +103,14 @@ bool parse_position(std::string_view text, uint64_t& out) {
 void add_live_events_route(route_table& routes,
                            const std::shared_ptr<const auth_context>& auth,
                            events::event_store& store,
-                           const events::writer_actor& writer) {
+                           const events::writer_actor& writer,
+                           std::shared_ptr<const answer_filter> answers) {
   auto* db = &store;
   routes.add(
     "GET", "/api/v1/admin/events/live",
     require_admin(
       auth, "events.read",
-      [db, writer](const request_context& ctx) {
+      [db, writer, answers](const request_context& ctx) {
         uint64_t after = db->last_position();
         auto resume = ctx.request().header("Last-Event-ID");
         auto given = resume ? resume : ctx.request().query_param("after");
@@ -116,9 +125,10 @@ void add_live_events_route(route_table& routes,
         auto* sys = &ctx.self->system();
         http_response resp;
         resp.content_type = "text/event-stream";
-        resp.on_stream = [sys, db, writer, after,
-                          secrets](std::shared_ptr<body_stream> out) {
-          auto sse = sys->spawn(sse_writer, std::move(out), secrets, writer);
+        resp.on_stream = [sys, db, writer, after, secrets,
+                          answers](std::shared_ptr<body_stream> out) {
+          auto sse = sys->spawn(sse_writer, std::move(out), secrets, answers,
+                                writer);
           events::subscription_options opts;
           opts.from_position = after + 1;
           opts.page_size = 256;

@@ -1,5 +1,8 @@
 #include "api/router.hpp"
 
+#include "api/answers.hpp"
+#include "api/schemas.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -10,8 +13,11 @@ namespace billow::api {
 
 void request_context::reply(http_response resp) const {
   resp.route = route;
+  drop_secret_fields(resp);
   if (before_reply)
     before_reply(resp);
+  if (answers != nullptr)
+    answers->reveal(resp);
   ex->reply(std::move(resp));
 }
 
@@ -104,27 +110,6 @@ route_table::match_result route_table::match(std::string_view method,
 std::string route_table::openapi(const std::string& title,
                                  const std::string& version) const {
   namespace json = boost::json;
-  json::object problem_schema{
-    {"type", "object"},
-    {"required", json::array{"type", "title", "status", "detail"}},
-    {"properties",
-     json::object{
-       {"type", json::object{{"type", "string"}}},
-       {"title", json::object{{"type", "string"}}},
-       {"status", json::object{{"type", "integer"}}},
-       {"detail", json::object{{"type", "string"}}},
-       {"errors",
-        json::object{
-          {"type", "array"},
-          {"items",
-           json::object{{"type", "object"},
-                        {"properties",
-                         json::object{
-                           {"field", json::object{{"type", "string"}}},
-                           {"message", json::object{{"type", "string"}}},
-                         }}}}}},
-     }},
-  };
   auto problem_ref = json::object{{"$ref", "#/components/schemas/problem"}};
   auto problem_answer = [&](const char* what) {
     return json::object{
@@ -164,9 +149,12 @@ std::string route_table::openapi(const std::string& title,
     if (idempotent_post)
       responses["409"] = problem_answer(
         "A request with this Idempotency-Key is still running");
+    json::object media;
+    if (!r.doc.response_schema.empty())
+      media["schema"] = schema_ref(r.doc.response_schema);
     responses[std::to_string(r.doc.success)] = json::object{
       {"description", r.doc.summary.empty() ? "Success" : r.doc.summary},
-      {"content", json::object{{r.doc.content_type, json::object{}}}}};
+      {"content", json::object{{r.doc.content_type, std::move(media)}}}};
     if (r.doc.json_body) {
       responses["400"] = problem_answer("Malformed JSON");
       responses["422"] = problem_answer("Validation failed");
@@ -193,7 +181,10 @@ std::string route_table::openapi(const std::string& title,
         {"content",
          json::object{
            {"application/json",
-            json::object{{"schema", json::object{{"type", "object"}}}}}}}};
+            json::object{
+              {"schema", r.doc.request_schema.empty()
+                           ? json::object{{"type", "object"}}
+                           : schema_ref(r.doc.request_schema)}}}}}};
     std::string method = r.method;
     std::transform(method.begin(), method.end(), method.begin(),
                    [](unsigned char c) {
@@ -210,7 +201,7 @@ std::string route_table::openapi(const std::string& title,
     {"paths", std::move(paths)},
     {"components",
      json::object{
-       {"schemas", json::object{{"problem", std::move(problem_schema)}}},
+       {"schemas", component_schemas()},
        {"securitySchemes",
         json::object{
           {"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}}}}},

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 
 namespace billow::api {
 
+class answer_filter;
 class pending_answers;
 
 /// Who is calling, once a bearer token has been checked.
@@ -54,11 +56,16 @@ struct request_context {
   /// The front's requests waiting for another actor, with their deadlines
   /// (set by `dispatch`, the only maker of contexts).
   pending_answers* pending = nullptr;
+  /// Reveals personal values in the answer (answers.hpp; set by `dispatch`
+  /// from the route table); null: they are sent as stored.
+  const answer_filter* answers = nullptr;
 
   const http_request& request() const noexcept {
     return ex->request();
   }
   /// Answers the request (once), labelling the response with its route.
+  /// Every answer goes through the one serializer of answers.hpp: secret
+  /// fields dropped, then `before_reply`, then personal values revealed.
   void reply(http_response resp) const;
 };
 
@@ -77,6 +84,10 @@ struct route_doc {
   /// Its success status and response content type.
   unsigned success = 200;
   std::string content_type = "application/json";
+  /// The component (schemas.hpp) its request body is, and its success
+  /// answer is; empty: not described yet.
+  std::string request_schema = {};
+  std::string response_schema = {};
 };
 
 /// An immutable-after-start set of routes.
@@ -102,6 +113,14 @@ public:
 
   match_result match(std::string_view method, std::string_view path) const;
 
+  /// The filter that reveals personal values in every answer (answers.hpp).
+  void set_answer_filter(std::shared_ptr<const answer_filter> f) {
+    answers_ = std::move(f);
+  }
+  const answer_filter* answers() const noexcept {
+    return answers_.get();
+  }
+
 private:
   struct route {
     std::string method;
@@ -111,6 +130,7 @@ private:
     route_doc doc;
   };
   std::vector<route> routes_;
+  std::shared_ptr<const answer_filter> answers_;
 };
 
 /// Splits `/a/b/c` into `{"a", "b", "c"}` (empty segments dropped).

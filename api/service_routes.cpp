@@ -10,9 +10,11 @@
 #include <caf/typed_actor_pointer.hpp>
 #include <set>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include "actors/clock.hpp"
 #include "api/accounts.hpp"
+#include "api/ask.hpp"
 #include "api/auth.hpp"
 #include "api/errors.hpp"
 #include "api/json_body.hpp"
@@ -52,6 +54,11 @@ std::optional<json::object> fold_entity(const events::event_store& store,
     return std::nullopt;
   json::object out{{"id", id}};
   for (const auto& ev : *evs) {
+    out["version"] = ev.version;
+    if (ev.type == kind + ".erased") { // its reason is for the audit log
+      out["erased"] = true;
+      continue;
+    }
     boost::system::error_code ec;
     auto doc = json::parse(ev.payload, ec);
     if (ec || !doc.is_object())
@@ -613,8 +620,6 @@ void add_entity_route(route_table& routes,
                       if (!entity)
                         return ctx.reply(
                           problem_response(404, "No " + kind + " " + id + "."));
-                      // A login's hash is for the directory, not for show.
-                      entity->erase("password_hash");
                       ctx.reply(json_response(200, json::serialize(*entity)));
                     });
                   }),
@@ -687,58 +692,153 @@ void add_service_routes(route_table& routes,
           return ctx.reply(check.problem());
         auto ev_id = event_id_for(ctx, "client");
         auto id = events::to_string(ev_id);
-        events::new_event ev;
-        ev.event_id = ev_id;
-        ev.type = "client.created";
-        ev.actor = ctx.caller->actor();
-        json::object client{{"name", name},
-                            {"email", projections::normalize_email(email)},
-                            {"currency", currency},
-                            {"balance", "0.00"}};
+        auto stream = "client-" + id;
+        auto normalized = projections::normalize_email(email);
         if (!password.empty()) {
-          // A client-area login: its email must be free, and the password
-          // is stored as an Argon2id hash (slow: on the blocking pool).
-          auto other
-            = auth->clients->find_login(client.at("email").as_string());
+          // A client-area login: its email must be free.
+          auto other = auth->clients->find_login(normalized);
           if (other && other->id != id)
             return ctx.reply(
               problem_response(409, "Another client logs in with this email.",
                                "/problems/already_exists"));
-          auth->run_blocking(
-            [ctx, be, id, client, password, ev = std::move(ev)]() mutable {
-              auto stored = client;
-              stored["password_hash"] = hash_password(password);
-              ev.payload = json::serialize(stored);
-              std::vector<events::new_event> batch;
-              batch.push_back(std::move(ev));
-              caf::scoped_actor self{ctx.self->system()};
-              self
-                ->request(be->writer, ask_timeout, events::append_atom::value,
-                          "client-" + id, events::expected_version::no_stream(),
-                          std::move(batch))
-                .receive(
-                  [&](const events::append_result& res) {
-                    client["id"] = id;
-                    client["version"] = res.version;
-                    ctx.reply(json_response(201, json::serialize(client)));
-                  },
-                  [&](caf::error& err) {
-                    ctx.reply(error_response(err));
-                  });
-            });
-          return;
         }
+        // Name and email go into the log encrypted with the client's own
+        // key (vault/personal_data.hpp); answers reveal them.
+        json::object client{{"name", name},
+                            {"email", normalized},
+                            {"currency", currency},
+                            {"balance", "0.00"},
+                            {"login", !password.empty()}};
+        if (be->vault.personal)
+          if (auto err = vault::seal_fields(*be->vault.personal, stream, client))
+            return ctx.reply(error_response(err));
+        events::new_event ev;
+        ev.event_id = ev_id;
+        ev.type = "client.created";
+        ev.schema = 2;
+        ev.actor = ctx.caller->actor();
         ev.payload = json::serialize(client);
-        append(ctx, "client-" + id, std::move(ev),
-               [ctx, id, client](const events::append_result& res) mutable {
-                 client["id"] = id;
-                 client["version"] = res.version;
-                 ctx.reply(created_response(client, res));
-               });
+        auto answer = [ctx, id, client](const events::append_result& res) {
+          auto out = client;
+          out["id"] = id;
+          out["version"] = res.version;
+          ctx.reply(created_response(out, res));
+        };
+        if (password.empty())
+          return append(ctx, stream, std::move(ev), answer);
+        // The password's Argon2id hash (slow: on the blocking pool) goes to
+        // the credential store before the event that names it.
+        auth->run_blocking([ctx, be, stream, password, answer,
+                            ev = std::move(ev)]() mutable {
+          if (auto err = be->vault.credentials->put(
+                stream, vault::password_kind, ev.event_id,
+                hash_password(password)))
+            return ctx.reply(error_response(err));
+          std::vector<events::new_event> batch;
+          batch.push_back(std::move(ev));
+          ask_from_anywhere<events::append_result>(
+            ctx.self->system(), be->writer, ask_timeout, answer,
+            [ctx](caf::error& err) { ctx.reply(error_response(err)); },
+            events::append_atom::value, stream,
+            events::expected_version::no_stream(), std::move(batch));
+        });
       }),
     {"Create a client", "clients.write", {}, true, 201});
 
   add_entity_route(routes, auth, be, "client", "One client, with its balance");
+
+  // Crypto-shredding (vault/personal_data.hpp): `client.erased` first, then
+  // the client's data key and credentials are destroyed; a crash between
+  // the two is completed at the next start (vault::open_vault).
+  routes.add(
+    "POST", "/api/v1/admin/clients/{id}/erase",
+    require_admin(
+      auth, "clients.erase",
+      [auth, be](const request_context& ctx) {
+        auto id = id_param(ctx);
+        if (!id)
+          return;
+        json::object body;
+        if (auto bad = parse_object_body(ctx.request(), body))
+          return ctx.reply(std::move(*bad));
+        field_checker check{body};
+        auto reason = check.required_string("reason", 1000);
+        for (const auto& [k, v] : body)
+          if (k != "reason")
+            check.fail(std::string{k}, "is not a field of this request");
+        if (!check.ok())
+          return ctx.reply(check.problem());
+        auto key = events::to_string(*id);
+        auto stream = "client-" + key;
+        auto client = auth->clients->find_by_id(key);
+        if (!client)
+          return ctx.reply(problem_response(404, "No client " + key + "."));
+        auto erased_answer = [ctx, be, key](const events::append_result* res) {
+          auto entity = fold_entity(*be->store, "client", key);
+          auto resp = json_response(200, json::serialize(*entity));
+          if (res != nullptr)
+            resp.headers.emplace_back("X-Billow-Position",
+                                      std::to_string(res->last_position));
+          ctx.reply(std::move(resp));
+        };
+        if (client->erased) // a repeated erasure writes nothing
+          return auth->run_blocking([erased_answer] {
+            erased_answer(nullptr);
+          });
+        // Its services must all have ended (the provisioning projection,
+        // once it has applied the log as it is now).
+        when_reached(
+          ctx, *auth, be->provisioning, be->store->last_position(),
+          be->read_wait,
+          [ctx, auth, be, key, stream, reason, erased_answer] {
+            projections::service_filter mine;
+            mine.client_id = key;
+            auto services = be->provisioning->services(mine, 0, 1'000'000);
+            size_t open = std::count_if(
+              services.items.begin(), services.items.end(),
+              [](const projections::service_row& row) {
+                return row.state.status != actors::service_status::terminated
+                  && row.state.status != actors::service_status::cancelled;
+              });
+            if (open > 0)
+              return ctx.reply(problem_response(
+                409,
+                fmt::format("The client has {} service(s) not terminated or "
+                            "cancelled; terminate them before erasing.",
+                            open),
+                "/problems/client_has_active_services"));
+            events::new_event ev;
+            ev.event_id = event_id_for(ctx, "client.erased");
+            ev.type = "client.erased";
+            ev.actor = ctx.caller->actor();
+            ev.payload = json::serialize(json::object{{"reason", reason}});
+            std::vector<events::new_event> batch;
+            batch.push_back(std::move(ev));
+            ask_from_anywhere<events::append_result>(
+              ctx.self->system(), be->writer, ask_timeout,
+              [ctx, auth, be, stream, erased_answer](
+                const events::append_result& res) {
+                // Compacting the key away takes a while: off the scheduler.
+                auth->run_blocking([ctx, be, stream, erased_answer, res] {
+                  auto failed = be->vault.personal->erase(stream);
+                  if (!failed)
+                    failed = be->vault.credentials->erase_subject(stream);
+                  if (failed)
+                    return ctx.reply(error_response(failed));
+                  spdlog::info("client {} erased by {}", stream,
+                               ctx.caller->actor());
+                  erased_answer(&res);
+                });
+              },
+              [ctx](caf::error& err) { ctx.reply(error_response(err)); },
+              events::append_atom::value, stream,
+              events::expected_version::any(), std::move(batch));
+          });
+      }),
+    {"Erase a client's personal data (crypto-shredding, GDPR art. 17); "
+     "refused while it has services not terminated or cancelled",
+     "clients.erase", {}, true, 200, "application/json", "erase_request",
+     "client"});
 
   // -- products ---------------------------------------------------------------
   routes.add(

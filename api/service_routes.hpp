@@ -33,6 +33,7 @@
 #include "actors/service.hpp"
 #include "api/auth.hpp"
 #include "api/router.hpp"
+#include "vault/vault.hpp"
 #include "events/writer.hpp"
 #include "projections/jobs.hpp"
 #include "projections/provisioning.hpp"
@@ -60,6 +61,8 @@ struct service_backend {
   std::shared_ptr<projections::jobs_projection> job_list = nullptr;
   /// How long a read waits for `?min_position=`.
   std::chrono::milliseconds read_wait = std::chrono::seconds(5);
+  /// Where credentials and personal data keys are kept.
+  vault::stores vault = {};
 };
 
 /// The `product_data` of product `id` as recorded (none when unknown).

@@ -20,6 +20,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/accounts.hpp"
+#include "api/answers.hpp"
+#include "api/data_dir.hpp"
 #include "api/application.hpp"
 #include "api/audit_routes.hpp"
 #include "api/json_body.hpp"
@@ -77,27 +79,21 @@ std::filesystem::path builtin_modules_dir() {
   return ec ? std::filesystem::path{"modules"} : exe.parent_path() / "modules";
 }
 
-/// Opens the log of a stopped server's data directory, or says why not.
-std::unique_ptr<billow::events::event_store>
+/// Opens a stopped server's data directory (its log, with the vault), or
+/// says why not.
+std::unique_ptr<billow::api::stopped_data_dir>
 open_stopped_store(const std::filesystem::path& data_dir,
                    bool with_projections = false) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  billow::events::store_options opts;
-  opts.dir = billow::api::log_dir(data_dir).string();
-  if (with_projections)
-    opts.extra_column_families
-      = billow::projections::projection_column_families();
-  auto store = billow::events::event_store::open(std::move(opts));
-  if (!store) {
-    std::cerr << "billow: " << billow::detail_of(store.error());
-    if (billow::errc_of(store.error()) == billow::billow_errc::data_dir_locked)
+  auto dir = billow::api::open_data_dir(data_dir, with_projections);
+  if (!dir) {
+    std::cerr << "billow: " << billow::detail_of(dir.error());
+    if (billow::errc_of(dir.error()) == billow::billow_errc::data_dir_locked)
       std::cerr << " (is billow serve running on it? stop it first, or use "
                    "the HTTP API)";
     std::cerr << "\n";
     return nullptr;
   }
-  return std::move(*store);
+  return std::move(*dir);
 }
 
 /// `billow replay <projection>`: drops the projection's read model and
@@ -113,9 +109,10 @@ int run_replay(const std::filesystem::path& data_dir, const std::string& name) {
                              name, known);
     return 2;
   }
-  auto store = open_stopped_store(data_dir, true);
-  if (!store)
+  auto dir = open_stopped_store(data_dir, true);
+  if (!dir)
     return 1;
+  auto& store = *dir->store;
   using clock = std::chrono::steady_clock;
   bool tty = ::isatty(STDERR_FILENO) == 1;
   auto t0 = clock::now();
@@ -143,7 +140,7 @@ int run_replay(const std::filesystem::path& data_dir, const std::string& name) {
                                total, frac * 100);
     }
   };
-  auto events = proj->rebuild(*store, billow::projections::rebuild_commits,
+  auto events = proj->rebuild(store, billow::projections::rebuild_commits,
                               progress);
   if (tty)
     std::cerr << "\n";
@@ -164,12 +161,13 @@ int run_modules(const std::filesystem::path& data_dir,
                 const std::filesystem::path& modules_dir,
                 const std::string& command, const std::string& type,
                 const std::string& name, bool json) {
-  auto store = open_stopped_store(data_dir);
-  if (!store)
+  auto dir = open_stopped_store(data_dir);
+  if (!dir)
     return 1;
-  auto* raw = store.get();
+  auto& store = *dir->store;
+  auto* raw = &store;
   billow::modules::module_catalog catalog{
-    *store,
+    store,
     [raw](const std::string& stream, billow::events::expected_version expected,
           std::vector<billow::events::new_event> evs) {
       return raw->append(stream, expected, std::move(evs));
@@ -209,10 +207,11 @@ int run_modules(const std::filesystem::path& data_dir,
 
 /// `billow verify`: walks the hash chain of a stopped server's log.
 int run_verify(const std::filesystem::path& data_dir) {
-  auto store = open_stopped_store(data_dir);
-  if (!store)
+  auto dir = open_stopped_store(data_dir);
+  if (!dir)
     return 1;
-  auto report = store->verify(1, store->last_position());
+  auto& store = *dir->store;
+  auto report = store.verify(1, store.last_position());
   if (!report) {
     std::cerr << "billow: " << billow::detail_of(report.error()) << "\n";
     return 1;
@@ -256,15 +255,20 @@ int run_events(const std::filesystem::path& data_dir,
   const auto& command = req.command;
   auto position = req.position;
   auto count = req.count;
-  auto store = open_stopped_store(data_dir);
-  if (!store)
+  auto dir = open_stopped_store(data_dir);
+  if (!dir)
     return 1;
-  auto print = [](const billow::events::envelope& ev) {
-    std::cout << boost::json::serialize(billow::api::envelope_json(ev, true))
-              << "\n";
+  auto& store = *dir->store;
+  // The answers' serializer, as over HTTP: no secret field, personal values
+  // revealed (or "[erased]").
+  billow::api::answer_filter answers{dir->vault.personal};
+  auto print = [&answers](const billow::events::envelope& ev) {
+    boost::json::value out = billow::api::envelope_json(ev, true);
+    answers.apply(out);
+    std::cout << boost::json::serialize(out) << "\n";
   };
   if (command == "show") {
-    auto ev = store->read_event(position);
+    auto ev = store.read_event(position);
     if (!ev) {
       std::cerr << "billow: no event at position " << position << "\n";
       return 1;
@@ -273,9 +277,9 @@ int run_events(const std::filesystem::path& data_dir,
     return 0;
   }
   if (command == "tail") {
-    auto last = store->last_position();
+    auto last = store.last_position();
     auto from = last > count ? last - count + 1 : 1;
-    auto evs = store->read_all(from, count);
+    auto evs = store.read_all(from, count);
     if (!evs) {
       std::cerr << "billow: " << billow::detail_of(evs.error()) << "\n";
       return 1;
@@ -286,7 +290,7 @@ int run_events(const std::filesystem::path& data_dir,
   }
   for (size_t printed = 0; printed < count;) {
     q.limit = std::min<size_t>(1000, count - printed);
-    auto page = store->query(q);
+    auto page = store.query(q);
     if (!page) {
       std::cerr << "billow: " << billow::detail_of(page.error()) << "\n";
       return 1;
@@ -313,15 +317,18 @@ int run_state(const std::filesystem::path& data_dir, const std::string& stream,
     }
     at = *parsed;
   }
-  auto store = open_stopped_store(data_dir);
-  if (!store)
+  auto dir = open_stopped_store(data_dir);
+  if (!dir)
     return 1;
-  auto state = billow::projections::state_at(*store, stream, at);
+  auto& store = *dir->store;
+  auto state = billow::projections::state_at(store, stream, at);
   if (!state) {
     std::cerr << "billow: " << billow::detail_of(state.error()) << "\n";
     return 1;
   }
-  std::cout << boost::json::serialize(*state) << "\n";
+  boost::json::value out = *state;
+  billow::api::answer_filter{dir->vault.personal}.apply(out);
+  std::cout << boost::json::serialize(out) << "\n";
   return 0;
 }
 
@@ -362,10 +369,10 @@ int run_admin_create(const std::filesystem::path& data_dir,
     std::cerr << "billow: give --password or --password-stdin\n";
     return 2;
   }
-  auto store = open_stopped_store(data_dir);
-  if (!store)
+  auto dir = open_stopped_store(data_dir);
+  if (!dir)
     return 1;
-  auto id = billow::api::create_admin(*store, email, password, group);
+  auto id = billow::api::create_admin(*dir, email, password, group);
   if (!id) {
     std::cerr << "billow: " << billow::detail_of(id.error()) << "\n";
     return billow::errc_of(id.error()) == billow::billow_errc::storage_error

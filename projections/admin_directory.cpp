@@ -13,6 +13,8 @@
 #include "events/event_store.hpp"
 #include "events/subscription.hpp"
 #include "projections/directory_follower.hpp"
+#include "vault/credential_store.hpp"
+#include "vault/vault.hpp"
 
 namespace billow::projections {
 
@@ -41,6 +43,22 @@ std::string normalize_email(std::string_view email) {
   return out;
 }
 
+std::string introduced_password(const vault::credential_store* credentials,
+                                const events::envelope& ev,
+                                std::string_view payload_login) {
+  if (!payload_login.empty())
+    return std::string{payload_login}; // an old event, read without the vault
+  if (credentials == nullptr)
+    return {};
+  auto hash = credentials->get(ev.stream, vault::password_kind, ev.event_id);
+  if (!hash) {
+    spdlog::error("directory: no credential for event {} of {}: {}",
+                  ev.position, ev.stream, caf::to_string(hash.error()));
+    return {};
+  }
+  return std::move(*hash);
+}
+
 void admin_directory::apply(const events::envelope& ev) {
   std::unique_lock guard{mtx_};
   if (ev.position <= applied_.position())
@@ -48,7 +66,11 @@ void admin_directory::apply(const events::envelope& ev) {
   // A reader woken here looks up under the shared lock, so it sees this
   // event once the lock is released.
   applied_.set(ev.position);
-  if (ev.type != "admin.created")
+  apply_locked(ev);
+}
+
+void admin_directory::apply_locked(const events::envelope& ev) {
+  if (ev.type != created && ev.type != password_changed)
     return;
   boost::system::error_code ec;
   auto doc = boost::json::parse(ev.payload, ec);
@@ -62,10 +84,20 @@ void admin_directory::apply(const events::envelope& ev) {
       return std::string{v->as_string()};
     return {};
   };
+  auto id = ev.stream.substr(ev.stream.find('-') + 1);
+  if (ev.type == password_changed) {
+    if (auto i = by_id_.find(id); i != by_id_.end())
+      i->second.password_hash
+        = introduced_password(credentials_.get(), ev, text("password_hash"));
+    return;
+  }
   admin_account acc;
-  acc.id = ev.stream.substr(ev.stream.find('-') + 1);
+  acc.id = std::move(id);
   acc.email = normalize_email(text("email"));
-  acc.password_hash = text("password_hash");
+  auto* login = obj.if_contains("login");
+  if (login == nullptr || (login->is_bool() && login->as_bool()))
+    acc.password_hash
+      = introduced_password(credentials_.get(), ev, text("password_hash"));
   acc.group = text("group");
   id_by_email_[acc.email] = acc.id;
   by_id_[acc.id] = std::move(acc);
@@ -96,12 +128,17 @@ size_t admin_directory::size() const {
 
 caf::error admin_directory::catch_up(const events::event_store& store) {
   auto last = store.last_position();
-  if (auto err = replay_type(store, "admin.created", last,
-                             [this](const events::envelope& ev) {
-                               apply(ev);
-                             }))
-    return err;
   std::unique_lock guard{mtx_};
+  if (last <= applied_.position())
+    return caf::none;
+  // Type by type: an account's creation comes before its password changes,
+  // and each type's events come in log order.
+  for (auto type : {created, password_changed})
+    if (auto err = replay_type(store, type, last,
+                               [this](const events::envelope& ev) {
+                                 apply_locked(ev);
+                               }))
+      return err;
   applied_.raise(last);
   return caf::none;
 }

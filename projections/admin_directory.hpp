@@ -4,7 +4,12 @@
 // events, for login and permission checks.
 //
 // Events it reads (stream `admin-<uuid>`):
-//   admin.created   {"email", "password_hash", "group"}
+//   admin.created            {"email", "group", "login": true}
+//   admin.password_changed   {}
+// Each names, by its event id, the password hash it introduced in the
+// vault's credential store (vault/credential_store.hpp); the directory keeps
+// the hash in memory, for logins only. (Schema-1 `admin.created` held the
+// hash itself; the vault moved those and its upcaster drops them.)
 //
 // Groups grant permissions (named keys such as `events.read`):
 //   owner      every permission
@@ -33,7 +38,18 @@ namespace billow::events {
 class event_store;
 } // namespace billow::events
 
+namespace billow::vault {
+class credential_store;
+} // namespace billow::vault
+
 namespace billow::projections {
+
+/// The password hash that `ev` (an account's `*.created` or
+/// `*.password_changed`) introduced, from `credentials`; empty when it
+/// introduced none. Shared by the admin and client directories.
+std::string introduced_password(const vault::credential_store* credentials,
+                                const events::envelope& ev,
+                                std::string_view payload_login);
 
 /// One admin account as the log says it is.
 struct admin_account {
@@ -54,6 +70,11 @@ bool group_grants(std::string_view group, std::string_view permission);
 /// while a subscription applies new events.
 class admin_directory {
 public:
+  /// Where the password hashes are (set before `catch_up`).
+  void set_credentials(std::shared_ptr<const vault::credential_store> c) {
+    credentials_ = std::move(c);
+  }
+
   /// Applies one committed event (ignores types it does not know).
   void apply(const events::envelope& ev);
 
@@ -75,7 +96,16 @@ public:
   /// the type index, without scanning the log).
   caf::error catch_up(const events::event_store& store);
 
+  /// The event types it reads.
+  static constexpr std::string_view created = "admin.created";
+  static constexpr std::string_view password_changed
+    = "admin.password_changed";
+
 private:
+  /// `apply` without the position check (under `mtx_`).
+  void apply_locked(const events::envelope& ev);
+
+  std::shared_ptr<const vault::credential_store> credentials_;
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, admin_account> by_id_;
   std::unordered_map<std::string, std::string> id_by_email_;

@@ -4,10 +4,15 @@
 // rebuilt from the log's `client.created` events.
 //
 // Events it reads (stream `client-<uuid>`):
-//   client.created  {"name", "email", "currency", "password_hash"?}
+//   client.created            {"name", "email", "currency", "login": bool}
+//   client.password_changed   {}
+//   client.erased             {"reason"}
 //
-// Only clients created with a password (an Argon2id hash) can log in; their
-// emails are unique among such clients (the create route checks).
+// Only clients created with a password can log in; their emails are unique
+// among such clients (the create route checks). The password hash is in the
+// vault's credential store, named by the event's id (as for admins); name
+// and email are personal values (vault/personal_data.hpp), decrypted here.
+// An erased client keeps no login and reads "[erased]".
 
 #include <chrono>
 #include <cstdint>
@@ -30,6 +35,11 @@ namespace billow::events {
 class event_store;
 } // namespace billow::events
 
+namespace billow::vault {
+class credential_store;
+class personal_data;
+} // namespace billow::vault
+
 namespace billow::projections {
 
 /// One client as the log says it is.
@@ -39,12 +49,21 @@ struct client_account {
   std::string name;
   /// Argon2id hash in libsodium's string format; empty: no login.
   std::string password_hash;
+  bool erased = false;
 };
 
 /// Clients by id, and those with a login by email. Thread-safe: the HTTP
 /// front reads it while a subscription applies new events.
 class client_directory {
 public:
+  /// Where the password hashes and the personal data keys are (set before
+  /// `catch_up`; without them, names and emails stay as the log has them).
+  void set_vault(std::shared_ptr<const vault::credential_store> credentials,
+                 std::shared_ptr<const vault::personal_data> personal) {
+    credentials_ = std::move(credentials);
+    personal_ = std::move(personal);
+  }
+
   /// Applies one committed event (ignores types it does not know).
   void apply(const events::envelope& ev);
 
@@ -63,11 +82,22 @@ public:
     return applied_.wait_for(pos, timeout);
   }
 
-  /// Reads every `client.created` event of `store` up to its last position
-  /// (through the type index).
+  /// Reads every `client.*` event it knows of `store` up to its last
+  /// position (through the type index).
   caf::error catch_up(const events::event_store& store);
 
+  /// The event types it reads.
+  static constexpr std::string_view created = "client.created";
+  static constexpr std::string_view password_changed
+    = "client.password_changed";
+  static constexpr std::string_view erased = "client.erased";
+
 private:
+  /// `apply` without the position check (under `mtx_`).
+  void apply_locked(const events::envelope& ev);
+
+  std::shared_ptr<const vault::credential_store> credentials_;
+  std::shared_ptr<const vault::personal_data> personal_;
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, client_account> by_id_;
   std::unordered_map<std::string, std::string> login_by_email_;

@@ -25,9 +25,7 @@ protected:
     data_ = dir_.path() / "data";
     std::filesystem::create_directories(data_);
     {
-      billow::events::store_options opts;
-      opts.dir = billow::api::log_dir(data_).string();
-      auto store = billow::events::event_store::open(std::move(opts));
+      auto store = billow::api::open_data_dir(data_);
       ASSERT_TRUE(store);
       auto owner = billow::api::create_admin(**store, "owner@example.com",
                                              "owner-password", "owner");
@@ -208,16 +206,21 @@ TEST_F(audit_test, a_stream_reads_in_order_and_unknown_streams_are_404) {
   EXPECT_EQ(get("/api/v1/admin/streams/bad%20stream", token).status, 422u);
 }
 
-TEST_F(audit_test, secrets_are_redacted_for_a_read_only_admin) {
-  auto ro = login("ro@example.com", "reader-password");
-  auto items = json(get("/api/v1/admin/events", ro)).at("items").as_array();
-  ASSERT_FALSE(items.empty());
-  EXPECT_EQ(items[0].at("payload").at("password_hash").as_string(),
-            "[redacted]");
-  auto owner = login("owner@example.com", "owner-password");
-  auto full = json(get("/api/v1/admin/events", owner)).at("items").as_array();
-  std::string hash{full[0].at("payload").at("password_hash").as_string()};
-  EXPECT_EQ(hash.substr(0, 9), "$argon2id");
+TEST_F(audit_test, no_admin_sees_a_password_hash_in_the_log) {
+  // The hash is in the credential store; the event says there is a login.
+  for (auto [email, password] :
+       {std::pair{"ro@example.com", "reader-password"},
+        std::pair{"owner@example.com", "owner-password"}}) {
+    auto token = login(email, password);
+    auto reply = get("/api/v1/admin/events", token);
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    EXPECT_EQ(reply.body.find("argon2"), std::string::npos) << reply.body;
+    auto items = json(reply).at("items").as_array();
+    ASSERT_FALSE(items.empty());
+    const auto& payload = items[0].at("payload").as_object();
+    EXPECT_FALSE(payload.contains("password_hash")) << reply.body;
+    EXPECT_TRUE(payload.at("login").as_bool()) << reply.body;
+  }
 }
 
 TEST_F(audit_test, verify_walks_the_whole_chain) {
@@ -285,18 +288,17 @@ TEST(auth_unit, groups_grant_what_their_names_say) {
 
 TEST(auth_unit, create_admin_refuses_bad_input_and_writes_nothing) {
   billow::test::temp_dir dir{"admins"};
-  billow::events::store_options opts;
-  opts.dir = dir.sub("log");
-  auto store = billow::events::event_store::open(std::move(opts));
-  ASSERT_TRUE(store);
-  auto& s = **store;
+  auto data = billow::api::open_data_dir(dir.path());
+  ASSERT_TRUE(data);
+  auto& d = **data;
+  auto& s = *d.store;
   EXPECT_FALSE(
-    billow::api::create_admin(s, "not-an-email", "long-enough", "owner"));
-  EXPECT_FALSE(billow::api::create_admin(s, "a@b.c", "short", "owner"));
-  EXPECT_FALSE(billow::api::create_admin(s, "a@b.c", "long-enough", "root"));
+    billow::api::create_admin(d, "not-an-email", "long-enough", "owner"));
+  EXPECT_FALSE(billow::api::create_admin(d, "a@b.c", "short", "owner"));
+  EXPECT_FALSE(billow::api::create_admin(d, "a@b.c", "long-enough", "root"));
   EXPECT_EQ(s.last_position(), 0u);
-  ASSERT_TRUE(billow::api::create_admin(s, "a@b.c", "long-enough", "owner"));
-  auto dup = billow::api::create_admin(s, "A@B.C", "long-enough", "owner");
+  ASSERT_TRUE(billow::api::create_admin(d, "a@b.c", "long-enough", "owner"));
+  auto dup = billow::api::create_admin(d, "A@B.C", "long-enough", "owner");
   ASSERT_FALSE(dup);
   EXPECT_EQ(billow::errc_of(dup.error()), billow::billow_errc::already_exists);
   EXPECT_EQ(s.last_position(), 1u);

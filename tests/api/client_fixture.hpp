@@ -32,9 +32,7 @@ protected:
              modules_ / "Product" / "testkit", fs::copy_options::recursive);
     fs::create_directories(data_);
     {
-      events::store_options opts;
-      opts.dir = api::log_dir(data_).string();
-      auto store = events::event_store::open(std::move(opts));
+      auto store = api::open_data_dir(data_);
       ASSERT_TRUE(store);
       auto owner = api::create_admin(**store, "owner@example.com",
                                      "owner-password", "owner");

@@ -26,9 +26,7 @@ protected:
     data_ = dir_.path() / "data";
     std::filesystem::create_directories(data_);
     {
-      billow::events::store_options opts;
-      opts.dir = billow::api::log_dir(data_).string();
-      auto store = billow::events::event_store::open(std::move(opts));
+      auto store = billow::api::open_data_dir(data_);
       ASSERT_TRUE(store);
       for (auto email : {"one@example.com", "two@example.com"})
         ASSERT_TRUE(billow::api::create_admin(**store, email, "a-long-password",

@@ -25,15 +25,13 @@ protected:
     data_ = dir_.path() / "data";
     std::filesystem::create_directories(data_);
     {
-      billow::events::store_options opts;
-      opts.dir = billow::api::log_dir(data_).string();
-      auto store = billow::events::event_store::open(std::move(opts));
+      auto store = billow::api::open_data_dir(data_);
       ASSERT_TRUE(store);
       ASSERT_TRUE(billow::api::create_admin(**store, "owner@example.com",
                                             "owner-password", "owner"));
       ASSERT_TRUE(billow::api::create_admin(**store, "ro@example.com",
                                             "reader-password", "read_only"));
-      seed(**store);
+      seed(*(*store)->store);
     }
     billow::api::application_options opts;
     opts.http.port = 0;

@@ -22,9 +22,7 @@ protected:
     auto data = dir_.path() / "data";
     std::filesystem::create_directories(data);
     {
-      billow::events::store_options opts;
-      opts.dir = billow::api::log_dir(data).string();
-      auto store = billow::events::event_store::open(std::move(opts));
+      auto store = billow::api::open_data_dir(data);
       ASSERT_TRUE(billow::api::create_admin(**store, "owner@example.com",
                                             "owner-password", "owner"));
     }

@@ -140,9 +140,7 @@ TEST(module_routes_test, operators_list_and_activate_modules_over_http) {
   auto data = dir.path() / "data";
   {
     std::filesystem::create_directories(data);
-    billow::events::store_options opts;
-    opts.dir = billow::api::log_dir(data).string();
-    auto store = billow::events::event_store::open(std::move(opts));
+    auto store = billow::api::open_data_dir(data);
     ASSERT_TRUE(billow::api::create_admin(**store, "owner@example.com",
                                           "owner-password", "owner"));
     ASSERT_TRUE(billow::api::create_admin(**store, "ro@example.com",

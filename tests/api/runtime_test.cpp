@@ -28,9 +28,7 @@ protected:
   void SetUp() override {
     data_ = dir_.path() / "data";
     std::filesystem::create_directories(data_);
-    billow::events::store_options so;
-    so.dir = billow::api::log_dir(data_).string();
-    auto store = billow::events::event_store::open(std::move(so));
+    auto store = billow::api::open_data_dir(data_);
     ASSERT_TRUE(store);
     ASSERT_TRUE(billow::api::create_admin(**store, "owner@example.com",
                                           "owner-password", "owner"));
