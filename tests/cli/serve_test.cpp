@@ -19,6 +19,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/cli/run_billow.hpp"
 #include "tests/cli/serve_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -96,27 +97,7 @@ TEST(serve_test, port_in_use_fails_with_a_clear_error) {
   first.stop(SIGTERM);
 }
 
-namespace {
-
-/// Runs `billow ARGS` to completion; answers its exit status and output
-/// (stdout and stderr together, or stdout alone).
-std::pair<int, std::string> run_billow(const std::string& args,
-                                       const std::string& stdin_text = {},
-                                       bool with_stderr = true) {
-  auto cmd = std::string{BILLOW_BINARY} + " " + args
-    + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  if (!stdin_text.empty())
-    cmd = "printf '%s\\n' '" + stdin_text + "' | " + cmd;
-  std::string out;
-  auto* pipe = ::popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (auto n = std::fread(buf, 1, sizeof(buf), pipe))
-    out.append(buf, n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-} // namespace
+using billow::test::run_billow;
 
 TEST(cli_tools_test, admin_create_then_verify_and_query_the_log) {
   billow::test::temp_dir dir;
