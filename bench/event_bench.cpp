@@ -3,6 +3,8 @@
 //
 //   event_append_sync_c64              vs raw RocksDB, batches of 64, sync
 //   event_append_sync_c64_vs_threads   vs raw RocksDB, 64 threads, synced Put
+//   event_append_sync_c64_encrypted    client events with their personal
+//                                      fields sealed, vs the same unsealed
 //   event_append_sync_c64_vs_postgres  vs PostgreSQL, 64 connections
 //   event_append_async_c64             vs raw RocksDB, batches of 64, no sync
 //   event_append_sync_c1               latency p50 (us), vs one synced Put
@@ -20,6 +22,7 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/json.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -34,6 +37,7 @@
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
+#include "vault/vault.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -104,7 +108,8 @@ struct appender_state {
   writer_actor writer;
   std::string stream;
   std::shared_ptr<append_run> run;
-  std::string payload;
+  /// Makes each append's payload (for `stream`).
+  std::function<std::string(const std::string&)> payload;
 };
 
 using appender_ptr = caf::stateful_actor<appender_state>*;
@@ -122,7 +127,7 @@ void send_next(appender_ptr self) {
   self
     ->request(st.writer, caf::infinite, append_atom::value, st.stream,
               expected_version::any(),
-              std::vector<new_event>{make_event(st.payload)})
+              std::vector<new_event>{make_event(st.payload(st.stream))})
     .then(
       [self, t0](const append_result&) {
         auto& run = *self->state.run;
@@ -142,22 +147,82 @@ void send_next(appender_ptr self) {
 }
 
 /// One appender: sends an append, waits for the durable reply, repeats.
-caf::behavior appender(appender_ptr self, writer_actor writer, int id,
-                       std::shared_ptr<append_run> run, std::string payload) {
-  self->state = {std::move(writer), "bench-" + std::to_string(id),
-                 std::move(run), std::move(payload)};
+caf::behavior
+appender(appender_ptr self, writer_actor writer, std::string stream,
+         std::shared_ptr<append_run> run,
+         std::function<std::string(const std::string&)> payload) {
+  self->state = {std::move(writer), std::move(stream), std::move(run),
+                 std::move(payload)};
   send_next(self);
   return {[](int) {}};
 }
 
 /// Runs `n` appenders against a fresh store for `run_time`; events/s.
+/// What the appenders of a run append.
+enum class append_kind {
+  service_300, ///< a ~300-byte service event
+  client,      ///< a client event's fields in clear
+  client_sealed ///< the same, personal fields sealed with the client's key
+};
+
+/// A client's fields, as `client.created` holds them.
+boost::json::object client_fields(const std::string& stream) {
+  return {{"name", "Client " + stream},
+          {"email", stream + "@example.com"},
+          {"address1", "12 Analytical Engine Street"},
+          {"city", "London"},
+          {"postcode", "EC1A 1BB"},
+          {"phone", "+44 20 7946 0000"},
+          {"currency", "EUR"},
+          {"balance", "0.00"},
+          {"login", false}};
+}
+
 double store_append_rate(int n, durability d,
                          std::vector<double>* latencies = nullptr,
-                         double* mean_batch = nullptr) {
+                         double* mean_batch = nullptr,
+                         append_kind kind = append_kind::service_300) {
   test::temp_dir dir{"bench-append"};
-  auto store = event_store::open({dir.sub("db"), nullptr, {}, nullptr, {}});
+  store_options so{dir.sub("db"), nullptr, {}, nullptr, {}};
+  so.extra_column_families = vault::vault_column_families();
+  auto store = event_store::open(std::move(so));
   if (!store)
     throw std::runtime_error(to_string(store.error()));
+  auto vault = vault::open_vault(**store, dir.path() / "keys");
+  if (!vault)
+    throw std::runtime_error(to_string(vault.error()));
+  std::shared_ptr<vault::personal_data> pd = vault->personal;
+  auto stream_of = [kind](int i) {
+    return (kind == append_kind::service_300 ? "bench-" : "client-bench-")
+      + std::to_string(i);
+  };
+  // Each client's key exists before the clock starts (as for a client
+  // whose created event is long past).
+  if (kind == append_kind::client_sealed)
+    for (int i = 0; i < n; ++i)
+      if (!pd->seal(stream_of(i), "warm-up"))
+        throw std::runtime_error("sealing failed");
+  std::function<std::string(const std::string&)> payload;
+  switch (kind) {
+    case append_kind::service_300:
+      payload = [text = payload_300()](const std::string&) {
+        return text;
+      };
+      break;
+    case append_kind::client:
+      payload = [](const std::string& stream) {
+        return boost::json::serialize(client_fields(stream));
+      };
+      break;
+    case append_kind::client_sealed:
+      payload = [pd](const std::string& stream) {
+        auto obj = client_fields(stream);
+        if (vault::seal_fields(*pd, stream, obj))
+          throw std::runtime_error("sealing failed");
+        return boost::json::serialize(obj);
+      };
+      break;
+  }
   actors::runtime_options ro;
   ro.scheduler_threads = bench_scheduler_threads();
   auto cfg = actors::make_actor_system_config(ro);
@@ -172,11 +237,10 @@ double store_append_rate(int n, durability d,
     auto run = std::make_shared<append_run>();
     run->record_latency = latencies != nullptr;
     run->running = n;
-    auto payload = payload_300();
     auto done = run->done.get_future();
     auto t0 = steady::now();
     for (int i = 0; i < n; ++i)
-      sys.spawn(appender, writer, i, run, payload);
+      sys.spawn(appender, writer, stream_of(i), run, payload);
     std::this_thread::sleep_for(run_time);
     run->stop = true;
     done.wait();
@@ -521,6 +585,19 @@ int main(int argc, char** argv) {
       if (vs_pg)
         bench::print({"event_append_sync_c64_vs_postgres", ours, "events/s",
                       "postgres15_64_connections_txn_per_append", postgres});
+    }
+    if (want("event_append_sync_c64_encrypted")) {
+      double sealed = 0, clear = 0;
+      for (int r = 0; r < rounds; ++r) {
+        sealed += store_append_rate(concurrency, durability::sync, nullptr,
+                                    nullptr, append_kind::client_sealed)
+          / rounds;
+        clear += store_append_rate(concurrency, durability::sync, nullptr,
+                                   nullptr, append_kind::client)
+          / rounds;
+      }
+      bench::print({"event_append_sync_c64_encrypted", sealed, "events/s",
+                    "event_append_sync_c64_same_fields_in_clear", clear});
     }
     if (want("event_append_async_c64")) {
       double ours = 0, batch = 0, raw = 0;

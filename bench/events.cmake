@@ -5,5 +5,5 @@ billow_add_bench(event
   SOURCES
     event_bench.cpp
   DEPENDS
-    billow::events billow::actors billow_test_support billow_test_servers RocksDB::rocksdb
+    billow::events billow::actors billow::vault Boost::json billow_test_support billow_test_servers RocksDB::rocksdb
     PkgConfig::libpq)

@@ -1,5 +1,7 @@
 #include "vault/personal_data.hpp"
 
+#include <array>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -39,6 +41,21 @@ std::optional<std::vector<unsigned char>> from_base64(std::string_view text) {
   return out;
 }
 
+/// Fills `out` with random bytes from a per-thread buffer that is refilled
+/// from libsodium 4 KiB at a time: a nonce per sealed value must not cost a
+/// getrandom() call each (a client event seals several).
+void random_nonce(unsigned char* out, size_t n) {
+  thread_local std::array<unsigned char, 4096> pool;
+  thread_local size_t used = pool.size();
+  if (used + n > pool.size()) {
+    randombytes_buf(pool.data(), pool.size());
+    used = 0;
+  }
+  std::memcpy(out, pool.data() + used, n);
+  sodium_memzero(pool.data() + used, n); // a used nonce leaves the pool
+  used += n;
+}
+
 rocksdb::ColumnFamilyHandle* keys_family(const events::event_store& store) {
   return store.column_family(data_keys_family);
 }
@@ -65,7 +82,7 @@ std::optional<personal_data::entry>
 personal_data::lookup(std::string_view subject) const {
   {
     std::shared_lock guard{mtx_};
-    if (auto i = cache_.find(std::string{subject}); i != cache_.end())
+    if (auto i = cache_.find(subject); i != cache_.end())
       return i->second;
   }
   auto* cf = keys_family(*store_);
@@ -109,7 +126,7 @@ caf::expected<std::string> personal_data::seal(std::string_view subject,
   if (!known) {
     // A new subject: make its key once, even when two threads race here.
     std::unique_lock guard{mtx_};
-    auto i = cache_.find(std::string{subject});
+    auto i = cache_.find(subject);
     if (i == cache_.end()) {
       key_bytes key{};
       crypto_aead_xchacha20poly1305_ietf_keygen(key.data());
@@ -136,7 +153,7 @@ caf::expected<std::string> personal_data::seal(std::string_view subject,
     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size()
     + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   auto* nonce = out.data();
-  randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  random_nonce(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   unsigned long long len = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
     out.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &len,

@@ -106,7 +106,16 @@ private:
   events::event_store* store_;
   modules::sdk::secret_box box_;
   mutable std::shared_mutex mtx_;
-  mutable std::unordered_map<std::string, entry> cache_;
+  /// Looked up by string_view without a copy.
+  struct subject_hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  mutable std::unordered_map<std::string, entry, subject_hash,
+                             std::equal_to<>>
+    cache_;
   static constexpr size_t max_cached = 100'000;
 };
 
