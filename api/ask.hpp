@@ -19,8 +19,13 @@ void ask_from_anywhere(caf::actor_system& sys, const Dest& dest,
                        Ts... xs) {
   sys.spawn([=](caf::event_based_actor* self) mutable {
     self->request(dest, timeout, std::move(xs)...)
-      .then([on_reply](const Reply& r) { on_reply(r); },
-            [on_error](caf::error& err) { on_error(err); });
+      .then(
+        [on_reply](const Reply& r) {
+          on_reply(r);
+        },
+        [on_error](caf::error& err) {
+          on_error(err);
+        });
   });
 }
 

@@ -19,8 +19,8 @@ open_data_dir(const std::filesystem::path& data_dir, bool with_projections) {
   std::filesystem::create_directories(data_dir, ec);
   if (ec)
     return make_error(billow_errc::storage_error,
-                      "cannot create data directory " + data_dir.string()
-                        + ": " + ec.message());
+                      "cannot create data directory " + data_dir.string() + ": "
+                        + ec.message());
   events::store_options opts;
   opts.dir = log_dir(data_dir).string();
   if (with_projections)

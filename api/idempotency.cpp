@@ -20,9 +20,8 @@ namespace {
 /// BLAKE2b hash.
 std::string fingerprint(const http_request& req, const std::string& key) {
   crypto_generichash_state st;
-  crypto_generichash_init(&st,
-                          reinterpret_cast<const unsigned char*>(key.data()),
-                          key.size(), 16);
+  crypto_generichash_init(
+    &st, reinterpret_cast<const unsigned char*>(key.data()), key.size(), 16);
   for (const std::string* part : {&req.method, &req.target, &req.body}) {
     crypto_generichash_update(
       &st, reinterpret_cast<const unsigned char*>(part->data()), part->size());

@@ -42,11 +42,11 @@ struct sse_state {
   static constexpr const char* name = "sse";
 };
 
-sse_actor::behavior_type sse_writer(sse_actor::stateful_pointer<sse_state> self,
-                                    std::shared_ptr<body_stream> out,
-                                    bool show_secrets,
-                                    std::shared_ptr<const answer_filter> answers,
-                                    const events::writer_actor& writer) {
+sse_actor::behavior_type
+sse_writer(sse_actor::stateful_pointer<sse_state> self,
+           std::shared_ptr<body_stream> out, bool show_secrets,
+           std::shared_ptr<const answer_filter> answers,
+           const events::writer_actor& writer) {
   self->state.out = std::move(out);
   self->state.show_secrets = show_secrets;
   self->state.answers = std::move(answers);

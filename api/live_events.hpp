@@ -32,11 +32,9 @@ class answer_filter;
 
 /// Each event goes through `answers` (answers.hpp) as any answer does: no
 /// secret field, personal values revealed (null: secrets dropped only).
-void add_live_events_route(route_table& routes,
-                           const std::shared_ptr<const auth_context>& auth,
-                           events::event_store& store,
-                           const events::writer_actor& writer,
-                           std::shared_ptr<const answer_filter> answers
-                           = nullptr);
+void add_live_events_route(
+  route_table& routes, const std::shared_ptr<const auth_context>& auth,
+  events::event_store& store, const events::writer_actor& writer,
+  std::shared_ptr<const answer_filter> answers = nullptr);
 
 } // namespace billow::api

@@ -179,12 +179,11 @@ std::string route_table::openapi(const std::string& title,
       op["requestBody"] = json::object{
         {"required", true},
         {"content",
-         json::object{
-           {"application/json",
-            json::object{
-              {"schema", r.doc.request_schema.empty()
-                           ? json::object{{"type", "object"}}
-                           : schema_ref(r.doc.request_schema)}}}}}};
+         json::object{{"application/json",
+                       json::object{{"schema",
+                                     r.doc.request_schema.empty()
+                                       ? json::object{{"type", "object"}}
+                                       : schema_ref(r.doc.request_schema)}}}}}};
     std::string method = r.method;
     std::transform(method.begin(), method.end(), method.begin(),
                    [](unsigned char c) {

@@ -71,24 +71,29 @@ json::object make_components() {
        {"id", read_only(uuid_prop("The client's id"))},
        {"name", personal("Name of the person or company")},
        {"email", personal("Email address (the client-area login)")},
-       {"currency", json::object{{"type", "string"},
-                                 {"pattern", "^[A-Z]{3}$"},
-                                 {"description", "ISO 4217 code"}}},
-       {"balance", read_only(json::object{
-                     {"type", "string"},
-                     {"pattern", "^-?[0-9]+(\\.[0-9]+)?$"},
-                     {"description", "Money, in the client's currency"}})},
-       {"login", read_only(json::object{
-                   {"type", "boolean"},
-                   {"description", "Whether the client can log into the "
-                                   "client area"}})},
-       {"erased", read_only(json::object{
-                    {"type", "boolean"},
-                    {"description", "Whether the client's personal data has "
-                                    "been erased"}})},
+       {"currency",
+        json::object{{"type", "string"},
+                     {"pattern", "^[A-Z]{3}$"},
+                     {"description", "ISO 4217 code"}}},
+       {"balance",
+        read_only(
+          json::object{{"type", "string"},
+                       {"pattern", "^-?[0-9]+(\\.[0-9]+)?$"},
+                       {"description", "Money, in the client's currency"}})},
+       {"login",
+        read_only(json::object{{"type", "boolean"},
+                               {"description",
+                                "Whether the client can log into the "
+                                "client area"}})},
+       {"erased",
+        read_only(json::object{{"type", "boolean"},
+                               {"description",
+                                "Whether the client's personal data has "
+                                "been erased"}})},
        {"version", read_only(json::object{{"type", "integer"}})},
-       {"password", write_only(string_prop(
-                      "A client-area password (at least 8 characters); "
+       {"password",
+        write_only(
+          string_prop("A client-area password (at least 8 characters); "
                       "never answered"))},
      }},
   };
@@ -98,8 +103,9 @@ json::object make_components() {
      json::object{
        {"id", read_only(uuid_prop("The admin's id"))},
        {"email", string_prop("Email address (the login)")},
-       {"group", json::object{{"type", "string"},
-                              {"enum", json::array{"owner", "read_only"}}}},
+       {"group",
+        json::object{{"type", "string"},
+                     {"enum", json::array{"owner", "read_only"}}}},
        {"password", write_only(string_prop("Never answered"))},
      }},
   };
@@ -125,8 +131,9 @@ json::object make_components() {
     {"additionalProperties", false},
     {"required", json::array{"reason"}},
     {"properties",
-     json::object{{"reason", string_prop("Why the client's personal data "
-                                         "is erased (kept in the audit log)")}}},
+     json::object{{"reason",
+                   string_prop("Why the client's personal data "
+                               "is erased (kept in the audit log)")}}},
   };
   return {{"problem", std::move(problem)},
           {"client", std::move(client)},

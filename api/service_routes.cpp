@@ -710,7 +710,8 @@ void add_service_routes(route_table& routes,
                             {"balance", "0.00"},
                             {"login", !password.empty()}};
         if (be->vault.personal)
-          if (auto err = vault::seal_fields(*be->vault.personal, stream, client))
+          if (auto err = vault::seal_fields(*be->vault.personal, stream,
+                                            client))
             return ctx.reply(error_response(err));
         events::new_event ev;
         ev.event_id = ev_id;
@@ -728,20 +729,22 @@ void add_service_routes(route_table& routes,
           return append(ctx, stream, std::move(ev), answer);
         // The password's Argon2id hash (slow: on the blocking pool) goes to
         // the credential store before the event that names it.
-        auth->run_blocking([ctx, be, stream, password, answer,
-                            ev = std::move(ev)]() mutable {
-          if (auto err = be->vault.credentials->put(
-                stream, vault::password_kind, ev.event_id,
-                hash_password(password)))
-            return ctx.reply(error_response(err));
-          std::vector<events::new_event> batch;
-          batch.push_back(std::move(ev));
-          ask_from_anywhere<events::append_result>(
-            ctx.self->system(), be->writer, ask_timeout, answer,
-            [ctx](caf::error& err) { ctx.reply(error_response(err)); },
-            events::append_atom::value, stream,
-            events::expected_version::no_stream(), std::move(batch));
-        });
+        auth->run_blocking(
+          [ctx, be, stream, password, answer, ev = std::move(ev)]() mutable {
+            if (auto err = be->vault.credentials->put(
+                  stream, vault::password_kind, ev.event_id,
+                  hash_password(password)))
+              return ctx.reply(error_response(err));
+            std::vector<events::new_event> batch;
+            batch.push_back(std::move(ev));
+            ask_from_anywhere<events::append_result>(
+              ctx.self->system(), be->writer, ask_timeout, answer,
+              [ctx](caf::error& err) {
+                ctx.reply(error_response(err));
+              },
+              events::append_atom::value, stream,
+              events::expected_version::no_stream(), std::move(batch));
+          });
       }),
     {"Create a client", "clients.write", {}, true, 201});
 
@@ -789,8 +792,7 @@ void add_service_routes(route_table& routes,
         // once it has applied the log as it is now).
         when_reached(
           ctx, *auth, be->provisioning, be->store->last_position(),
-          be->read_wait,
-          [ctx, auth, be, key, stream, reason, erased_answer] {
+          be->read_wait, [ctx, auth, be, key, stream, reason, erased_answer] {
             projections::service_filter mine;
             mine.client_id = key;
             auto services = be->provisioning->services(mine, 0, 1'000'000);
@@ -816,8 +818,8 @@ void add_service_routes(route_table& routes,
             batch.push_back(std::move(ev));
             ask_from_anywhere<events::append_result>(
               ctx.self->system(), be->writer, ask_timeout,
-              [ctx, auth, be, stream, erased_answer](
-                const events::append_result& res) {
+              [ctx, auth, be, stream,
+               erased_answer](const events::append_result& res) {
                 // Compacting the key away takes a while: off the scheduler.
                 auth->run_blocking([ctx, be, stream, erased_answer, res] {
                   auto failed = be->vault.personal->erase(stream);
@@ -830,14 +832,21 @@ void add_service_routes(route_table& routes,
                   erased_answer(&res);
                 });
               },
-              [ctx](caf::error& err) { ctx.reply(error_response(err)); },
+              [ctx](caf::error& err) {
+                ctx.reply(error_response(err));
+              },
               events::append_atom::value, stream,
               events::expected_version::any(), std::move(batch));
           });
       }),
     {"Erase a client's personal data (crypto-shredding, GDPR art. 17); "
      "refused while it has services not terminated or cancelled",
-     "clients.erase", {}, true, 200, "application/json", "erase_request",
+     "clients.erase",
+     {},
+     true,
+     200,
+     "application/json",
+     "erase_request",
      "client"});
 
   // -- products ---------------------------------------------------------------

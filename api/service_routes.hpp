@@ -33,10 +33,10 @@
 #include "actors/service.hpp"
 #include "api/auth.hpp"
 #include "api/router.hpp"
-#include "vault/vault.hpp"
 #include "events/writer.hpp"
 #include "projections/jobs.hpp"
 #include "projections/provisioning.hpp"
+#include "vault/vault.hpp"
 
 namespace billow::events {
 class event_store;

@@ -37,9 +37,9 @@
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
 #include "events/writer.hpp"
-#include "vault/vault.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "vault/vault.hpp"
 
 using namespace billow;
 using namespace billow::events;
@@ -147,10 +147,9 @@ void send_next(appender_ptr self) {
 }
 
 /// One appender: sends an append, waits for the durable reply, repeats.
-caf::behavior
-appender(appender_ptr self, writer_actor writer, std::string stream,
-         std::shared_ptr<append_run> run,
-         std::function<std::string(const std::string&)> payload) {
+caf::behavior appender(appender_ptr self, writer_actor writer,
+                       std::string stream, std::shared_ptr<append_run> run,
+                       std::function<std::string(const std::string&)> payload) {
   self->state = {std::move(writer), std::move(stream), std::move(run),
                  std::move(payload)};
   send_next(self);
@@ -160,8 +159,8 @@ appender(appender_ptr self, writer_actor writer, std::string stream,
 /// Runs `n` appenders against a fresh store for `run_time`; events/s.
 /// What the appenders of a run append.
 enum class append_kind {
-  service_300, ///< a ~300-byte service event
-  client,      ///< a client event's fields in clear
+  service_300,  ///< a ~300-byte service event
+  client,       ///< a client event's fields in clear
   client_sealed ///< the same, personal fields sealed with the client's key
 };
 

@@ -21,9 +21,9 @@
 
 #include "api/accounts.hpp"
 #include "api/answers.hpp"
-#include "api/data_dir.hpp"
 #include "api/application.hpp"
 #include "api/audit_routes.hpp"
+#include "api/data_dir.hpp"
 #include "api/json_body.hpp"
 #include "cli/logging.hpp"
 #include "cli/remote_tools.hpp"

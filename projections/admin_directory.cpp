@@ -87,8 +87,8 @@ void admin_directory::apply_locked(const events::envelope& ev) {
   auto id = ev.stream.substr(ev.stream.find('-') + 1);
   if (ev.type == password_changed) {
     if (auto i = by_id_.find(id); i != by_id_.end())
-      i->second.password_hash
-        = introduced_password(credentials_.get(), ev, text("password_hash"));
+      i->second.password_hash = introduced_password(credentials_.get(), ev,
+                                                    text("password_hash"));
     return;
   }
   admin_account acc;
@@ -96,8 +96,8 @@ void admin_directory::apply_locked(const events::envelope& ev) {
   acc.email = normalize_email(text("email"));
   auto* login = obj.if_contains("login");
   if (login == nullptr || (login->is_bool() && login->as_bool()))
-    acc.password_hash
-      = introduced_password(credentials_.get(), ev, text("password_hash"));
+    acc.password_hash = introduced_password(credentials_.get(), ev,
+                                            text("password_hash"));
   acc.group = text("group");
   id_by_email_[acc.email] = acc.id;
   by_id_[acc.id] = std::move(acc);

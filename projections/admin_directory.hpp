@@ -98,8 +98,7 @@ public:
 
   /// The event types it reads.
   static constexpr std::string_view created = "admin.created";
-  static constexpr std::string_view password_changed
-    = "admin.password_changed";
+  static constexpr std::string_view password_changed = "admin.password_changed";
 
 private:
   /// `apply` without the position check (under `mtx_`).

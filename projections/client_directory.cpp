@@ -63,8 +63,8 @@ void client_directory::apply_locked(const events::envelope& ev) {
     auto i = by_id_.find(id);
     if (i == by_id_.end() || i->second.erased)
       return;
-    i->second.password_hash
-      = introduced_password(credentials_.get(), ev, text("password_hash"));
+    i->second.password_hash = introduced_password(credentials_.get(), ev,
+                                                  text("password_hash"));
     if (!i->second.password_hash.empty())
       login_by_email_.emplace(i->second.email, i->second.id);
     return;
@@ -77,8 +77,8 @@ void client_directory::apply_locked(const events::envelope& ev) {
   bool has_login = login == nullptr ? obj.contains("password_hash")
                                     : login->is_bool() && login->as_bool();
   if (has_login)
-    acc.password_hash
-      = introduced_password(credentials_.get(), ev, text("password_hash"));
+    acc.password_hash = introduced_password(credentials_.get(), ev,
+                                            text("password_hash"));
   if (!acc.password_hash.empty())
     login_by_email_.emplace(acc.email, acc.id); // the first login keeps it
   by_id_[acc.id] = std::move(acc);

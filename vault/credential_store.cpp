@@ -36,10 +36,9 @@ credential_store::credential_store(events::event_store& store,
   // nop
 }
 
-caf::error credential_store::put(std::string_view subject,
-                                 std::string_view kind,
-                                 const events::uuid& event_id,
-                                 std::string_view secret) {
+caf::error
+credential_store::put(std::string_view subject, std::string_view kind,
+                      const events::uuid& event_id, std::string_view secret) {
   auto* cf = store_->column_family(credentials_family);
   if (cf == nullptr)
     return make_error(billow_errc::internal,

@@ -149,9 +149,9 @@ caf::expected<std::string> personal_data::seal(std::string_view subject,
     return make_error(billow_errc::invalid_transition,
                       std::string{subject} + " has been erased");
   const auto& key = **known;
-  std::vector<unsigned char> out(
-    crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + plaintext.size()
-    + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  std::vector<unsigned char> out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+                                 + plaintext.size()
+                                 + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   auto* nonce = out.data();
   random_nonce(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   unsigned long long len = 0;
@@ -174,8 +174,8 @@ std::string personal_data::reveal(std::string_view value) const {
   auto known = lookup(subject);
   if (!known || !known->has_value())
     return std::string{erased_text};
-  auto bin = from_base64(
-    value.substr(personal_prefix.size() + subject.size() + 1));
+  auto bin
+    = from_base64(value.substr(personal_prefix.size() + subject.size() + 1));
   constexpr auto overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
     + crypto_aead_xchacha20poly1305_ietf_ABYTES;
   if (!bin || bin->size() < overhead)
@@ -189,8 +189,7 @@ std::string personal_data::reveal(std::string_view value) const {
         reinterpret_cast<const unsigned char*>(subject.data()), subject.size(),
         bin->data(), (*known)->data())
       != 0) {
-    spdlog::error("personal data: a value of {} fails authentication",
-                  subject);
+    spdlog::error("personal data: a value of {} fails authentication", subject);
     return std::string{erased_text};
   }
   out.resize(len);
@@ -242,8 +241,7 @@ caf::error personal_data::erase(std::string_view subject) {
   auto st = db.Flush(fo, cf);
   if (st.ok()) {
     rocksdb::CompactRangeOptions co;
-    co.bottommost_level_compaction
-      = rocksdb::BottommostLevelCompaction::kForce;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     st = db.CompactRange(co, cf, nullptr, nullptr);
   }
   if (!st.ok())

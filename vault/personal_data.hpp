@@ -113,8 +113,7 @@ private:
       return std::hash<std::string_view>{}(s);
     }
   };
-  mutable std::unordered_map<std::string, entry, subject_hash,
-                             std::equal_to<>>
+  mutable std::unordered_map<std::string, entry, subject_hash, std::equal_to<>>
     cache_;
   static constexpr size_t max_cached = 100'000;
 };

@@ -14,19 +14,19 @@ namespace billow::vault {
 
 namespace {
 
-constexpr std::string_view fields[] = {"name",    "email",   "address",
-                                       "phone",   "tax_id",  "company",
-                                       "address1", "address2", "city",
-                                       "postcode", "state"};
+constexpr std::string_view fields[]
+  = {"name",     "email",    "address", "phone",    "tax_id", "company",
+     "address1", "address2", "city",    "postcode", "state"};
 
 /// The checkpoint below which old events' hashes have been moved.
 constexpr std::string_view migrated_checkpoint = "vault.credentials";
 
 /// Calls `fn` for each event of `type` from `from` on, through the type
 /// index.
-caf::error each_of_type(const events::event_store& store,
-                        std::string_view type, uint64_t from,
-                        const std::function<caf::error(const events::envelope&)>& fn) {
+caf::error
+each_of_type(const events::event_store& store, std::string_view type,
+             uint64_t from,
+             const std::function<caf::error(const events::envelope&)>& fn) {
   events::log_query q;
   q.type = std::string{type};
   q.from_position = from;
@@ -115,14 +115,13 @@ caf::error register_upcasters(events::event_store& store,
 /// Destroys the key of every client whose `client.erased` is in the log (a
 /// crash may have come between the event and the key's destruction).
 caf::error complete_erasures(events::event_store& store, personal_data& pd) {
-  return each_of_type(store, "client.erased", 1,
-                      [&](const events::envelope& ev) -> caf::error {
-                        if (pd.is_erased(ev.stream))
-                          return caf::none;
-                        spdlog::info("vault: completing the erasure of {}",
-                                     ev.stream);
-                        return pd.erase(ev.stream);
-                      });
+  return each_of_type(
+    store, "client.erased", 1, [&](const events::envelope& ev) -> caf::error {
+      if (pd.is_erased(ev.stream))
+        return caf::none;
+      spdlog::info("vault: completing the erasure of {}", ev.stream);
+      return pd.erase(ev.stream);
+    });
 }
 
 } // namespace
@@ -136,7 +135,7 @@ std::vector<std::string> vault_column_families() {
 }
 
 caf::expected<stores> open_vault(events::event_store& store,
-                                const std::filesystem::path& keys_dir) {
+                                 const std::filesystem::path& keys_dir) {
   for (const auto& name : vault_column_families())
     if (store.column_family(name) == nullptr)
       return make_error(billow_errc::internal,

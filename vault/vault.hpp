@@ -3,8 +3,9 @@
 // The vault of a data directory: what must not be in the log in clear, kept
 // beside it (DESIGN: credentials leave the log; personal data is erasable).
 //
-//   credentials    password hashes, by (subject, kind, event)   credential_store.hpp
-//   data_keys      one key per data subject (client)             personal_data.hpp
+//   credentials    password hashes, by (subject, kind, event)
+//   credential_store.hpp data_keys      one key per data subject (client)
+//   personal_data.hpp
 //
 // Both are sealed with the data directory's key, `keys/seal.key` (the one that
 // seals module secrets). Which fields are which:
@@ -63,13 +64,13 @@ std::vector<std::string> vault_column_families();
 /// - completes an erasure that a crash interrupted (`client.erased` in the
 ///   log, its key not yet destroyed).
 caf::expected<stores> open_vault(events::event_store& store,
-                                const std::filesystem::path& keys_dir);
+                                 const std::filesystem::path& keys_dir);
 
 /// Encrypts, in `obj`, each present string field named in `fields` as a
 /// personal value of `subject`.
-caf::error seal_fields(personal_data& pd, std::string_view subject,
-                       boost::json::object& obj,
-                       std::span<const std::string_view> fields
-                       = personal_fields());
+caf::error
+seal_fields(personal_data& pd, std::string_view subject,
+            boost::json::object& obj,
+            std::span<const std::string_view> fields = personal_fields());
 
 } // namespace billow::vault

@@ -54,7 +54,8 @@ protected:
   }
 };
 
-TEST_F(erasure_test, an_erased_client_reads_erased_everywhere_and_the_log_holds) {
+TEST_F(erasure_test,
+       an_erased_client_reads_erased_everywhere_and_the_log_holds) {
   auto ada = make_ada();
   auto other = make_client("bob@example.test", "bob-password-1");
   // Answers decrypt them (the log holds them encrypted: checked below).
@@ -80,9 +81,9 @@ TEST_F(erasure_test, an_erased_client_reads_erased_everywhere_and_the_log_holds)
   auto extra = erase(ada, {{"reason", "x"}, {"colour", "red"}});
   EXPECT_EQ(extra.status, 422u);
   EXPECT_NE(extra.body.find("colour"), std::string::npos) << extra.body;
-  EXPECT_EQ(erase("7d0bdbf1-8e4a-4c9e-9b41-2d3f0c6f2a11", {{"reason", "x"}})
-              .status,
-            404u);
+  EXPECT_EQ(
+    erase("7d0bdbf1-8e4a-4c9e-9b41-2d3f0c6f2a11", {{"reason", "x"}}).status,
+    404u);
   EXPECT_EQ(erase(ada, {{"reason", "x"}}, reader_).status, 403u);
   EXPECT_EQ(log_position(), before);
 
@@ -90,7 +91,8 @@ TEST_F(erasure_test, an_erased_client_reads_erased_everywhere_and_the_log_holds)
   ASSERT_EQ(call("POST", "/api/v1/admin/services/" + id + "/terminate").status,
             202u);
   auto ended = settle(id);
-  ASSERT_EQ(ended.at("status").as_string(), "terminated") << json::serialize(ended);
+  ASSERT_EQ(ended.at("status").as_string(), "terminated")
+    << json::serialize(ended);
 
   auto erased = erase(ada, {{"reason", "asked by the client, ticket 4711"}});
   ASSERT_EQ(erased.status, 200u) << erased.body;
@@ -139,8 +141,7 @@ TEST_F(erasure_test, an_erased_client_reads_erased_everywhere_and_the_log_holds)
                                    events::read_direction::forward, 100);
     ASSERT_TRUE(evs);
     ASSERT_FALSE(evs->empty());
-    EXPECT_NE((*evs)[0].payload.find("pd:v1:client-" + ada),
-              std::string::npos);
+    EXPECT_NE((*evs)[0].payload.find("pd:v1:client-" + ada), std::string::npos);
     for (const auto& ev : *evs) {
       EXPECT_EQ(ev.payload.find(name), std::string::npos) << ev.payload;
       EXPECT_EQ(ev.payload.find(email), std::string::npos) << ev.payload;

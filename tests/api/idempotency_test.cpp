@@ -224,11 +224,11 @@ TEST_F(idempotency_test, answers_expire_after_a_day_and_compaction_drops_them) {
   billow::events::store_options opts;
   opts.dir = billow::api::log_dir(data_).string();
   opts.extra_column_families = {billow::api::idempotency_family};
-  opts.compaction_filters[billow::api::idempotency_family] = {
-    billow::api::make_expired_answers_filter([newest] {
-      return newest;
-    }),
-    billow::api::idempotency_retention};
+  opts.compaction_filters[billow::api::idempotency_family]
+    = {billow::api::make_expired_answers_filter([newest] {
+         return newest;
+       }),
+       billow::api::idempotency_retention};
   auto store = billow::events::event_store::open(opts);
   ASSERT_TRUE(store);
   auto& db = (*store)->db();

@@ -13,10 +13,9 @@ namespace billow::test {
 /// Runs `billow ARGS` to completion; answers its exit status and output
 /// (stdout and stderr together, or stdout alone). `stdin_text`, if any, is
 /// its standard input (one line).
-inline std::pair<int, std::string> run_billow(const std::string& args,
-                                              const std::string& stdin_text
-                                              = {},
-                                              bool with_stderr = true) {
+inline std::pair<int, std::string>
+run_billow(const std::string& args, const std::string& stdin_text = {},
+           bool with_stderr = true) {
   auto cmd = std::string{BILLOW_BINARY} + " " + args
     + (with_stderr ? " 2>&1" : " 2>/dev/null");
   if (!stdin_text.empty())

@@ -59,17 +59,15 @@ public:
     conn_ = std::make_unique<billow::test::http_connection>(port_);
   }
 
-  billow::test::http_reply call(const std::string& method,
-                                const std::string& target,
-                                const std::string& token,
-                                const json::object& body = {}) {
+  billow::test::http_reply
+  call(const std::string& method, const std::string& target,
+       const std::string& token, const json::object& body = {}) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!token.empty())
       headers.emplace_back("Authorization", token);
-    auto r = conn_->request(method, target,
-                            method == "GET" ? std::string{}
-                                            : json::serialize(body),
-                            headers);
+    auto r = conn_->request(
+      method, target, method == "GET" ? std::string{} : json::serialize(body),
+      headers);
     seen_ += r.body;
     for (const auto& [k, v] : r.headers)
       seen_ += k + ": " + v + "\n";
@@ -97,8 +95,8 @@ public:
         continue;
       std::string target{path};
       for (const auto& [name, value] : ids)
-        for (auto at = target.find("{" + name + "}");
-             at != std::string::npos; at = target.find("{" + name + "}"))
+        for (auto at = target.find("{" + name + "}"); at != std::string::npos;
+             at = target.find("{" + name + "}"))
           target.replace(at, name.size() + 2, value);
       target = std::regex_replace(target, std::regex{R"(\{[a-z_]+\})"},
                                   "0b1f3c2e-6a5d-4e7f-8a9b-1c2d3e4f5a6b");
@@ -201,11 +199,12 @@ TEST(sensitive_data_test, no_credential_appears_anywhere) {
     auto reader = s.login("admin", "reader@example.com", reader_password);
     auto config = s.call(
       "PUT", "/api/v1/admin/modules/Product/postgres/config", owner,
-      {{"servers", json::array{json::object{{"name", "main"},
-                                            {"host", "127.0.0.1"},
-                                            {"port", 1},
-                                            {"admin_user", "postgres"},
-                                            {"admin_password", module_secret}}}}});
+      {{"servers",
+        json::array{json::object{{"name", "main"},
+                                 {"host", "127.0.0.1"},
+                                 {"port", 1},
+                                 {"admin_user", "postgres"},
+                                 {"admin_password", module_secret}}}}});
     ASSERT_EQ(config.status, 200u) << config.body;
     auto client = s.call("POST", "/api/v1/admin/clients", owner,
                          {{"name", "Walk Client"},
@@ -223,8 +222,9 @@ TEST(sensitive_data_test, no_credential_appears_anywhere) {
     auto product = s.call(
       "POST", "/api/v1/admin/products", owner,
       {{"name", "Plain"},
-       {"prices", json::array{json::object{
-                    {"currency", "EUR"}, {"period", "monthly"}, {"amount", "5.00"}}}}});
+       {"prices",
+        json::array{json::object{
+          {"currency", "EUR"}, {"period", "monthly"}, {"amount", "5.00"}}}}});
     ASSERT_EQ(product.status, 201u) << product.body;
     product_id = json::parse(product.body).at("id").as_string();
     auto client_token = s.login("client", "walk@example.com", client_password);
@@ -255,10 +255,10 @@ TEST(sensitive_data_test, no_credential_appears_anywhere) {
   expect_nowhere("an answer", seen, secrets);
   expect_nowhere("the server's log", admin_log, secrets);
   expect_nowhere("the CLI's output",
-                 cli_output(data, {"client-" + client_id, "product-" + product_id}),
+                 cli_output(data,
+                            {"client-" + client_id, "product-" + product_id}),
                  secrets);
-  expect_nowhere("the data directory's bytes", raw_bytes(dir.path()),
-                 secrets);
+  expect_nowhere("the data directory's bytes", raw_bytes(dir.path()), secrets);
 }
 
 TEST(sensitive_data_test, an_old_data_directory_upgrades_and_leaks_nothing) {
@@ -281,9 +281,9 @@ TEST(sensitive_data_test, an_old_data_directory_upgrades_and_leaks_nothing) {
       ev.actor = "system";
       ev.payload = json::serialize(payload);
       std::vector<billow::events::new_event> batch{ev};
-      ASSERT_TRUE((*store)->append(stream,
-                                   billow::events::expected_version::no_stream(),
-                                   std::move(batch)));
+      ASSERT_TRUE(
+        (*store)->append(stream, billow::events::expected_version::no_stream(),
+                         std::move(batch)));
     };
     append("admin-5b0e8f6c-1d2a-4c3b-9e8f-7a6b5c4d3e2f", "admin.created",
            {{"email", "owner@example.com"},
@@ -315,12 +315,11 @@ TEST(sensitive_data_test, an_old_data_directory_upgrades_and_leaks_nothing) {
                                    client_password, "$argon2"};
   expect_nowhere("an answer", seen, secrets);
   expect_nowhere("the server's log", log, secrets);
-  expect_nowhere(
-    "the CLI's output",
-    cli_output(data.string(),
-               {"client-6c1f9a7d-2e3b-4d4c-8f9a-8b7c6d5e4f3a",
-                "admin-5b0e8f6c-1d2a-4c3b-9e8f-7a6b5c4d3e2f"}),
-    secrets);
+  expect_nowhere("the CLI's output",
+                 cli_output(data.string(),
+                            {"client-6c1f9a7d-2e3b-4d4c-8f9a-8b7c6d5e4f3a",
+                             "admin-5b0e8f6c-1d2a-4c3b-9e8f-7a6b5c4d3e2f"}),
+                 secrets);
   auto [verified, report] = run_billow("verify --data " + data.string());
   EXPECT_EQ(verified, 0) << report;
 }

@@ -20,8 +20,8 @@ namespace {
 
 using namespace billow;
 
-constexpr const char* old_hash
-  = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+constexpr const char* old_hash = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$"
+                                 "RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
 
 /// A data directory's log and keys, opened with the vault's families.
 struct data_dir {
@@ -122,8 +122,8 @@ TEST(personal_data_test, seals_reveals_and_erases_per_subject) {
                 "client-bob");
   EXPECT_EQ(pd.reveal(moved), vault::erased_text);
 
-  boost::json::value doc
-    = {{"name", *ada}, {"items", boost::json::array{*bob, "plain"}}};
+  boost::json::value doc = {{"name", *ada},
+                            {"items", boost::json::array{*bob, "plain"}}};
   pd.reveal_all(doc);
   EXPECT_EQ(doc.at("name").as_string(), "Ada Lovelace");
   EXPECT_EQ(doc.at("items").as_array()[0].as_string(), "Bob Babbage");
@@ -138,8 +138,8 @@ TEST(personal_data_test, seals_reveals_and_erases_per_subject) {
   EXPECT_EQ(errc_of(again.error()), billow_errc::invalid_transition);
   EXPECT_FALSE(pd.erase("client-ada")); // erasing twice does nothing
 
-  std::string text = boost::json::serialize(
-    boost::json::object{{"a", *ada}, {"b", *bob}});
+  std::string text
+    = boost::json::serialize(boost::json::object{{"a", *ada}, {"b", *bob}});
   pd.reveal_text(text);
   EXPECT_EQ(text, R"({"a":"[erased]","b":"Bob Babbage"})");
 
@@ -154,15 +154,18 @@ TEST(personal_data_test, seals_reveals_and_erases_per_subject) {
 TEST(vault_migration_test, old_hashes_move_out_and_reads_never_show_them) {
   data_dir d;
   d.open();
-  auto admin_pos = d.append(
-    "admin-a1", "admin.created",
-    {{"email", "old@example.com"}, {"password_hash", old_hash}, {"group", "owner"}});
+  auto admin_pos = d.append("admin-a1", "admin.created",
+                            {{"email", "old@example.com"},
+                             {"password_hash", old_hash},
+                             {"group", "owner"}});
   d.append("client-c1", "client.created",
-           {{"name", "Old Client"}, {"email", "c@example.com"},
-            {"currency", "EUR"}, {"password_hash", old_hash}});
-  d.append("client-c2", "client.created",
-           {{"name", "No Login"}, {"email", "n@example.com"},
-            {"currency", "EUR"}});
+           {{"name", "Old Client"},
+            {"email", "c@example.com"},
+            {"currency", "EUR"},
+            {"password_hash", old_hash}});
+  d.append(
+    "client-c2", "client.created",
+    {{"name", "No Login"}, {"email", "n@example.com"}, {"currency", "EUR"}});
   auto raw_before = d.store->read_event(admin_pos);
   ASSERT_TRUE(raw_before);
   EXPECT_NE(raw_before->payload.find("argon2id"), std::string::npos);
@@ -187,9 +190,10 @@ TEST(vault_migration_test, old_hashes_move_out_and_reads_never_show_them) {
   auto page = d.store->query(q);
   ASSERT_TRUE(page);
   ASSERT_EQ(page->events.size(), 2u);
-  EXPECT_TRUE(boost::json::parse(page->events[0].payload).at("login").as_bool());
-  EXPECT_FALSE(boost::json::parse(page->events[1].payload).as_object().contains(
-    "login"));
+  EXPECT_TRUE(
+    boost::json::parse(page->events[0].payload).at("login").as_bool());
+  EXPECT_FALSE(
+    boost::json::parse(page->events[1].payload).as_object().contains("login"));
   // The log's bytes did not change: its hash chain still verifies.
   auto report = d.store->verify(1, d.store->last_position());
   ASSERT_TRUE(report);
@@ -209,7 +213,8 @@ TEST(vault_migration_test, an_erased_client_s_old_plaintext_reads_erased) {
   data_dir d;
   d.open();
   auto pos = d.append("client-c1", "client.created",
-                      {{"name", "Plain Name"}, {"email", "plain@example.com"},
+                      {{"name", "Plain Name"},
+                       {"email", "plain@example.com"},
                        {"currency", "EUR"}});
   auto v = d.open_vault();
   // Its key record exists once anything was sealed for it; erasing makes
@@ -251,7 +256,8 @@ TEST(vault_test, seal_fields_encrypts_only_the_personal_strings) {
                              {"login", true}};
   ASSERT_FALSE(vault::seal_fields(*v.personal, "client-x", client));
   EXPECT_TRUE(vault::personal_data::is_personal(client.at("name").as_string()));
-  EXPECT_TRUE(vault::personal_data::is_personal(client.at("email").as_string()));
+  EXPECT_TRUE(
+    vault::personal_data::is_personal(client.at("email").as_string()));
   EXPECT_EQ(client.at("currency").as_string(), "EUR");
   // Sealing again leaves sealed values as they are.
   auto once = client;
