@@ -20,6 +20,7 @@
 #include "actors/service.hpp"
 #include "actors/worker_pool.hpp"
 #include "api/answers.hpp"
+#include "api/ask.hpp"
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
 #include "api/client_routes.hpp"
@@ -43,7 +44,6 @@
 #include "projections/client_directory.hpp"
 #include "projections/jobs.hpp"
 #include "projections/provisioning.hpp"
-#include <caf/scoped_actor.hpp>
 #include <prometheus/gauge.h>
 
 namespace billow::api {
@@ -142,19 +142,10 @@ struct application::impl {
     return [this](const std::string& stream, events::expected_version expected,
                   std::vector<events::new_event> evs)
              -> caf::expected<events::append_result> {
-      caf::scoped_actor self{*sys};
-      caf::expected<events::append_result> out{caf::none};
-      self
-        ->request(writer, caf::infinite, events::append_atom::value, stream,
-                  expected, std::move(evs))
-        .receive(
-          [&](const events::append_result& res) {
-            out = res;
-          },
-          [&](caf::error& err) {
-            out = std::move(err);
-          });
-      return out;
+      return ask_and_wait<events::append_result>(*sys, writer, caf::infinite,
+                                                 events::append_atom::value,
+                                                 stream, expected,
+                                                 std::move(evs));
     };
   }
 
@@ -411,26 +402,20 @@ caf::error application::start() {
   }
   // Unfinished jobs and services resume where the log says they stopped.
   {
-    caf::scoped_actor self{*d.sys};
     uint64_t resumed_jobs = 0, woken_services = 0;
-    self->request(d.jobs, std::chrono::minutes(5), actors::recover_atom::value)
-      .receive(
-        [&](uint64_t n) {
-          resumed_jobs = n;
-        },
-        [&](caf::error& err) {
-          spdlog::error("job recovery failed: {}", caf::to_string(err));
-        });
-    self
-      ->request(d.services, std::chrono::minutes(5),
-                actors::recover_atom::value)
-      .receive(
-        [&](uint64_t n) {
-          woken_services = n;
-        },
-        [&](caf::error& err) {
-          spdlog::error("service recovery failed: {}", caf::to_string(err));
-        });
+    auto jobs = ask_and_wait<uint64_t>(*d.sys, d.jobs, std::chrono::minutes(5),
+                                       actors::recover_atom::value);
+    if (jobs)
+      resumed_jobs = *jobs;
+    else
+      spdlog::error("job recovery failed: {}", caf::to_string(jobs.error()));
+    auto services = ask_and_wait<uint64_t>(
+      *d.sys, d.services, std::chrono::minutes(5), actors::recover_atom::value);
+    if (services)
+      woken_services = *services;
+    else
+      spdlog::error("service recovery failed: {}",
+                    caf::to_string(services.error()));
     if (resumed_jobs + woken_services > 0)
       spdlog::info("resumed {} jobs and {} services", resumed_jobs,
                    woken_services);

@@ -5,8 +5,12 @@
 // request and hands the outcome on. It lives while its request is pending
 // (CAF keeps an actor with awaited responses alive) and ends after it.
 
+#include <future>
+#include <memory>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
 
 namespace billow::api {
 
@@ -27,6 +31,26 @@ void ask_from_anywhere(caf::actor_system& sys, const Dest& dest,
           on_error(err);
         });
   });
+}
+
+/// As `ask_from_anywhere`, and waits for the outcome: only for threads that
+/// may block (the blocking pool, start-up), never an actor's or an I/O
+/// thread.
+template <class Reply, class Dest, class Timeout, class... Ts>
+caf::expected<Reply> ask_and_wait(caf::actor_system& sys, const Dest& dest,
+                                  Timeout timeout, Ts... xs) {
+  auto outcome = std::make_shared<std::promise<caf::expected<Reply>>>();
+  auto done = outcome->get_future();
+  ask_from_anywhere<Reply>(
+    sys, dest, timeout,
+    [outcome](const Reply& r) {
+      outcome->set_value(r);
+    },
+    [outcome](caf::error& err) {
+      outcome->set_value(std::move(err));
+    },
+    std::move(xs)...);
+  return done.get();
 }
 
 } // namespace billow::api

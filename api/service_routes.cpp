@@ -6,7 +6,6 @@
 
 #include <boost/json.hpp>
 #include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/typed_actor_pointer.hpp>
 #include <set>
 #include <sodium.h>
@@ -956,24 +955,21 @@ void add_service_routes(route_table& routes,
           ev.type = "product.created";
           ev.actor = ctx.caller->actor();
           ev.payload = json::serialize(p);
-          // Back to the front actor is not needed: the writer answers any
-          // requester; use a blocking ask here, we are on the blocking pool.
-          caf::scoped_actor self{ctx.self->system()};
           std::vector<events::new_event> batch;
           batch.push_back(std::move(ev));
-          self
-            ->request(be->writer, ask_timeout, events::append_atom::value,
-                      "product-" + id, events::expected_version::no_stream(),
-                      std::move(batch))
-            .receive(
-              [&](const events::append_result& res) {
-                p["id"] = id;
-                p["version"] = res.version;
-                ctx.reply(created_response(p, res));
-              },
-              [&](caf::error& err) {
-                ctx.reply(error_response(err));
-              });
+          ask_from_anywhere<events::append_result>(
+            ctx.self->system(), be->writer, ask_timeout,
+            [ctx, p, id](const events::append_result& res) {
+              auto out = p;
+              out["id"] = id;
+              out["version"] = res.version;
+              ctx.reply(created_response(out, res));
+            },
+            [ctx](caf::error& err) {
+              ctx.reply(error_response(err));
+            },
+            events::append_atom::value, "product-" + id,
+            events::expected_version::no_stream(), std::move(batch));
         });
       }),
     {"Create a product on a Product module", "products.write", {}, true, 201});
@@ -1027,8 +1023,12 @@ void add_service_routes(route_table& routes,
                                      events::to_string(product_id));
           json::object none;
           field_checker check{none};
-          if (!fold_entity(*be->store, "client", events::to_string(client_id)))
+          auto client = fold_entity(*be->store, "client",
+                                    events::to_string(client_id));
+          if (!client)
             check.fail("client_id", "no such client");
+          else if (client->contains("erased"))
+            check.fail("client_id", "the client has been erased");
           if (!product)
             check.fail("product_id", "no such product");
           if (!check.ok())
@@ -1043,45 +1043,50 @@ void add_service_routes(route_table& routes,
           cmd.idempotency_key = idempotency_key(ctx);
           auto id = cmd.idempotency_key.empty() ? events::uuid::random()
                                                 : event_id_for(ctx, "service");
-          caf::scoped_actor self{ctx.self->system()};
-          caf::error failed;
-          events::uuid job;
-          self
-            ->request(be->services, ask_timeout, actors::svc_open_atom::value,
-                      id, cmd)
-            .receive([](const actors::command_result&) {},
-                     [&](caf::error& err) {
-                       failed = std::move(err);
-                     });
-          if (!failed && provision == "now") {
-            actors::service_command create;
-            create.op = actors::service_op::create;
-            create.actor = cmd.actor;
-            create.idempotency_key = cmd.idempotency_key.empty()
-              ? std::string{}
-              : cmd.idempotency_key + "/create";
-            self
-              ->request(be->services, ask_timeout, actors::svc_cmd_atom::value,
-                        id, create)
-              .receive(
-                [&](const actors::command_result& r) {
-                  job = r.job_id;
-                },
-                [&](caf::error& err) {
-                  failed = std::move(err);
-                });
-          }
-          if (failed)
-            return ctx.reply(error_response(failed));
-          self
-            ->request(be->services, ask_timeout, actors::query_atom::value, id)
-            .receive(
-              [&](const actors::service_view& v) {
-                ctx.reply(service_response(ctx, v, *be, 201, job, false));
-              },
-              [&](caf::error& err) {
+          // Open, then (provision now) create, then read it back: one
+          // short-lived actor makes the three requests in turn, so no
+          // thread waits for them.
+          actors::service_command create;
+          create.op = actors::service_op::create;
+          create.actor = cmd.actor;
+          create.idempotency_key = cmd.idempotency_key.empty()
+            ? std::string{}
+            : cmd.idempotency_key + "/create";
+          bool now = provision == "now";
+          ctx.self->system().spawn(
+            [ctx, be, id, cmd, create, now](caf::event_based_actor* self) {
+              auto fail = [ctx](caf::error& err) {
                 ctx.reply(error_response(err));
-              });
+              };
+              auto answer = [self, ctx, be, id, fail](events::uuid job) {
+                self
+                  ->request(be->services, ask_timeout,
+                            actors::query_atom::value, id)
+                  .then(
+                    [ctx, be, job](const actors::service_view& v) {
+                      ctx.reply(service_response(ctx, v, *be, 201, job, false));
+                    },
+                    fail);
+              };
+              self
+                ->request(be->services, ask_timeout,
+                          actors::svc_open_atom::value, id, cmd)
+                .then(
+                  [self, be, id, create, now, answer,
+                   fail](const actors::command_result&) {
+                    if (!now)
+                      return answer({});
+                    self
+                      ->request(be->services, ask_timeout,
+                                actors::svc_cmd_atom::value, id, create)
+                      .then(
+                        [answer](const actors::command_result& r) {
+                          answer(r.job_id);
+                        },
+                        fail);
+                  },
+                  fail);
+            });
         });
       }),
     {"Order a service (pending); \"provision\": \"now\" creates it at once",
@@ -1090,46 +1095,45 @@ void add_service_routes(route_table& routes,
      true,
      201});
 
-  routes.add(
-    "GET", "/api/v1/admin/services/{id}",
-    require_admin(
-      auth, "services.read",
-      [auth, be, reply_service](const request_context& ctx) {
-        auto id = id_param(ctx);
-        if (!id)
-          return;
-        json::object none;
-        field_checker check{none};
-        uint64_t min_position = 0;
-        uint_param(ctx, "min_position", min_position, check);
-        if (!check.ok())
-          return ctx.reply(check.problem());
-        if (auto resp = service_response_from_projection(ctx, *be, *id,
-                                                         min_position))
-          return ctx.reply(std::move(*resp));
-        if (!be->provisioning || be->provisioning->position() >= min_position)
-          return reply_service(ctx, *id);
-        // Wait off the actor threads, then ask from there.
-        auth->run_blocking([ctx, be, id = *id, min_position] {
-          if (!be->provisioning->wait_for(min_position, be->read_wait))
-            return ctx.reply(
-              not_reached(*be->provisioning, min_position, be->read_wait));
-          caf::scoped_actor self{ctx.self->system()};
-          self
-            ->request(be->services, ask_timeout, actors::query_atom::value, id)
-            .receive(
-              [&](const actors::service_view& v) {
-                ctx.reply(service_response(ctx, v, *be, 200, {}, true));
-              },
-              [&](caf::error& err) {
-                ctx.reply(error_response(err));
-              });
-        });
-      }),
-    {"One service with its status, provision status, service data and "
-     "version",
-     "services.read",
-     {"min_position"}});
+  routes.add("GET", "/api/v1/admin/services/{id}",
+             require_admin(
+               auth, "services.read",
+               [auth, be, reply_service](const request_context& ctx) {
+                 auto id = id_param(ctx);
+                 if (!id)
+                   return;
+                 json::object none;
+                 field_checker check{none};
+                 uint64_t min_position = 0;
+                 uint_param(ctx, "min_position", min_position, check);
+                 if (!check.ok())
+                   return ctx.reply(check.problem());
+                 if (auto resp = service_response_from_projection(ctx, *be, *id,
+                                                                  min_position))
+                   return ctx.reply(std::move(*resp));
+                 if (!be->provisioning
+                     || be->provisioning->position() >= min_position)
+                   return reply_service(ctx, *id);
+                 // Wait off the actor threads, then ask from there.
+                 auth->run_blocking([ctx, be, id = *id, min_position] {
+                   if (!be->provisioning->wait_for(min_position, be->read_wait))
+                     return ctx.reply(not_reached(*be->provisioning,
+                                                  min_position, be->read_wait));
+                   ask_from_anywhere<actors::service_view>(
+                     ctx.self->system(), be->services, ask_timeout,
+                     [ctx, be](const actors::service_view& v) {
+                       ctx.reply(service_response(ctx, v, *be, 200, {}, true));
+                     },
+                     [ctx](caf::error& err) {
+                       ctx.reply(error_response(err));
+                     },
+                     actors::query_atom::value, id);
+                 });
+               }),
+             {"One service with its status, provision status, service data and "
+              "version",
+              "services.read",
+              {"min_position"}});
 
   routes.add(
     "POST", "/api/v1/admin/services/{id}/{operation}",
