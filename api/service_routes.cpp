@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/billing/money.hpp"
 #include "actors/clock.hpp"
 #include "api/accounts.hpp"
 #include "api/ask.hpp"
@@ -18,6 +19,7 @@
 #include "api/errors.hpp"
 #include "api/json_body.hpp"
 #include "api/pending_answers.hpp"
+#include "api/prices.hpp"
 #include "api/problem.hpp"
 #include "api/redaction.hpp"
 #include "events/errc.hpp"
@@ -283,26 +285,6 @@ std::optional<actors::service_op> parse_op(std::string_view name) {
     if (name == actors::to_string(op))
       return op;
   return std::nullopt;
-}
-
-/// Money: a decimal string with at most two decimals ("12.50").
-bool is_money(std::string_view s) {
-  auto dot = s.find('.');
-  auto whole = s.substr(0, dot);
-  if (whole.empty() || whole.size() > 15)
-    return false;
-  for (char c : whole)
-    if (c < '0' || c > '9')
-      return false;
-  if (dot == std::string_view::npos)
-    return true;
-  auto frac = s.substr(dot + 1);
-  if (frac.empty() || frac.size() > 2)
-    return false;
-  for (char c : frac)
-    if (c < '0' || c > '9')
-      return false;
-  return true;
 }
 
 /// `?limit=&cursor=&min_position=` of a list.
@@ -681,12 +663,9 @@ void add_service_routes(route_table& routes,
           check.fail("email", "must be an email address");
         if (body.contains("password") && password.size() < 8)
           check.fail("password", "must have at least 8 characters");
-        if (!currency.empty()
-            && (currency.size() != 3
-                || !std::all_of(currency.begin(), currency.end(), [](char c) {
-                     return c >= 'A' && c <= 'Z';
-                   })))
-          check.fail("currency", "must be an ISO 4217 code such as EUR");
+        if (!currency.empty())
+          if (auto known = billing::require_currency(currency); !known)
+            check.fail("currency", detail_of(known.error()));
         if (!check.ok())
           return ctx.reply(check.problem());
         auto ev_id = event_id_for(ctx, "client");
@@ -890,30 +869,10 @@ void add_service_routes(route_table& routes,
             check.fail("prices", "must be an array");
           } else {
             size_t i = 0;
-            for (const auto& price : p->as_array()) {
-              auto field = "prices[" + std::to_string(i++) + "]";
-              if (!price.is_object()) {
-                check.fail(field, "must be an object");
-                continue;
-              }
-              const auto& po = price.as_object();
-              static const std::set<std::string> periods{
-                "one_time", "monthly", "quarterly", "semiannually", "annually"};
-              if (!periods.count(text(po, "period")))
-                check.fail(
-                  field + ".period",
-                  "must be one_time, monthly, quarterly, semiannually or "
-                  "annually");
-              if (text(po, "currency").size() != 3)
-                check.fail(field + ".currency", "must be a currency code");
-              if (!is_money(text(po, "amount")))
-                check.fail(field + ".amount",
-                           "must be a decimal string such as \"12.50\"");
-              if (po.contains("setup_fee") && !is_money(text(po, "setup_fee")))
-                check.fail(field + ".setup_fee",
-                           "must be a decimal string such as \"0.00\"");
-              prices.push_back(price);
-            }
+            for (const auto& price : p->as_array())
+              if (auto good = parse_price(
+                    price, "prices[" + std::to_string(i++) + "]", check))
+                prices.push_back(std::move(*good));
           }
         }
         if (!check.ok())
