@@ -582,29 +582,45 @@ void add_list_routes(route_table& routes,
               "jobs.read", with({"status", "tag"})});
 }
 
-/// `GET /api/v1/admin/<kind>s/{id}`: the entity folded from its stream.
+/// `GET /api/v1/admin/<kind>s/{id}` (clients, products): from the
+/// provisioning projection, once it has applied the log as it was when the
+/// request came (or `?min_position=`), so a read after a write sees it.
 void add_entity_route(route_table& routes,
                       const std::shared_ptr<const auth_context>& auth,
                       const std::shared_ptr<service_backend>& be,
                       const std::string& kind, const std::string& summary) {
   auto permission = kind + "s.read";
-  routes.add(
-    "GET", "/api/v1/admin/" + kind + "s/{id}",
-    require_admin(auth, permission,
-                  [auth, be, kind](const request_context& ctx) {
-                    auto id = id_param(ctx);
-                    if (!id)
-                      return;
-                    auth->run_blocking([ctx, be, kind,
-                                        id = events::to_string(*id)] {
-                      auto entity = fold_entity(*be->store, kind, id);
-                      if (!entity)
-                        return ctx.reply(
-                          problem_response(404, "No " + kind + " " + id + "."));
-                      ctx.reply(json_response(200, json::serialize(*entity)));
-                    });
-                  }),
-    {summary, permission});
+  routes.add("GET", "/api/v1/admin/" + kind + "s/{id}",
+             require_admin(
+               auth, permission,
+               [auth, be, kind](const request_context& ctx) {
+                 auto id = id_param(ctx);
+                 if (!id)
+                   return;
+                 json::object none;
+                 field_checker check{none};
+                 uint64_t min_position = 0;
+                 uint_param(ctx, "min_position", min_position, check);
+                 if (!check.ok())
+                   return ctx.reply(check.problem());
+                 auto at = std::max(min_position, be->store->last_position());
+                 when_reached(ctx, *auth, be->provisioning, at, be->read_wait,
+                              [ctx, be, kind, id = events::to_string(*id)] {
+                                auto row = kind == "client"
+                                  ? be->provisioning->client(id)
+                                  : be->provisioning->product(id);
+                                if (!row)
+                                  return ctx.reply(problem_response(
+                                    404, "No " + kind + " " + id + "."));
+                                auto resp = json_response(
+                                  200, json::serialize(entity_json(*row)));
+                                resp.headers.emplace_back(
+                                  "X-Billow-Position",
+                                  std::to_string(be->provisioning->position()));
+                                ctx.reply(std::move(resp));
+                              });
+               }),
+             {summary, permission, {"min_position"}});
 }
 
 } // namespace
@@ -754,13 +770,21 @@ void add_service_routes(route_table& routes,
         auto client = auth->clients->find_by_id(key);
         if (!client)
           return ctx.reply(problem_response(404, "No client " + key + "."));
-        auto erased_answer = [ctx, be, key](const events::append_result* res) {
-          auto entity = fold_entity(*be->store, "client", key);
-          auto resp = json_response(200, json::serialize(*entity));
-          if (res != nullptr)
-            resp.headers.emplace_back("X-Billow-Position",
-                                      std::to_string(res->last_position));
-          ctx.reply(std::move(resp));
+        // The client as the projection has it once it applied the erasure
+        // (as a GET answers it).
+        auto erased_answer = [ctx, auth, be,
+                              key](const events::append_result* res) {
+          auto at = res != nullptr ? res->last_position
+                                   : be->store->last_position();
+          when_reached(ctx, *auth, be->provisioning, at, be->read_wait,
+                       [ctx, be, key, at] {
+                         auto row = be->provisioning->client(key);
+                         auto resp = json_response(
+                           200, json::serialize(entity_json(*row)));
+                         resp.headers.emplace_back("X-Billow-Position",
+                                                   std::to_string(at));
+                         ctx.reply(std::move(resp));
+                       });
         };
         if (client->erased) // a repeated erasure writes nothing
           return auth->run_blocking([erased_answer] {

@@ -256,8 +256,11 @@ void provisioning::apply_entity(entities& set, const events::envelope& ev,
     row.created_us = ev.time_us;
     set.by_seq[row.seq] = &row;
   }
-  for (const auto& [k, v] : *payload)
-    row.fields[k] = v; // copies into the row's own storage
+  if (ev.type.ends_with(".erased"))
+    row.fields["erased"] = true; // its reason is for the audit log
+  else
+    for (const auto& [k, v] : *payload)
+      row.fields[k] = v; // copies into the row's own storage
   row.version = ev.version;
   row.updated_us = ev.time_us;
   if (!row.dirty) {
@@ -498,6 +501,22 @@ page<entity_row> provisioning::clients(uint64_t after, size_t limit) const {
 
 page<entity_row> provisioning::products(uint64_t after, size_t limit) const {
   return entity_page(products_, after, limit);
+}
+
+std::optional<entity_row> provisioning::client(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  auto it = clients_.by_id.find(id);
+  if (it == clients_.by_id.end())
+    return std::nullopt;
+  return it->second;
+}
+
+std::optional<entity_row> provisioning::product(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  auto it = products_.by_id.find(id);
+  if (it == products_.by_id.end())
+    return std::nullopt;
+  return it->second;
 }
 
 std::optional<boost::json::object>

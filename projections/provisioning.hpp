@@ -110,6 +110,11 @@ public:
   page<entity_row> clients(uint64_t after, size_t limit) const;
   page<entity_row> products(uint64_t after, size_t limit) const;
 
+  /// One client or product as its events fold (later fields win; an
+  /// erasure sets `erased`), or nullopt when unknown.
+  std::optional<entity_row> client(std::string_view id) const;
+  std::optional<entity_row> product(std::string_view id) const;
+
   /// A product's `product_data` object (empty when it has none), or nullopt
   /// for an unknown product: what module code gets as the product's data.
   std::optional<boost::json::object> product_data(std::string_view id) const;
