@@ -1,5 +1,7 @@
 #include "api/json_body.hpp"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -65,6 +67,20 @@ std::string field_checker::optional_string(std::string_view field,
 
 void field_checker::fail(std::string field, std::string message) {
   errors_.push_back(field_error{std::move(field), std::move(message)});
+}
+
+void field_checker::only(std::initializer_list<std::string_view> known,
+                         std::initializer_list<std::string_view> not_yet) {
+  auto in = [](std::initializer_list<std::string_view> names,
+               std::string_view key) {
+    return std::find(names.begin(), names.end(), key) != names.end();
+  };
+  for (const auto& [key, value] : obj_) {
+    if (in(not_yet, key))
+      fail(std::string{key}, "is not supported yet");
+    else if (!in(known, key))
+      fail(std::string{key}, "is not a field of this request");
+  }
 }
 
 http_response field_checker::problem() const {

@@ -3,6 +3,7 @@
 // Reading JSON request bodies and writing common JSON values.
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,12 @@ public:
 
   /// Records a failure of `field` found elsewhere.
   void fail(std::string field, std::string message);
+
+  /// Refuses every field of the body not in `known` ("is not a field of
+  /// this request"), and those in `not_yet` ("is not supported yet": the
+  /// API names them, this build does not act on them).
+  void only(std::initializer_list<std::string_view> known,
+            std::initializer_list<std::string_view> not_yet = {});
 
   bool ok() const noexcept {
     return errors_.empty();

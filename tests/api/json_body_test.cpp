@@ -1,5 +1,6 @@
 // The request/response JSON helpers that every route shares.
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include "api/json_body.hpp"
@@ -19,4 +20,25 @@ TEST(rfc3339, parses_back_what_it_formats) {
   for (int64_t us : {int64_t{0}, int64_t{1'733'328'000'123'456},
                      int64_t{-86'400'000'001}, int64_t{4'102'444'799'999'999}})
     EXPECT_EQ(parse_rfc3339(rfc3339(us)), us) << rfc3339(us);
+}
+
+TEST(field_checker_test, only_known_fields_pass) {
+  boost::json::object body{
+    {"name", "Ada"}, {"colour", "red"}, {"billing_mode", "prepaid"}};
+  billow::api::field_checker check{body};
+  check.only({"name", "email"}, {"billing_mode"});
+  ASSERT_FALSE(check.ok());
+  auto problem = boost::json::parse(check.problem().body);
+  const auto& errors = problem.at("errors").as_array();
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].at("field").as_string(), "colour");
+  EXPECT_EQ(errors[0].at("message").as_string(),
+            "is not a field of this request");
+  EXPECT_EQ(errors[1].at("field").as_string(), "billing_mode");
+  EXPECT_EQ(errors[1].at("message").as_string(), "is not supported yet");
+
+  boost::json::object good{{"name", "Ada"}};
+  billow::api::field_checker fine{good};
+  fine.only({"name", "email"});
+  EXPECT_TRUE(fine.ok());
 }
