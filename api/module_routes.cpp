@@ -11,6 +11,7 @@
 #include "api/errors.hpp"
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
+#include "api/redaction.hpp"
 #include "events/errc.hpp"
 #include "modules/host/module_catalog.hpp"
 #include "modules/sdk/module.hpp"
@@ -149,6 +150,22 @@ void add_module_routes(
                     ctx.reply(json_response(200, boost::json::serialize(out)));
                   }),
     {"Every discovered module with its status", "modules.read"});
+  routes.add(
+    "GET", "/api/v1/admin/modules/{type}/{name}/config",
+    require_admin(auth, "modules.read",
+                  [catalog](const request_context& ctx) {
+                    auto config = catalog->config(ctx.params.at("type"),
+                                                  ctx.params.at("name"));
+                    if (!config)
+                      return ctx.reply(error_response(config.error()));
+                    // Secrets are write-only: shown as "[redacted]" to
+                    // every caller, secrets.read or not.
+                    boost::json::value out = std::move(*config);
+                    redact_secrets(out);
+                    ctx.reply(json_response(200, boost::json::serialize(out)));
+                  }),
+    {"A module's configuration, its secrets shown as \"[redacted]\"",
+     "modules.read"});
   routes.add(
     "PUT", "/api/v1/admin/modules/{type}/{name}/config",
     require_admin(

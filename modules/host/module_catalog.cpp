@@ -335,6 +335,15 @@ std::vector<module_status> module_catalog::list() const {
   return out;
 }
 
+caf::expected<boost::json::object>
+module_catalog::config(const std::string& type, const std::string& name) const {
+  std::lock_guard guard{mtx_};
+  auto i = entries_.find({type, name});
+  if (i == entries_.end())
+    return make_error(billow_errc::not_found, "no module " + type + "/" + name);
+  return i->second.config;
+}
+
 caf::expected<module_status>
 module_catalog::run(const std::string& type, const std::string& name,
                     sdk::lifecycle_command command, const std::string& actor) {

@@ -139,6 +139,11 @@ public:
   /// Every known module, sorted by type and name.
   std::vector<module_status> list() const;
 
+  /// A module's last recorded configuration, secrets sealed (`not_found`
+  /// for a module never discovered).
+  caf::expected<boost::json::object> config(const std::string& type,
+                                            const std::string& name) const;
+
   /// Activates a module (runs activate(), and update() after an upgrade).
   /// Errors: not_found (unknown module), invalid_transition (refused
   /// module), module_failure (activate() failed: recorded, stays inactive).

@@ -137,6 +137,16 @@ TEST_F(e2e_test,
   auto stored = json::serialize(configured.at("items").as_array());
   EXPECT_EQ(stored.find(pg.admin_password()), std::string::npos)
     << "the admin password reached the log in clear";
+  // Read back: everything but the secret, which is write-only.
+  auto config = call("GET", "/api/v1/admin/modules/Product/postgres/config");
+  ASSERT_EQ(config.status, 200u) << config.body;
+  auto config_doc = doc(config);
+  const auto& server = config_doc.at("servers").as_array().at(0);
+  EXPECT_EQ(server.at("admin_user").as_string(), pg.admin_user());
+  EXPECT_EQ(server.at("admin_password").as_string(), "[redacted]");
+  EXPECT_EQ(config.body.find("sealed:"), std::string::npos) << config.body;
+  EXPECT_EQ(call("GET", "/api/v1/admin/modules/Product/nosuch/config").status,
+            404u);
   auto on = call("POST", "/api/v1/admin/modules/Product/postgres/activate");
   ASSERT_EQ(on.status, 200u) << on.body;
 
