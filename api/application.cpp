@@ -216,7 +216,7 @@ struct application::impl {
       server->wait();
       if (front_unit) // the front actor's turns move to CAF's scheduler
         front_unit->loop_ended();
-      if (waits) // waits would answer through the server's loop
+      if (waits) // closed at the drain already, unless it never began
         waits->close();
       server.reset();
     }
@@ -547,6 +547,11 @@ caf::error application::start() {
       caf::anon_send(front, std::move(ex));
     },
     std::make_shared<http_metrics>(d.registry));
+  // A shutdown does not wait for reads waiting for a position: they answer
+  // 503 at once (their exchanges are dropped), the drain goes on.
+  d.server->on_drain([waits = d.waits] {
+    waits->close();
+  });
   d.front_unit = std::make_shared<io_execution_unit>(
     *d.sys, [server = d.server.get()](std::function<void()> fn) {
       server->post(std::move(fn));

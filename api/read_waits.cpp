@@ -2,11 +2,29 @@
 
 #include <atomic>
 #include <mutex>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "actors/clock.hpp"
 
 namespace billow::api {
+
+namespace {
+
+/// One request's wait: whichever of gate and timer comes first answers.
+struct wait_state {
+  uint64_t id = 0;
+  std::mutex mtx;
+  bool done = false;
+  std::shared_ptr<const projections::position_gate> gate;
+  projections::position_gate::ticket ticket = 0;
+  actors::timer_id timer = 0;
+  std::function<void()> reached;
+  std::function<void()> late;
+};
+
+} // namespace
 
 /// What the callbacks on gates and timers share with the owner; `close`
 /// empties it, so a callback that runs after it does nothing.
@@ -16,20 +34,14 @@ struct read_waits::shared {
   post_fn post;
   actors::clock* timers = nullptr;
   std::atomic<size_t> waiting{0};
+  /// The waits not answered yet, so that `close` can drop them: what they
+  /// hold (a route's backend, with actor handles) must not outlive the
+  /// actor system in a read model's gate.
+  std::unordered_map<uint64_t, std::shared_ptr<wait_state>> live;
+  uint64_t last_id = 0;
 };
 
 namespace {
-
-/// One request's wait: whichever of gate and timer comes first answers.
-struct wait_state {
-  std::mutex mtx;
-  bool done = false;
-  std::shared_ptr<const projections::position_gate> gate;
-  projections::position_gate::ticket ticket = 0;
-  actors::timer_id timer = 0;
-  std::function<void()> reached;
-  std::function<void()> late;
-};
 
 void finish(const std::shared_ptr<read_waits::shared>& sh,
             const std::shared_ptr<wait_state>& st, bool reached) {
@@ -49,6 +61,7 @@ void finish(const std::shared_ptr<read_waits::shared>& sh,
   std::lock_guard guard{sh->mtx};
   if (!sh->open)
     return;
+  sh->live.erase(st->id);
   if (reached)
     sh->timers->cancel(st->timer);
   sh->post(std::move(answer));
@@ -94,6 +107,8 @@ void read_waits::when_reached(
     return;
   }
   shared_->waiting.fetch_add(1, std::memory_order_relaxed);
+  st->id = ++shared_->last_id;
+  shared_->live.emplace(st->id, st);
   auto* timers = shared_->timers;
   st->timer = timers->schedule(
     timers->now() + std::chrono::duration_cast<actors::duration>(wait),
@@ -107,10 +122,28 @@ size_t read_waits::waiting() const {
 }
 
 void read_waits::close() {
-  std::lock_guard guard{shared_->mtx};
-  shared_->open = false;
-  shared_->post = nullptr;
-  shared_->timers = nullptr;
+  std::unordered_map<uint64_t, std::shared_ptr<wait_state>> live;
+  {
+    std::lock_guard guard{shared_->mtx};
+    shared_->open = false;
+    shared_->post = nullptr;
+    shared_->timers = nullptr;
+    live.swap(shared_->live);
+  }
+  std::vector<std::function<void()>> dropped;
+  for (auto& [id, st] : live) {
+    {
+      std::lock_guard guard{st->mtx};
+      if (st->done)
+        continue;
+      st->done = true;
+      dropped.push_back(std::move(st->reached));
+      dropped.push_back(std::move(st->late));
+    }
+    shared_->waiting.fetch_sub(1, std::memory_order_relaxed);
+    st->gate->cancel(st->ticket);
+  }
+  // Their requests answer 503 as their exchanges go (read_waits.hpp).
 }
 
 } // namespace billow::api

@@ -53,9 +53,13 @@ public:
   /// Requests waiting now.
   size_t waiting() const;
 
-  /// From now on nothing runs: waits not answered yet never are (their
-  /// exchanges answer 503 as they are dropped). Call before whatever `post`
-  /// reaches goes away. Safe more than once.
+  /// From now on nothing runs: waits not answered yet never are; their
+  /// callbacks leave the gates and what they hold is dropped now (so their
+  /// exchanges answer 503, and no route's actor handles stay behind in a
+  /// read model past the actor system). The application calls it as the
+  /// HTTP server begins to drain (so a shutdown does not wait for them),
+  /// and in any case before whatever `post` reaches goes away. Safe more
+  /// than once, from any thread.
   void close();
 
   struct shared;

@@ -176,25 +176,23 @@ TEST(read_waits_test, nothing_runs_after_close) {
     fn();
   }};
   auto gate = std::make_shared<billow::projections::position_gate>();
-  waits.when_reached(
-    gate, 1, 30s,
-    [&] {
-      ++ran;
-    },
-    [&] {
-      ++ran;
-    });
-  waits.when_reached(
-    gate, 2, 10ms,
-    [&] {
-      ++ran;
-    },
-    [&] {
-      ++ran;
-    });
+  auto held = std::make_shared<int>(0); // stands for a route's backend
+  std::weak_ptr<int> watch = held;
+  std::function<void()> count = [&ran, held] {
+    ++ran;
+  };
+  held.reset();
+  waits.when_reached(gate, 1, 30s, count, count);
+  waits.when_reached(gate, 2, 60s, count, count);
+  count = nullptr;
+  EXPECT_EQ(gate->waiting(), 2u);
+  EXPECT_FALSE(watch.expired());
   waits.close();
+  // The gate outlives the waits and keeps nothing of them.
+  EXPECT_EQ(gate->waiting(), 0u);
+  EXPECT_EQ(waits.waiting(), 0u);
+  EXPECT_TRUE(watch.expired());
   gate->set(5);
-  std::this_thread::sleep_for(100ms); // the 10 ms timer has fired by now
   waits.when_reached(
     gate, 9, 10ms,
     [&] {
@@ -439,6 +437,24 @@ TEST_F(slow_read_test, waiting_reads_answer_once_the_projection_gets_there) {
     EXPECT_EQ(json::parse(reply.body).at("items").as_array().size(), 3u);
   }
   EXPECT_EQ(read_waits(), 0);
+}
+
+TEST_F(slow_read_test, a_shutdown_answers_waiting_reads_503_at_once) {
+  start(60s);
+  auto readers = start_readers(unreachable_reads(8));
+  ASSERT_TRUE(until_waiting(8)) << "billow_read_waits: " << read_waits();
+  conn_.reset();
+  auto t0 = steady::now();
+  app_->shutdown();
+  for (auto& r : readers) {
+    ASSERT_EQ(r.answer.wait_for(20s), std::future_status::ready) << r.target;
+    auto [reply, took] = r.answer.get();
+    EXPECT_EQ(reply.status, 503u) << r.target << ": " << reply.body;
+    EXPECT_EQ(reply.header("content-type"), "application/problem+json");
+  }
+  app_->wait();
+  // Well within the drain's grace period (30 s) and the read wait (60 s).
+  EXPECT_LT(steady::now() - t0, 20s);
 }
 
 TEST_F(slow_read_test, a_login_flood_beyond_an_address_share_gets_429) {
