@@ -528,7 +528,7 @@ caf::error application::start() {
         return row ? row->next_due_date : std::string{};
       },
       [waits = d.waits, prov = d.provisioning, store = d.store.get(),
-       wait = d.opts.read_wait](std::function<void()> fn) {
+       wait = d.opts.read_wait](const std::function<void()>& fn) {
         waits->when_reached({prov, &prov->gate()}, store->last_position(), wait,
                             fn, fn);
       },

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <future>
 #include <regex>
@@ -52,7 +53,8 @@ using steady = std::chrono::steady_clock;
 
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
-  auto rank = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  auto rank
+    = static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
   return v[std::min(rank, v.size() - 1)];
 }
 

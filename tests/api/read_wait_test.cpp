@@ -172,7 +172,7 @@ TEST(read_waits_test, one_of_reached_and_late_runs_through_post) {
 
 TEST(read_waits_test, nothing_runs_after_close) {
   std::atomic<int> ran{0};
-  billow::api::read_waits waits{[&](std::function<void()> fn) {
+  billow::api::read_waits waits{[&](const std::function<void()>& fn) {
     fn();
   }};
   auto gate = std::make_shared<billow::projections::position_gate>();
@@ -270,7 +270,8 @@ TEST(password_pool_test, stop_drops_what_is_queued_and_waits_for_the_rest) {
 class slow_read_test : public ::testing::Test {
 protected:
   void start(std::chrono::milliseconds read_wait,
-             std::function<void(billow::api::application_options&)> tune = {}) {
+             const std::function<void(billow::api::application_options&)>& tune
+             = {}) {
     data_ = dir_.path() / "data";
     std::filesystem::create_directories(data_);
     {
@@ -350,6 +351,7 @@ protected:
 
   std::vector<reader> start_readers(const std::vector<std::string>& targets) {
     std::vector<reader> out;
+    out.reserve(targets.size());
     for (const auto& t : targets)
       out.push_back({t, std::async(std::launch::async, [this, t] {
                        http_connection conn{app_->port(), 60s};
@@ -376,6 +378,7 @@ std::vector<std::string> unreachable_reads(int n) {
        "/api/v1/admin/services/"
          + billow::events::to_string(billow::events::uuid::random())};
   std::vector<std::string> out;
+  out.reserve(n);
   for (int i = 0; i < n; ++i)
     out.push_back(routes[i % routes.size()] + "?min_position=999999999");
   return out;
@@ -422,6 +425,7 @@ TEST_F(slow_read_test, waiting_reads_answer_once_the_projection_gets_there) {
   auto head = create_client("first");
   auto want = std::to_string(head + 2);
   std::vector<std::string> targets;
+  targets.reserve(8);
   for (int i = 0; i < 8; ++i)
     targets.push_back("/api/v1/admin/clients?min_position=" + want);
   auto readers = start_readers(targets);
@@ -464,6 +468,7 @@ TEST_F(slow_read_test, a_login_flood_beyond_an_address_share_gets_429) {
     opts.password_queue_per_address = 2;
   });
   std::vector<std::future<http_reply>> flood;
+  flood.reserve(12);
   for (int i = 0; i < 12; ++i)
     flood.push_back(std::async(std::launch::async, [this] {
       http_connection conn{app_->port(), 60s};
