@@ -31,6 +31,8 @@
 #include "api/metrics.hpp"
 #include "api/module_routes.hpp"
 #include "api/operations.hpp"
+#include "api/password_pool.hpp"
+#include "api/read_waits.hpp"
 #include "api/service_routes.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
@@ -75,9 +77,13 @@ struct application::impl {
   std::vector<
     std::pair<std::shared_ptr<projections::projection>, prometheus::Gauge*>>
     lag_gauges;
-  /// Slow or blocking work of request handlers (password hashing, store
-  /// reads, chain verification), kept off CAF's scheduler threads.
+  /// Slow or blocking work of request handlers (store reads, chain
+  /// verification), kept off CAF's scheduler threads.
   std::unique_ptr<boost::asio::thread_pool> blocking;
+  /// Argon2id work, on threads of its own with a bounded queue.
+  std::shared_ptr<password_pool> passwords;
+  /// Requests waiting for a read model to reach a position (no thread each).
+  std::shared_ptr<read_waits> waits;
   std::shared_ptr<modules::module_catalog> catalog;
   // The actor runtime (issue 4): the clock every timer uses, the pool for
   // blocking module code, jobs and services.
@@ -109,8 +115,14 @@ struct application::impl {
   /// threads): from the provisioning projection once `applied_up_to`, so no
   /// stream is scanned; the scan only when that wait times out.
   modules::service_data_lookup service_data_lookup() {
+    return service_data_lookup(opts.read_wait);
+  }
+
+  /// `service_data_lookup` waiting at most `wait` (0: not at all).
+  modules::service_data_lookup
+  service_data_lookup(std::chrono::milliseconds wait) {
     return [prov = provisioning, store = store.get(),
-            wait = opts.read_wait](const events::uuid& id, uint64_t as_of) {
+            wait](const events::uuid& id, uint64_t as_of) {
       if (!applied_up_to(*prov, *store, as_of, wait))
         return modules::latest_service_data(*store, id);
       boost::json::object data;
@@ -195,6 +207,8 @@ struct application::impl {
       server->wait();
       if (front_unit) // the front actor's turns move to CAF's scheduler
         front_unit->loop_ended();
+      if (waits) // closed at the drain already, unless it never began
+        waits->close();
       server.reset();
     }
     if (front) {
@@ -205,6 +219,9 @@ struct application::impl {
       blocking->join(); // finishes queued handler work; its replies are moot
       blocking.reset();
     }
+    if (passwords)
+      passwords->stop(); // the same for queued logins
+    waits.reset();       // its timer thread; answers not given yet are dropped
     for (auto* f : {&admins_follower, &clients_follower})
       if (*f) {
         caf::anon_send_exit(*f, caf::exit_reason::user_shutdown);
@@ -349,6 +366,17 @@ caf::error application::start() {
   auth->run_blocking = [pool = d.blocking.get()](std::function<void()> fn) {
     boost::asio::post(*pool, std::move(fn));
   };
+  d.passwords = std::make_shared<password_pool>(
+    d.opts.password_threads, d.opts.password_queue,
+    d.opts.password_queue_per_address);
+  auth->passwords = d.passwords;
+  // Answers of waits run on the I/O threads, as they do when no wait was
+  // needed; the server exists (and requests arrive) only further down.
+  d.waits = std::make_shared<read_waits>(
+    [&server = d.server](std::function<void()> fn) {
+      server->post(std::move(fn));
+    });
+  auth->waits = d.waits;
   auth->log_head = [store = d.store.get()] {
     return store->last_position();
   };
@@ -436,10 +464,27 @@ caf::error application::start() {
                        .Register(*d.registry);
   for (auto& p : d.projections())
     d.lag_gauges.emplace_back(p, &lag_family.Add({{"projection", p->name()}}));
-  add_operations_routes(*routes, d.registry, d.readiness(), [&d] {
-    for (auto& [p, gauge] : d.lag_gauges)
-      gauge->Set(static_cast<double>(d.lag(*p)));
-  });
+  auto& read_waits_gauge
+    = prometheus::BuildGauge()
+        .Name("billow_read_waits")
+        .Help("Requests waiting for a read model to reach a log position")
+        .Register(*d.registry)
+        .Add({});
+  auto& password_gauge = prometheus::BuildGauge()
+                           .Name("billow_password_checks")
+                           .Help("Password checks (Argon2id) queued or running")
+                           .Register(*d.registry)
+                           .Add({});
+  add_operations_routes(
+    *routes, d.registry, d.readiness(),
+    [&d, &read_waits_gauge, &password_gauge] {
+      for (auto& [p, gauge] : d.lag_gauges)
+        gauge->Set(static_cast<double>(d.lag(*p)));
+      if (auto waits = d.waits)
+        read_waits_gauge.Set(static_cast<double>(waits->waiting()));
+      if (auto passwords = d.passwords)
+        password_gauge.Set(static_cast<double>(passwords->load()));
+    });
   add_auth_routes(*routes, auth);
   add_audit_routes(*routes, auth, *d.store);
   add_live_events_route(*routes, auth, *d.store, d.writer, answers);
@@ -451,21 +496,31 @@ caf::error application::start() {
                                      d.opts.read_wait, d.vault});
   add_client_routes(
     *routes, auth,
-    client_area_backend{d.services, d.catalog,
-                        [pool = d.pool.get()](std::function<void()> fn) {
-                          pool->submit(std::move(fn));
-                        },
-                        // As of the log's head: a tab shows what is there.
-                        [f = d.product_data_lookup()](const std::string& id) {
-                          return f(id, 0);
-                        },
-                        [f = d.service_data_lookup()](const events::uuid& id) {
-                          return f(id, 0);
-                        },
-                        [prov = d.provisioning](const events::uuid& id) {
-                          auto row = prov->service(events::to_string(id));
-                          return row ? row->next_due_date : std::string{};
-                        }});
+    client_area_backend{
+      d.services, d.catalog,
+      [pool = d.pool.get()](std::function<void()> fn) {
+        pool->submit(std::move(fn));
+      },
+      // As of the log's head: a tab shows what is there.
+      [f = d.product_data_lookup()](const std::string& id) {
+        return f(id, 0);
+      },
+      [f = d.service_data_lookup()](const events::uuid& id) {
+        return f(id, 0);
+      },
+      [prov = d.provisioning](const events::uuid& id) {
+        auto row = prov->service(events::to_string(id));
+        return row ? row->next_due_date : std::string{};
+      },
+      [waits = d.waits, prov = d.provisioning, store = d.store.get(),
+       wait = d.opts.read_wait](const std::function<void()>& fn) {
+        waits->when_reached({prov, &prov->gate()}, store->last_position(), wait,
+                            fn, fn);
+      },
+      [f = d.service_data_lookup(std::chrono::milliseconds(0))](
+        const events::uuid& id) {
+        return f(id, 0);
+      }});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);
   *openapi = routes->openapi("Billow", "0.1.0");
@@ -477,6 +532,11 @@ caf::error application::start() {
       caf::anon_send(front, std::move(ex));
     },
     std::make_shared<http_metrics>(d.registry));
+  // A shutdown does not wait for reads waiting for a position: they answer
+  // 503 at once (their exchanges are dropped), the drain goes on.
+  d.server->on_drain([waits = d.waits] {
+    waits->close();
+  });
   d.front_unit = std::make_shared<io_execution_unit>(
     *d.sys, [server = d.server.get()](std::function<void()> fn) {
       server->post(std::move(fn));

@@ -28,13 +28,22 @@ struct application_options {
   std::filesystem::path data_dir = "data";
   /// Where modules are scanned (`{Type}/{Name}/` folders); empty: none.
   std::filesystem::path modules_dir;
-  /// Threads for request work that blocks (password hashing, store reads).
+  /// Threads for request work that blocks (store reads, chain checks).
   std::size_t blocking_threads = 2;
+  /// Threads for Argon2id password checks and hashes (logins, new client
+  /// logins), apart from everything else (api/password_pool.hpp).
+  std::size_t password_threads = 2;
+  /// Password checks queued or running at most; more are refused with 503
+  /// and `Retry-After` (so a login waits behind at most this many).
+  std::size_t password_queue = 64;
+  /// Of which at most this many from one address; more: 429.
+  std::size_t password_queue_per_address = 16;
   /// Threads running module code (jobs): I/O-bound, so more than cores.
   std::size_t worker_threads = 8;
   /// `manual` stops time until it is advanced (tests, `--clock=manual`).
   actors::clock_kind clock = actors::clock_kind::system;
-  /// How long a read waits for `?min_position=` before answering 504.
+  /// How long a read waits for `?min_position=` before answering 504 (the
+  /// wait holds no thread: api/read_waits.hpp).
   std::chrono::milliseconds read_wait = std::chrono::seconds(5);
   /// `/readyz` fails while a projection is more events than this behind.
   uint64_t max_projection_lag = 10'000;

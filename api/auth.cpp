@@ -8,11 +8,14 @@
 #include <fstream>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include "api/json_body.hpp"
+#include "api/password_pool.hpp"
 #include "api/problem.hpp"
+#include "api/read_waits.hpp"
 #include "events/errc.hpp"
 #include "projections/admin_directory.hpp"
 #include "projections/client_directory.hpp"
@@ -164,14 +167,22 @@ struct login_account {
 using login_lookup
   = std::function<std::optional<login_account>(const std::string& email)>;
 
+/// How long a login waits for the directory to apply an account created
+/// just before.
+constexpr auto login_wait = std::chrono::seconds(2);
+
 /// `POST /api/v1/auth/<kind>/token`: checks the password and issues a token
-/// of `kind`.
-void add_token_route(route_table& routes,
-                     const std::shared_ptr<const auth_context>& auth,
-                     const std::string& kind, login_lookup find) {
+/// of `kind`. An email `find` does not know may belong to an account
+/// created just before: the login then waits (bounded, without a thread)
+/// until `applied` has reached the log as it is now, and looks again.
+void add_token_route(
+  route_table& routes, const std::shared_ptr<const auth_context>& auth,
+  const std::string& kind, login_lookup find,
+  std::shared_ptr<const projections::position_gate> applied) {
   routes.add(
     "POST", "/api/v1/auth/" + kind + "/token",
-    [auth, kind, find = std::move(find)](const request_context& ctx) {
+    [auth, kind, find = std::move(find),
+     applied = std::move(applied)](const request_context& ctx) {
       boost::json::object body;
       if (auto bad = parse_object_body(ctx.request(), body)) {
         ctx.reply(std::move(*bad));
@@ -184,33 +195,39 @@ void add_token_route(route_table& routes,
         ctx.reply(check.problem());
         return;
       }
-      // Argon2id costs ~100 ms: look up and verify on the blocking pool and
-      // answer from there (exchanges may be answered from any thread). An
-      // unknown email costs the same, so timing does not tell which emails
-      // exist.
-      auth->run_blocking([auth, ctx, kind, find, email, password] {
-        auto account = find(email);
-        static const std::string dummy = hash_password("not a password");
-        bool ok = verify_password(account ? account->password_hash : dummy,
-                                  password)
-          && account.has_value();
-        if (!ok) {
-          // For the operator's log (the client learns nothing more).
-          spdlog::info("{} login refused: {}", kind,
-                       account ? "wrong password for " + account->id
-                               : std::string{"unknown email"});
-          ctx.reply(problem_response(401, "Wrong email or password."));
-          return;
-        }
-        auto expires = unix_now() + auth->token_ttl.count();
-        auto token = auth->signer->issue({kind, account->id, expires});
-        boost::json::object out{
-          {"token", token},
-          {"expires_at", rfc3339(expires * 1'000'000)},
-          {kind + "_id", account->id},
-        };
-        ctx.reply(json_response(200, boost::json::serialize(out)));
-      });
+      // Argon2id costs ~100 ms: look up and verify on the password pool
+      // and answer from there (exchanges may be answered from any thread).
+      // An unknown email costs the same, so timing does not tell which
+      // emails exist.
+      auto verify = [auth, ctx, kind, find, email, password] {
+        run_password_work(*auth, ctx, [auth, ctx, kind, find, email, password] {
+          auto account = find(email);
+          static const std::string dummy = hash_password("not a password");
+          bool ok = verify_password(account ? account->password_hash : dummy,
+                                    password)
+            && account.has_value();
+          if (!ok) {
+            // For the operator's log (the client learns nothing more).
+            spdlog::info("{} login refused: {}", kind,
+                         account ? "wrong password for " + account->id
+                                 : std::string{"unknown email"});
+            ctx.reply(problem_response(401, "Wrong email or password."));
+            return;
+          }
+          auto expires = unix_now() + auth->token_ttl.count();
+          auto token = auth->signer->issue({kind, account->id, expires});
+          boost::json::object out{
+            {"token", token},
+            {"expires_at", rfc3339(expires * 1'000'000)},
+            {kind + "_id", account->id},
+          };
+          ctx.reply(json_response(200, boost::json::serialize(out)));
+        });
+      };
+      if (applied && auth->waits && auth->log_head && !find(email))
+        return auth->waits->when_reached(applied, auth->log_head(), login_wait,
+                                         verify, verify);
+      verify();
     },
     {kind == "admin" ? "Log in as an admin: a bearer token"
                      : "Log in as a client: a bearer token for the client area",
@@ -220,6 +237,31 @@ void add_token_route(route_table& routes,
 }
 
 } // namespace
+
+bool run_password_work(const auth_context& auth, const request_context& ctx,
+                       std::function<void()> fn) {
+  if (!auth.passwords) {
+    auth.run_blocking(std::move(fn));
+    return true;
+  }
+  auto admitted = auth.passwords->try_submit(ctx.request().remote,
+                                             std::move(fn));
+  if (admitted == password_pool::admission::queued)
+    return true;
+  bool mine = admitted == password_pool::admission::address_full;
+  auto wait = auth.passwords->retry_after_seconds();
+  spdlog::warn("password check refused ({} queued{}): {}",
+               auth.passwords->load(), mine ? " from this address" : "",
+               ctx.request().remote);
+  auto resp = problem_response(
+    mine ? 429 : 503,
+    fmt::format("Too many password checks are waiting{}; retry in {} s.",
+                mine ? " from your address" : "", wait),
+    "/problems/overloaded");
+  resp.headers.emplace_back("Retry-After", std::to_string(wait));
+  ctx.reply(std::move(resp));
+  return false;
+}
 
 route_handler require_admin(std::shared_ptr<const auth_context> auth,
                             std::string permission, route_handler inner) {
@@ -278,55 +320,31 @@ route_handler require_client(std::shared_ptr<const auth_context> auth,
   };
 }
 
-namespace {
-
-/// Looks `email` up in a directory that follows the log; when it is not
-/// there, waits (bounded) until the directory has applied the log as it is
-/// now and looks again, so an account created just before (a client made
-/// by an admin, then logging in at once) is found. Blocking pool only.
-template <class Directory, class Lookup>
-std::optional<login_account>
-find_current(const auth_context& auth, const Directory& dir,
-             const std::string& email, Lookup lookup) {
-  auto account = lookup(dir, email);
-  if (account || !auth.log_head)
-    return account;
-  dir.wait_for(auth.log_head(), std::chrono::seconds(2));
-  return lookup(dir, email);
-}
-
-} // namespace
-
 void add_auth_routes(route_table& routes,
                      const std::shared_ptr<const auth_context>& auth) {
   add_token_route(
     routes, auth, "admin",
     [auth](const std::string& email) -> std::optional<login_account> {
-      return find_current(
-        *auth, *auth->admins, email,
-        [](const projections::admin_directory& dir,
-           const std::string& e) -> std::optional<login_account> {
-          auto admin = dir.find_by_email(e);
-          if (!admin)
-            return std::nullopt;
-          return login_account{admin->id, admin->password_hash};
-        });
-    });
+      auto admin = auth->admins->find_by_email(email);
+      if (!admin)
+        return std::nullopt;
+      return login_account{admin->id, admin->password_hash};
+    },
+    {auth->admins, &auth->admins->gate()});
+  std::shared_ptr<const projections::position_gate> clients_applied;
+  if (auth->clients)
+    clients_applied = {auth->clients, &auth->clients->gate()};
   add_token_route(
     routes, auth, "client",
     [auth](const std::string& email) -> std::optional<login_account> {
       if (!auth->clients)
         return std::nullopt;
-      return find_current(
-        *auth, *auth->clients, email,
-        [](const projections::client_directory& dir,
-           const std::string& e) -> std::optional<login_account> {
-          auto client = dir.find_login(e);
-          if (!client)
-            return std::nullopt;
-          return login_account{client->id, client->password_hash};
-        });
-    });
+      auto client = auth->clients->find_login(email);
+      if (!client)
+        return std::nullopt;
+      return login_account{client->id, client->password_hash};
+    },
+    std::move(clients_applied));
 }
 
 } // namespace billow::api

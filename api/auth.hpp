@@ -33,6 +33,8 @@ class client_directory;
 namespace billow::api {
 
 class idempotency_store;
+class password_pool;
+class read_waits;
 
 /// Hashes `password` with Argon2id (interactive limits). Slow on purpose:
 /// call it off the actor threads.
@@ -91,8 +93,13 @@ struct auth_context {
   std::shared_ptr<const projections::admin_directory> admins;
   /// Clients that can log into the client area.
   std::shared_ptr<const projections::client_directory> clients;
-  /// Runs slow work (password hashing) off the actor threads.
+  /// Runs slow work (store reads, module calls) off the actor threads.
   std::function<void(std::function<void()>)> run_blocking;
+  /// Runs Argon2id work, bounded (none: on `run_blocking`, unbounded).
+  std::shared_ptr<password_pool> passwords;
+  /// Waits for read models without holding a thread (none: a login does
+  /// not wait for an account created just before).
+  std::shared_ptr<read_waits> waits;
   /// Token lifetime.
   std::chrono::seconds token_ttl{12 * 3600};
   /// The log's durable head, so a login can wait for the directories to
@@ -102,6 +109,13 @@ struct auth_context {
   /// through to the handlers only).
   std::shared_ptr<idempotency_store> idempotency;
 };
+
+/// Runs `fn` (Argon2id work for `ctx`) on the password pool; when that is
+/// full answers `ctx` at once instead: 429 when this address has its
+/// share queued, 503 when the pool has, both with `Retry-After` and the
+/// type `/problems/overloaded`. True when `fn` was queued.
+bool run_password_work(const auth_context& auth, const request_context& ctx,
+                       std::function<void()> fn);
 
 /// Wraps `inner` so it runs only for an admin whose group grants
 /// `permission`: 401 without a valid bearer token, 403 without the

@@ -169,31 +169,39 @@ void add_client_routes(route_table& routes,
       [auth, be](const request_context& ctx) {
         with_own_service(
           ctx, be, [auth, be, ctx](const actors::service_view& v) {
-            // The service data is a store read: off the actor thread.
-            auth->run_blocking([ctx, be, v] {
-              json::value data = be->service_data(v.id);
-              redact_secrets(data); // the tabs show what the client may see
-              auto due = be->next_due_date(v.id);
-              json::object out{
-                {"id", events::to_string(v.id)},
-                {"client_id", events::to_string(v.client_id)},
-                {"product_id", events::to_string(v.product_id)},
-                {"module",
-                 v.module.empty() ? json::value(nullptr)
-                                  : json::value(v.module)},
-                {"status", actors::to_string(v.status)},
-                {"provision_status", actors::to_string(v.provision)},
-                {"pending_operation",
-                 v.pending_op == actors::service_op::none
-                   ? json::value(nullptr)
-                   : json::value(actors::to_string(v.pending_op))},
-                {"next_due_date",
-                 due.empty() ? json::value(nullptr) : json::value(due)},
-                {"service_data", std::move(data)},
-                {"version", v.version},
-              };
-              ctx.reply(json_response(200, json::serialize(out)));
-            });
+            // The service data is a store read: off the actor thread, once
+            // the projection is current (a wait that holds no thread).
+            auto read = [auth, ctx, be, v] {
+              auth->run_blocking([ctx, be, v] {
+                json::value data = be->current_service_data
+                  ? be->current_service_data(v.id)
+                  : be->service_data(v.id);
+                redact_secrets(data); // the tabs show what the client may see
+                auto due = be->next_due_date(v.id);
+                json::object out{
+                  {"id", events::to_string(v.id)},
+                  {"client_id", events::to_string(v.client_id)},
+                  {"product_id", events::to_string(v.product_id)},
+                  {"module",
+                   v.module.empty() ? json::value(nullptr)
+                                    : json::value(v.module)},
+                  {"status", actors::to_string(v.status)},
+                  {"provision_status", actors::to_string(v.provision)},
+                  {"pending_operation",
+                   v.pending_op == actors::service_op::none
+                     ? json::value(nullptr)
+                     : json::value(actors::to_string(v.pending_op))},
+                  {"next_due_date",
+                   due.empty() ? json::value(nullptr) : json::value(due)},
+                  {"service_data", std::move(data)},
+                  {"version", v.version},
+                };
+                ctx.reply(json_response(200, json::serialize(out)));
+              });
+            };
+            if (be->when_current)
+              return be->when_current(read);
+            read();
           });
       }),
     {"One of the caller's services (404 for anyone else's)", "client"});

@@ -46,6 +46,14 @@ struct client_area_backend {
   /// (empty when it has none); read after `service_data`, which waits for
   /// the projection.
   std::function<std::string(const events::uuid&)> next_due_date;
+  /// Runs `fn` once the provisioning projection has applied the log as it
+  /// is now, or after the read wait, the wait holding no thread (none: at
+  /// once). Answers that read `current_service_data` then.
+  std::function<void(std::function<void()>)> when_current = nullptr;
+  /// `service_data` without its wait: the projection's, or the log scan
+  /// when the projection is behind. Blocking read (none: `service_data`).
+  std::function<boost::json::object(const events::uuid&)> current_service_data
+    = nullptr;
 };
 
 /// The problem for an error a module call returned: not_found 404,

@@ -88,6 +88,8 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   http_options opts;
   dispatch_fn dispatch;
   std::shared_ptr<http_metrics> metrics;
+  /// Runs once as the shutdown begins (`http_server::on_drain`).
+  std::function<void()> on_drain;
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
   /// Pauses accepting while the process is out of descriptors (or memory):
@@ -758,6 +760,8 @@ void http_server::impl::on_accept_error(const beast::error_code& ec) {
 void http_server::impl::begin_shutdown() {
   if (draining.exchange(true))
     return;
+  if (on_drain)
+    on_drain();
   if (threads.empty()) {
     // Never started (or failed to): nothing runs the loop, so post nothing;
     // a posted handler would keep this object alive forever.
@@ -849,6 +853,10 @@ std::error_code http_server::start() {
       self->ioc.run();
     });
   return {};
+}
+
+void http_server::on_drain(std::function<void()> fn) {
+  impl_->on_drain = std::move(fn);
 }
 
 void http_server::post(std::function<void()> fn) {

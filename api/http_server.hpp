@@ -86,6 +86,12 @@ public:
   /// Blocks until the I/O loop has stopped (after `shutdown`).
   void wait();
 
+  /// Runs `fn` once, from the thread that begins the shutdown, before
+  /// in-flight requests are waited for: whoever holds requests that could
+  /// wait long (reads waiting for a position) lets them go. Set before
+  /// `start`.
+  void on_drain(std::function<void()> fn);
+
   /// Runs `fn` on one of the I/O threads, after what is already queued there.
   /// Safe from any thread. A function posted once the loop has stopped never
   /// runs (`wait` has returned by then).

@@ -21,6 +21,7 @@
 #include "api/pending_answers.hpp"
 #include "api/prices.hpp"
 #include "api/problem.hpp"
+#include "api/read_waits.hpp"
 #include "api/redaction.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
@@ -135,20 +136,14 @@ http_response created_response(const json::object& entity,
   return resp;
 }
 
-/// A service's data as the provisioning projection holds it; with `wait`,
-/// once the projection has applied the service up to `version` (bounded);
-/// the log scan when there is no projection.
+/// A service's data as the provisioning projection holds it now (see
+/// `answer_service` for a read that waits for it); the log scan when there
+/// is no projection.
 std::pair<json::value, std::optional<projections::service_row>>
-service_data_of(const service_backend& be, const events::uuid& id,
-                uint64_t version, bool wait) {
+service_data_of(const service_backend& be, const events::uuid& id) {
   if (!be.provisioning)
     return {modules::latest_service_data(*be.store, id), std::nullopt};
-  auto key = events::to_string(id);
-  auto row = be.provisioning->service(key);
-  if (wait && (!row || row->version < version)) {
-    be.provisioning->wait_for(be.store->last_position(), be.read_wait);
-    row = be.provisioning->service(key);
-  }
+  auto row = be.provisioning->service(events::to_string(id));
   json::value data = json::object{};
   if (row) {
     boost::system::error_code ec;
@@ -197,15 +192,15 @@ json::object service_json(const actors::service_view& v, json::value data,
 
 /// The answer about a service: its JSON (secrets redacted unless the caller
 /// may see them), the job a command queued, its version as ETag and the
-/// log position it reflects as `X-Billow-Position`. With `wait` it runs on
-/// the blocking pool: it may wait for the projection to hold `v`'s version.
+/// log position it reflects as `X-Billow-Position`; the service data as the
+/// projection has it now.
 http_response service_response(const request_context& ctx,
                                const actors::service_view& v,
                                const service_backend& be, unsigned status,
-                               const events::uuid& job_id, bool wait) {
+                               const events::uuid& job_id) {
   bool secrets = projections::group_grants(ctx.caller->group, "secrets.read");
   auto position = be.store->last_position();
-  auto [data, row] = service_data_of(be, v.id, v.version, wait);
+  auto [data, row] = service_data_of(be, v.id);
   auto out = service_json(v, std::move(data), secrets, row ? &*row : nullptr);
   if (!job_id.is_nil())
     out["job_id"] = events::to_string(job_id);
@@ -378,21 +373,43 @@ http_response not_reached(const projections::projection& proj,
                 proj.name(), min_position, wait.count(), proj.position()));
 }
 
+/// The position gate of `proj`, kept alive with it.
+std::shared_ptr<const projections::position_gate>
+gate_of(const std::shared_ptr<const projections::projection>& proj) {
+  return {proj, &proj->gate()};
+}
+
 /// Runs `answer` once `proj` reached `min_position`: at once when it has,
-/// else on the blocking pool after waiting at most `wait`; 504 when it does
-/// not get there in time.
+/// else on an I/O thread once it gets there, the wait holding no thread
+/// (read_waits.hpp); 504 when it does not get there within `wait`.
 void when_reached(const request_context& ctx, const auth_context& auth,
                   const std::shared_ptr<const projections::projection>& proj,
                   uint64_t min_position, std::chrono::milliseconds wait,
                   std::function<void()> answer) {
-  if (proj->position() >= min_position)
+  auth.waits->when_reached(gate_of(proj), min_position, wait, std::move(answer),
+                           [ctx, proj, min_position, wait] {
+                             ctx.reply(not_reached(*proj, min_position, wait));
+                           });
+}
+
+/// Answers `v` with its service data once the provisioning projection holds
+/// `v`'s version, so the data is never older than the status: at once when
+/// it does, else once it has applied the log as it is now (the wait holds
+/// no thread), or after the read wait with what it has then.
+void answer_service(const request_context& ctx, const auth_context& auth,
+                    const std::shared_ptr<const service_backend>& be,
+                    const actors::service_view& v) {
+  auto answer = [ctx, be, v] {
+    ctx.reply(service_response(ctx, v, *be, 200, {}));
+  };
+  if (!be->provisioning) // the log scan: a store read
+    return auth.run_blocking(answer);
+  auto row = be->provisioning->service(events::to_string(v.id));
+  if (row && row->version >= v.version)
     return answer();
-  auth.run_blocking(
-    [ctx, proj, min_position, wait, answer = std::move(answer)] {
-      if (proj->wait_for(min_position, wait))
-        return answer();
-      ctx.reply(not_reached(*proj, min_position, wait));
-    });
+  auth.waits->when_reached(gate_of(be->provisioning),
+                           be->store->last_position(), be->read_wait, answer,
+                           answer);
 }
 
 /// `{"items", "next_cursor"}` with the position it reflects.
@@ -724,24 +741,22 @@ void add_service_routes(route_table& routes,
         };
         if (password.empty())
           return append(ctx, stream, std::move(ev), answer);
-        // The password's Argon2id hash (slow: on the blocking pool) goes to
+        // The password's Argon2id hash (slow: on the password pool) goes to
         // the credential store before the event that names it.
-        auth->run_blocking(
-          [ctx, be, stream, password, answer, ev = std::move(ev)]() mutable {
-            if (auto err = be->vault.credentials->put(
-                  stream, vault::password_kind, ev.event_id,
-                  hash_password(password)))
-              return ctx.reply(error_response(err));
-            std::vector<events::new_event> batch;
-            batch.push_back(std::move(ev));
-            ask_from_anywhere<events::append_result>(
-              ctx.self->system(), be->writer, ask_timeout, answer,
-              [ctx](caf::error& err) {
-                ctx.reply(error_response(err));
-              },
-              events::append_atom::value, stream,
-              events::expected_version::no_stream(), std::move(batch));
-          });
+        run_password_work(*auth, ctx, [ctx, be, stream, password, answer,
+                                       ev = std::move(ev)]() mutable {
+          if (auto err = be->vault.credentials->put(
+                stream, vault::password_kind, ev.event_id,
+                hash_password(password)))
+            return ctx.reply(error_response(err));
+          std::vector<events::new_event> batch;
+          batch.push_back(std::move(ev));
+          ask_from_anywhere<events::append_result>(
+            ctx.self->system(), be->writer, ask_timeout, answer,
+            [ctx](caf::error& err) { ctx.reply(error_response(err)); },
+            events::append_atom::value, stream,
+            events::expected_version::no_stream(), std::move(batch));
+        });
       }),
     {"Create a client", "clients.write", {}, true, 201});
 
@@ -963,17 +978,14 @@ void add_service_routes(route_table& routes,
   add_entity_route(routes, auth, be, "product", "One product");
 
   // -- services ---------------------------------------------------------------
-  // A read of the service as its actor has it now: it waits (on the blocking
-  // pool) until the projection holds the actor's version, so its service
-  // data is never older than its status.
+  // A read of the service as its actor has it now, answered once the
+  // projection holds the actor's version (`answer_service`).
   auto reply_service = [auth, be](const request_context& ctx,
                                   const events::uuid& id) {
     ctx.self->request(be->services, ask_timeout, actors::query_atom::value, id)
       .then(
         [auth, ctx, be](const actors::service_view& v) {
-          auth->run_blocking([ctx, be, v] {
-            ctx.reply(service_response(ctx, v, *be, 200, {}, true));
-          });
+          answer_service(ctx, *auth, be, v);
         },
         [ctx](caf::error& err) {
           ctx.reply(error_response(err));
@@ -1051,7 +1063,7 @@ void add_service_routes(route_table& routes,
                             actors::query_atom::value, id)
                   .then(
                     [ctx, be, job](const actors::service_view& v) {
-                      ctx.reply(service_response(ctx, v, *be, 201, job, false));
+                      ctx.reply(service_response(ctx, v, *be, 201, job));
                     },
                     fail);
               };
@@ -1082,45 +1094,47 @@ void add_service_routes(route_table& routes,
      true,
      201});
 
-  routes.add("GET", "/api/v1/admin/services/{id}",
-             require_admin(
-               auth, "services.read",
-               [auth, be, reply_service](const request_context& ctx) {
-                 auto id = id_param(ctx);
-                 if (!id)
-                   return;
-                 json::object none;
-                 field_checker check{none};
-                 uint64_t min_position = 0;
-                 uint_param(ctx, "min_position", min_position, check);
-                 if (!check.ok())
-                   return ctx.reply(check.problem());
-                 if (auto resp = service_response_from_projection(ctx, *be, *id,
-                                                                  min_position))
-                   return ctx.reply(std::move(*resp));
-                 if (!be->provisioning
-                     || be->provisioning->position() >= min_position)
-                   return reply_service(ctx, *id);
-                 // Wait off the actor threads, then ask from there.
-                 auth->run_blocking([ctx, be, id = *id, min_position] {
-                   if (!be->provisioning->wait_for(min_position, be->read_wait))
-                     return ctx.reply(not_reached(*be->provisioning,
-                                                  min_position, be->read_wait));
-                   ask_from_anywhere<actors::service_view>(
-                     ctx.self->system(), be->services, ask_timeout,
-                     [ctx, be](const actors::service_view& v) {
-                       ctx.reply(service_response(ctx, v, *be, 200, {}, true));
-                     },
-                     [ctx](caf::error& err) {
-                       ctx.reply(error_response(err));
-                     },
-                     actors::query_atom::value, id);
-                 });
-               }),
-             {"One service with its status, provision status, service data and "
-              "version",
-              "services.read",
-              {"min_position"}});
+  routes.add(
+    "GET", "/api/v1/admin/services/{id}",
+    require_admin(
+      auth, "services.read",
+      [auth, be, reply_service](const request_context& ctx) {
+        auto id = id_param(ctx);
+        if (!id)
+          return;
+        json::object none;
+        field_checker check{none};
+        uint64_t min_position = 0;
+        uint_param(ctx, "min_position", min_position, check);
+        if (!check.ok())
+          return ctx.reply(check.problem());
+        if (auto resp = service_response_from_projection(ctx, *be, *id,
+                                                         min_position))
+          return ctx.reply(std::move(*resp));
+        if (!be->provisioning || be->provisioning->position() >= min_position)
+          return reply_service(ctx, *id);
+        // Once the projection is there (the wait holds no thread), from an
+        // I/O thread: the projection answers if it can, else the actor.
+        when_reached(ctx, *auth, be->provisioning, min_position, be->read_wait,
+                     [ctx, auth, be, id = *id, min_position] {
+                       if (auto resp = service_response_from_projection(
+                             ctx, *be, id, min_position))
+                         return ctx.reply(std::move(*resp));
+                       ask_from_anywhere<actors::service_view>(
+                         ctx.self->system(), be->services, ask_timeout,
+                         [ctx, auth, be](const actors::service_view& v) {
+                           answer_service(ctx, *auth, be, v);
+                         },
+                         [ctx](caf::error& err) {
+                           ctx.reply(error_response(err));
+                         },
+                         actors::query_atom::value, id);
+                     });
+      }),
+    {"One service with its status, provision status, service data and "
+     "version",
+     "services.read",
+     {"min_position"}});
 
   routes.add(
     "POST", "/api/v1/admin/services/{id}/{operation}",
@@ -1179,7 +1193,7 @@ void add_service_routes(route_table& routes,
                const actors::service_command_reply& r) {
             const auto& job = r.result.job_id;
             ctx.reply(service_response(ctx, r.view, *be,
-                                       job.is_nil() ? 200 : 202, job, false));
+                                       job.is_nil() ? 200 : 202, job));
           },
           actors::svc_cmd_view_atom::value, *id, std::move(cmd));
       }),

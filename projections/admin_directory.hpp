@@ -92,6 +92,11 @@ public:
     return applied_.wait_for(pos, timeout);
   }
 
+  /// The applied position, to wait for it without holding a thread.
+  const position_gate& gate() const noexcept {
+    return applied_;
+  }
+
   /// Reads every `admin.*` event of `store` up to its last position (through
   /// the type index, without scanning the log).
   caf::error catch_up(const events::event_store& store);

@@ -82,6 +82,11 @@ public:
     return applied_.wait_for(pos, timeout);
   }
 
+  /// The applied position, to wait for it without holding a thread.
+  const position_gate& gate() const noexcept {
+    return applied_;
+  }
+
   /// Reads every `client.*` event it knows of `store` up to its last
   /// position (through the type index).
   caf::error catch_up(const events::event_store& store);

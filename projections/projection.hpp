@@ -103,6 +103,11 @@ public:
     return applied_.wait_for(pos, timeout);
   }
 
+  /// The applied position, to wait for it without holding a thread.
+  const position_gate& gate() const noexcept {
+    return applied_;
+  }
+
   /// Loads the read model and checkpoint stored in `store` (whose column
   /// families must include `column_family()`), replacing what is in memory.
   caf::error load(const events::event_store& store);
