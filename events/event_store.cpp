@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <queue>
 
@@ -204,6 +206,59 @@ public:
 
 private:
   report_fn report_;
+};
+
+/// RocksDB's LOG file, written so that a full volume cannot end the
+/// process: RocksDB's own logger writes through a WritableFileWriter, which
+/// after one failed append aborts (Debian's build keeps assertions) at the
+/// next. This one writes with stdio and ignores failures; past 4 MiB it
+/// starts over, keeping the previous file as `LOG.old`.
+class tolerant_log : public rocksdb::Logger {
+public:
+  explicit tolerant_log(std::string dir)
+    : Logger(rocksdb::InfoLogLevel::INFO_LEVEL), dir_(std::move(dir)) {
+    open();
+  }
+
+  ~tolerant_log() override {
+    if (file_ != nullptr)
+      std::fclose(file_);
+  }
+
+  using Logger::Logv;
+
+  void Logv(const char* format, va_list ap) override {
+    std::lock_guard guard{mtx_};
+    if (file_ == nullptr)
+      return;
+    auto now = std::chrono::system_clock::now();
+    auto t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y/%m/%d-%H:%M:%S ", &tm);
+    std::fputs(stamp, file_);
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);
+    if (std::ftell(file_) > (4 << 20)) {
+      std::fclose(file_);
+      std::error_code ec;
+      std::filesystem::rename(dir_ + "/LOG", dir_ + "/LOG.old", ec);
+      open();
+    }
+  }
+
+private:
+  void open() {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    file_ = std::fopen((dir_ + "/LOG").c_str(), "a");
+  }
+
+  std::string dir_;
+  std::mutex mtx_;
+  std::FILE* file_ = nullptr;
 };
 
 /// Free bytes of the volume holding `dir` (for an unprivileged process);
@@ -540,7 +595,7 @@ event_store::open(store_options opts) {
   // 1.1 write buffers, ~70 MiB, for each new WAL and a whole target size
   // for each table file); WAL files are bounded by the volume's size; a
   // restart replays the WAL into memtables without writing table files
-  // first; RocksDB's own LOG stays small.
+  // first; RocksDB's LOG cannot fail a write (tolerant_log).
   db_opts.allow_fallocate = false;
   db_opts.max_total_wal_size = self->opts_.max_total_wal_size;
   if (db_opts.max_total_wal_size == 0) {
@@ -550,8 +605,7 @@ event_store::open(store_options opts) {
       volume_bytes(self->opts_.dir) / 8, 4u << 20, 1u << 30);
   }
   db_opts.avoid_flush_during_recovery = true;
-  db_opts.max_log_file_size = 4u << 20;
-  db_opts.keep_log_file_num = 3;
+  db_opts.info_log = std::make_shared<tolerant_log>(self->opts_.dir);
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
