@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 #include <fmt/format.h>
 #include <prometheus/registry.h>
+#include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -77,6 +78,16 @@ struct application::impl {
   std::vector<
     std::pair<std::shared_ptr<projections::projection>, prometheus::Gauge*>>
     lag_gauges;
+  /// `billow_storage_state{state}`: 1 for the store's state, 0 for the
+  /// others; set on each scrape.
+  std::vector<std::pair<events::storage_state, prometheus::Gauge*>>
+    storage_gauges;
+  /// `billow_follower_stopped{follower}`, set on each scrape.
+  std::vector<std::pair<std::string, prometheus::Gauge*>> stopped_gauges;
+  /// False once the subscription that feeds every follower ended (it is
+  /// linked to the writer and ends only with it or on a failed read).
+  std::shared_ptr<std::atomic<bool>> following
+    = std::make_shared<std::atomic<bool>>(true);
   /// Slow or blocking work of request handlers (store reads, chain
   /// verification), kept off CAF's scheduler threads.
   std::unique_ptr<boost::asio::thread_pool> blocking;
@@ -171,6 +182,42 @@ struct application::impl {
     return head > p.position() ? head - p.position() : 0;
   }
 
+  /// Why `follower` (a directory or a projection) does not keep its read
+  /// model current and stored; nullopt when it does.
+  std::optional<std::string> follower_stopped(const std::string& follower) {
+    if (!following->load())
+      return "the log subscription ended (see the server log); a restart "
+             "resumes from the checkpoints";
+    for (auto& p : projections())
+      if (p->name() == follower && !p->storing())
+        return "cannot store its read model (storage fault); reads stay "
+               "current, storing is tried again every second";
+    return std::nullopt;
+  }
+
+  /// The followers `follower_stopped` knows.
+  std::vector<std::string> follower_names() const {
+    std::vector<std::string> names{"admins", "clients"};
+    for (auto& p : projections())
+      names.push_back(p->name());
+    return names;
+  }
+
+  /// Why the log takes no writes; nullopt when it does.
+  std::optional<std::string> storage_problem() const {
+    switch (store->storage()) {
+      case events::storage_state::ok: return std::nullopt;
+      case events::storage_state::full:
+        return "the data volume is full: writes are refused (507) until "
+               "space is freed, then resume by themselves";
+      case events::storage_state::failed:
+        return "a storage error stopped writes (503); the server log says "
+               "which, and whether they resume by themselves or after a "
+               "restart";
+    }
+    return std::nullopt;
+  }
+
   std::vector<readiness_check> readiness() {
     std::vector<readiness_check> checks{
       {"http",
@@ -186,12 +233,19 @@ struct application::impl {
          if (::access(opts.data_dir.c_str(), W_OK) != 0)
            return "data directory " + opts.data_dir.string()
              + " is not writable";
-         return std::nullopt;
+         return storage_problem();
        }},
     };
+    for (const auto* dir : {"admins", "clients"})
+      checks.push_back(
+        {std::string{"directory_"} + dir, [this, name = std::string{dir}] {
+           return follower_stopped(name);
+         }});
     for (auto& p : projections())
       checks.push_back(
         {"projection_" + p->name(), [this, p]() -> std::optional<std::string> {
+           if (auto why = follower_stopped(p->name()))
+             return why;
            auto behind = lag(*p);
            if (behind > opts.max_projection_lag)
              return fmt::format("{} events behind the log (at most {})", behind,
@@ -352,8 +406,17 @@ caf::error application::start() {
   consumers.insert(consumers.end(), d.followers.begin(), d.followers.end());
   events::subscription_options follow_opts;
   follow_opts.from_position = from;
-  events::subscribe(*d.sys, *d.store, d.writer,
-                    events::fan_out(*d.sys, std::move(consumers)), follow_opts);
+  auto subscription = events::subscribe(
+    *d.sys, *d.store, d.writer, events::fan_out(*d.sys, std::move(consumers)),
+    follow_opts);
+  caf::actor_cast<caf::abstract_actor*>(subscription)
+    ->attach_functor([following = d.following](const caf::error& reason) {
+      following->store(false);
+      if (reason && reason != caf::exit_reason::user_shutdown)
+        spdlog::error("followers: the log subscription ended, every "
+                      "directory and projection stopped following: {}",
+                      caf::to_string(reason));
+    });
   auto key = load_or_create_key(keys_dir(d.opts.data_dir) / "token.key");
   if (!key)
     return std::move(key.error());
@@ -390,6 +453,10 @@ caf::error application::start() {
       return c->now_us();
     },
     std::move(*fingerprint_key));
+  auth->idempotency->write_through(
+    [store = d.store.get()](rocksdb::WriteBatch& batch) {
+      return store->write(batch, events::durability::async);
+    });
   d.catalog = std::make_shared<modules::module_catalog>(
     *d.store, d.writer_append(), d.opts.modules_dir);
   // The runtime: jobs run module code on the pool through the catalog.
@@ -475,6 +542,25 @@ caf::error application::start() {
                            .Help("Password checks (Argon2id) queued or running")
                            .Register(*d.registry)
                            .Add({});
+  auto& storage_family = prometheus::BuildGauge()
+                           .Name("billow_storage_state")
+                           .Help("1 for the event log's storage state (ok: "
+                                 "takes writes, full: the volume is full, "
+                                 "failed: another error stopped writes)")
+                           .Register(*d.registry);
+  for (auto x : {events::storage_state::ok, events::storage_state::full,
+                 events::storage_state::failed})
+    d.storage_gauges.emplace_back(
+      x, &storage_family.Add({{"state", std::string{events::to_string(x)}}}));
+  auto& stopped_family = prometheus::BuildGauge()
+                           .Name("billow_follower_stopped")
+                           .Help("1 while a follower of the log (directory "
+                                 "or projection) does not keep its read "
+                                 "model current and stored")
+                           .Register(*d.registry);
+  for (auto& name : d.follower_names())
+    d.stopped_gauges.emplace_back(name,
+                                  &stopped_family.Add({{"follower", name}}));
   add_operations_routes(
     *routes, d.registry, d.readiness(),
     [&d, &read_waits_gauge, &password_gauge] {
@@ -484,6 +570,11 @@ caf::error application::start() {
         read_waits_gauge.Set(static_cast<double>(waits->waiting()));
       if (auto passwords = d.passwords)
         password_gauge.Set(static_cast<double>(passwords->load()));
+      auto state = d.store->storage();
+      for (auto& [x, gauge] : d.storage_gauges)
+        gauge->Set(x == state ? 1 : 0);
+      for (auto& [name, gauge] : d.stopped_gauges)
+        gauge->Set(d.follower_stopped(name) ? 1 : 0);
     });
   add_auth_routes(*routes, auth);
   add_audit_routes(*routes, auth, *d.store);

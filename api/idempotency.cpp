@@ -2,6 +2,7 @@
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 #include <sodium.h>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
@@ -218,11 +219,18 @@ void idempotency_store::run(const request_context& ctx,
     if (resp.status < 500 && !resp.on_stream) {
       // The answer is a cache beside the log: written without waiting for
       // the disk (the events it reports are durable already).
-      auto st = db_.Put(rocksdb::WriteOptions{}, cf_, guard->key,
-                        encode_answer(fp, now, resp));
-      if (!st.ok())
+      if (write_) {
+        rocksdb::WriteBatch batch;
+        batch.Put(cf_, guard->key, encode_answer(fp, now, resp));
+        if (auto err = write_(batch))
+          spdlog::warn("idempotency: keeping an answer failed: {}",
+                       caf::to_string(err));
+      } else if (auto st = db_.Put(rocksdb::WriteOptions{}, cf_, guard->key,
+                                   encode_answer(fp, now, resp));
+                 !st.ok()) {
         spdlog::warn("idempotency: keeping an answer failed: {}",
                      st.ToString());
+      }
     }
     release(guard->key, guard->ticket);
   };

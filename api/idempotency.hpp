@@ -24,12 +24,15 @@
 #include <string>
 #include <unordered_map>
 
+#include <caf/error.hpp>
+
 #include "api/router.hpp"
 
 namespace rocksdb {
 class CompactionFilterFactory;
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 } // namespace rocksdb
 
 namespace billow::api {
@@ -64,6 +67,13 @@ public:
                     std::string fingerprint_key,
                     std::chrono::seconds retention = idempotency_retention);
 
+  /// Writes kept answers with `write` instead of straight to the database
+  /// (the event store's `write`, which refuses what the WAL has no room for
+  /// instead of letting RocksDB fail on a full volume).
+  void write_through(std::function<caf::error(rocksdb::WriteBatch&)> write) {
+    write_ = std::move(write);
+  }
+
   /// Runs `inner` for `ctx` (whose caller is set) under the rules above;
   /// requests other than POST, or without the header, just run.
   void run(const request_context& ctx, const route_handler& inner);
@@ -76,6 +86,7 @@ private:
   std::function<int64_t()> now_us_;
   std::string fingerprint_key_;
   int64_t retention_us_;
+  std::function<caf::error(rocksdb::WriteBatch&)> write_;
   /// Ends the running mark of `key` if it is still `ticket`'s.
   void release(const std::string& key, uint64_t ticket);
 

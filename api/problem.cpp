@@ -31,6 +31,7 @@ std::string_view reason_phrase(unsigned status) {
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
     default: return status < 500 ? "Client Error" : "Server Error";
   }
 }

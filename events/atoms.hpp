@@ -20,6 +20,8 @@ using wal_sync_atom = caf::atom_constant<caf::atom("walsync")>;
 
 /// Syncer -> writer: the WAL is durable up to a position (or failed).
 using wal_synced_atom = caf::atom_constant<caf::atom("walsynced")>;
+/// The store takes writes again after a storage fault (to the writer).
+using storage_resumed_atom = caf::atom_constant<caf::atom("stresumed")>;
 
 /// Registers a subscription with the writer.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;

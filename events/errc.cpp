@@ -21,6 +21,8 @@ std::string to_string(billow_errc x) {
     case billow_errc::module_failure: return "module_failure";
     case billow_errc::permission_denied: return "permission_denied";
     case billow_errc::internal: return "internal";
+    case billow_errc::storage_full: return "storage_full";
+    case billow_errc::storage_unavailable: return "storage_unavailable";
   }
   return "unknown";
 }

@@ -12,7 +12,8 @@ namespace billow {
 /// Every error Billow reports across an actor or storage boundary.
 ///
 /// Values are stable: they travel inside `caf::error` (category `billow`) and
-/// the HTTP front maps them to status codes (404, 409, 412, 422, 503, ...).
+/// the HTTP front maps them to status codes (404, 409, 412, 422, 503, 507,
+/// ...).
 enum class billow_errc : uint8_t {
   /// Not an error; never sent.
   none = 0,
@@ -43,6 +44,13 @@ enum class billow_errc : uint8_t {
   permission_denied,
   /// An internal invariant failed; a bug.
   internal,
+  /// The data volume is full: nothing was stored (HTTP 507). Writes resume
+  /// by themselves once space is freed.
+  storage_full,
+  /// The storage cannot take writes now, or could not confirm that a write
+  /// is durable (HTTP 503 with Retry-After); a retry with the same event ids
+  /// never stores twice.
+  storage_unavailable,
 };
 
 /// The CAF error category of `billow_errc`.

@@ -1,21 +1,28 @@
 #include "events/event_store.hpp"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <queue>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include "events/encoding.hpp"
 #include "events/errc.hpp"
@@ -171,7 +178,131 @@ public:
   }
 };
 
+/// Reports RocksDB's background errors (a failed write, flush or
+/// compaction) to the store and keeps RocksDB from recovering by itself:
+/// its SstFileManager waits for a whole write buffer (64 MiB) of free space,
+/// more than a small volume has, and a manual `Resume()` is refused while it
+/// waits. The store's recovery thread resumes instead.
+class fault_listener : public rocksdb::EventListener {
+public:
+  using report_fn = std::function<void(const rocksdb::Status&)>;
+
+  explicit fault_listener(report_fn report) : report_(std::move(report)) {}
+
+  const char* Name() const override {
+    return "billow.FaultListener";
+  }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason,
+                         rocksdb::Status* bg_error) override {
+    if (bg_error != nullptr)
+      report_(*bg_error);
+  }
+
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+
+private:
+  report_fn report_;
+};
+
+/// RocksDB's LOG file, written so that a full volume cannot end the
+/// process: RocksDB's own logger writes through a WritableFileWriter, which
+/// after one failed append aborts (Debian's build keeps assertions) at the
+/// next. This one writes with stdio and ignores failures; past 4 MiB it
+/// starts over, keeping the previous file as `LOG.old`.
+class tolerant_log : public rocksdb::Logger {
+public:
+  explicit tolerant_log(std::string dir)
+    : Logger(rocksdb::InfoLogLevel::INFO_LEVEL), dir_(std::move(dir)) {
+    open();
+  }
+
+  ~tolerant_log() override {
+    if (file_ != nullptr)
+      std::fclose(file_);
+  }
+
+  using Logger::Logv;
+
+  void Logv(const char* format, va_list ap) override {
+    std::lock_guard guard{mtx_};
+    if (file_ == nullptr)
+      return;
+    auto now = std::chrono::system_clock::now();
+    auto t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y/%m/%d-%H:%M:%S ", &tm);
+    std::fputs(stamp, file_);
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);
+    if (std::ftell(file_) > (4 << 20)) {
+      std::fclose(file_);
+      std::error_code ec;
+      std::filesystem::rename(dir_ + "/LOG", dir_ + "/LOG.old", ec);
+      open();
+    }
+  }
+
+private:
+  void open() {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    file_ = std::fopen((dir_ + "/LOG").c_str(), "a");
+  }
+
+  std::string dir_;
+  std::mutex mtx_;
+  std::FILE* file_ = nullptr;
+};
+
+/// Free bytes of the volume holding `dir` (for an unprivileged process);
+/// max when unknown.
+uint64_t free_bytes(const std::string& dir) {
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0)
+    return UINT64_MAX;
+  return static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+}
+
+/// The size of the volume holding `dir`; 0 when unknown.
+uint64_t volume_bytes(const std::string& dir) {
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0)
+    return 0;
+  return static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
+}
+
+/// Bytes of the WAL files in `dir`: about what the memtables hold, which is
+/// what `Resume()` flushes into table files.
+uint64_t wal_bytes(const std::string& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".log")
+      total += entry.file_size(ec);
+  return total;
+}
+
+/// Room kept ahead of the WAL for what a write may add beside its own batch
+/// (other writers in RocksDB's write group, record headers).
+constexpr uint64_t wal_room_margin = 256 << 10;
+
 } // namespace
+
+std::string_view to_string(storage_state x) {
+  switch (x) {
+    case storage_state::ok: return "ok";
+    case storage_state::full: return "full";
+    case storage_state::failed: return "failed";
+  }
+  return "unknown";
+}
 
 struct event_store::impl {
   /// One event's entry for an index family, before a group's entries for
@@ -183,6 +314,8 @@ struct event_store::impl {
     uint64_t position;
   };
 
+  /// The WAL's sync gate and room (wal_file_system.hpp).
+  std::shared_ptr<wal_control> wal = std::make_shared<wal_control>();
   /// The file system RocksDB writes through (wal_file_system.hpp); declared
   /// first, so that it outlives the database.
   std::unique_ptr<rocksdb::Env> env;
@@ -257,10 +390,10 @@ struct event_store::impl {
     refs.clear();
   }
 
-  rocksdb::WriteOptions write_options(durability d) const {
-    rocksdb::WriteOptions wo;
-    wo.sync = d == durability::sync;
-    return wo;
+  /// Every write goes without RocksDB's sync: a synced write fsyncs the WAL
+  /// inside RocksDB, where the sync gate cannot see it; `sync_wal` follows.
+  rocksdb::WriteOptions write_options() const {
+    return rocksdb::WriteOptions{};
   }
 
   /// Reads the raw envelope at `position` into `out`.
@@ -293,7 +426,149 @@ event_store::event_store(store_options opts)
     opts_.clock = system_clock_us;
 }
 
-event_store::~event_store() = default;
+event_store::~event_store() {
+  {
+    std::lock_guard guard{fault_mutex_};
+    stopping_ = true;
+  }
+  fault_cv_.notify_all();
+  if (recovery_.joinable())
+    recovery_.join();
+  // The database before the members its listener reports to.
+  impl_.reset();
+}
+
+caf::error event_store::storage_fault() const {
+  std::lock_guard guard{fault_mutex_};
+  auto state = storage();
+  if (state == storage_state::ok)
+    return caf::none;
+  return make_error(state == storage_state::full
+                      ? billow_errc::storage_full
+                      : billow_errc::storage_unavailable,
+                    "the event log takes no writes: " + fault_reason_);
+}
+
+std::string event_store::storage_reason() const {
+  std::lock_guard guard{fault_mutex_};
+  return storage() == storage_state::ok ? std::string{} : fault_reason_;
+}
+
+void event_store::on_storage_change(std::function<void(storage_state)> fn) {
+  std::lock_guard guard{fault_mutex_};
+  storage_listeners_.push_back(std::move(fn));
+}
+
+void event_store::set_storage(storage_state x, std::string reason) {
+  std::vector<std::function<void(storage_state)>> listeners;
+  {
+    std::lock_guard guard{fault_mutex_};
+    auto was = storage();
+    if (x == was)
+      return;
+    if (x != storage_state::ok) {
+      fault_since_ = std::chrono::steady_clock::now();
+      fault_reason_ = std::move(reason);
+      spdlog::error("storage: the event log takes no writes ({}): {}",
+                    to_string(x), fault_reason_);
+    } else {
+      auto took = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                                - fault_since_)
+                    .count();
+      spdlog::info("storage: the event log takes writes again, after {:.1f} "
+                   "s",
+                   took);
+      fault_reason_.clear();
+      fault_fatal_ = false;
+    }
+    storage_.store(x, std::memory_order_release);
+    listeners = storage_listeners_;
+  }
+  fault_cv_.notify_all();
+  for (auto& fn : listeners)
+    fn(x);
+}
+
+void event_store::recovery_loop() {
+  std::unique_lock guard{fault_mutex_};
+  bool told_waiting = false;
+  while (!stopping_) {
+    if (storage() == storage_state::ok) {
+      told_waiting = false;
+      fault_cv_.wait(guard);
+      continue;
+    }
+    fault_cv_.wait_for(guard, opts_.resume_interval);
+    if (stopping_ || storage() == storage_state::ok || fault_fatal_)
+      continue;
+    auto state = storage();
+    auto resume = rocks_stopped_;
+    guard.unlock();
+    if (!resume) {
+      // Only the store refused (no room ahead of the WAL): RocksDB takes
+      // writes as soon as there is room again.
+      if (impl_->wal->reserve && impl_->wal->reserve(4 * wal_room_margin))
+        set_storage(storage_state::ok, {});
+      guard.lock();
+      continue;
+    }
+    // What Resume writes: the memtables as table files (about the WAL's
+    // size), a new WAL, a manifest record.
+    auto need = wal_bytes(opts_.dir) + (4u << 20);
+    auto have = free_bytes(opts_.dir);
+    rocksdb::Status st;
+    if (state == storage_state::full && have < need)
+      st = rocksdb::Status::NoSpace(
+        fmt::format("{:.1f} MiB free, {:.1f} MiB needed to resume",
+                    static_cast<double>(have) / (1 << 20),
+                    static_cast<double>(need) / (1 << 20)));
+    else
+      st = impl_->db->Resume();
+    if (st.ok()) {
+      impl_->wal->gate.reopen();
+      {
+        std::lock_guard again{fault_mutex_};
+        rocks_stopped_ = false;
+      }
+      set_storage(storage_state::ok, {});
+    } else if (!told_waiting) {
+      told_waiting = true;
+      spdlog::warn("storage: cannot resume writes yet (trying every {} ms): "
+                   "{}",
+                   opts_.resume_interval.count(), st.ToString());
+    }
+    guard.lock();
+  }
+}
+
+void event_store::on_background_error(const rocksdb::Status& st) {
+  {
+    std::lock_guard guard{fault_mutex_};
+    rocks_stopped_ = true;
+    if (st.severity() >= rocksdb::Status::Severity::kFatalError) {
+      fault_fatal_ = true;
+      spdlog::error("storage: RocksDB marks this error {}: writes resume "
+                    "only after a restart",
+                    st.severity()
+                        >= rocksdb::Status::Severity::kUnrecoverableError
+                      ? "unrecoverable"
+                      : "fatal");
+    }
+  }
+  auto full = st.IsNoSpace()
+    || st.subcode() == rocksdb::Status::SubCode::kSpaceLimit;
+  set_storage(full ? storage_state::full : storage_state::failed,
+              st.ToString());
+}
+
+caf::error event_store::write_error(const std::string& what,
+                                    const std::string& status) {
+  // RocksDB reported the write's failure to the listener before returning
+  // it: the state says what kind it is.
+  if (auto fault = storage_fault())
+    return fault;
+  return make_error(billow_errc::storage_error, what + ": " + status);
+}
 
 caf::expected<std::unique_ptr<event_store>>
 event_store::open(store_options opts) {
@@ -304,8 +579,33 @@ event_store::open(store_options opts) {
   rocksdb::DBOptions db_opts;
   im.env = rocksdb::NewCompositeEnv(make_wal_prefill_file_system(
     self->opts_.env ? self->opts_.env->GetFileSystem()
-                    : rocksdb::FileSystem::Default()));
+                    : rocksdb::FileSystem::Default(),
+    im.wal));
   db_opts.env = im.env.get();
+  // Storage faults (see the header): the listener reports them, the
+  // store's recovery thread resumes, RocksDB's own resuming is off.
+  auto* raw_self = self.get();
+  db_opts.listeners.push_back(
+    std::make_shared<fault_listener>([raw_self](const rocksdb::Status& st) {
+      raw_self->on_background_error(st);
+    }));
+  db_opts.max_bgerror_resume_count = 0;
+  // Small volumes: no file is preallocated (the WAL's zeros are written
+  // ahead by the file system, wal_file_system.hpp; RocksDB would reserve
+  // 1.1 write buffers, ~70 MiB, for each new WAL and a whole target size
+  // for each table file); WAL files are bounded by the volume's size; a
+  // restart replays the WAL into memtables without writing table files
+  // first; RocksDB's LOG cannot fail a write (tolerant_log).
+  db_opts.allow_fallocate = false;
+  db_opts.max_total_wal_size = self->opts_.max_total_wal_size;
+  if (db_opts.max_total_wal_size == 0) {
+    std::error_code mk;
+    std::filesystem::create_directories(self->opts_.dir, mk);
+    db_opts.max_total_wal_size = std::clamp<uint64_t>(
+      volume_bytes(self->opts_.dir) / 8, 4u << 20, 1u << 30);
+  }
+  db_opts.avoid_flush_during_recovery = true;
+  db_opts.info_log = std::make_shared<tolerant_log>(self->opts_.dir);
   db_opts.create_if_missing = true;
   db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
@@ -432,6 +732,9 @@ event_store::open(store_options opts) {
     self->last_hash_ = last.hash;
     self->last_time_us_ = last.time_us;
   }
+  self->recovery_ = std::thread{[raw_self] {
+    raw_self->recovery_loop();
+  }};
   return self;
 }
 
@@ -458,10 +761,32 @@ event_store::append_group_unsynced(std::span<const append_request> requests) {
 }
 
 caf::error event_store::sync_wal() {
+  auto& gate = impl_->wal->gate;
+  if (!gate.enter()) {
+    if (auto fault = storage_fault())
+      return fault;
+    return make_error(billow_errc::storage_unavailable,
+                      "a write to the WAL failed; no sync until the store "
+                      "resumed");
+  }
   auto st = impl_->db->SyncWAL();
+  gate.leave();
   if (!st.ok())
-    return storage_error(st, "syncing the WAL");
+    return write_error("syncing the WAL", st.ToString());
   return caf::none;
+}
+
+caf::error event_store::reserve_wal(size_t batch_bytes) {
+  if (storage() != storage_state::ok)
+    if (auto fault = storage_fault())
+      return fault;
+  auto& reserve = impl_->wal->reserve;
+  if (!reserve || reserve(batch_bytes + wal_room_margin))
+    return caf::none;
+  set_storage(storage_state::full,
+              "no room for " + std::to_string(batch_bytes + wal_room_margin)
+                + " more bytes of WAL in " + opts_.dir);
+  return storage_fault();
 }
 
 void event_store::publish(uint64_t upto) {
@@ -703,16 +1028,26 @@ event_store::append_group_impl(std::span<const append_request> requests,
   im.put_index(cf_by_type, im.by_type, true);
   im.put_index(cf_by_actor, im.by_actor, true);
   im.put_index(cf_by_correlation, im.by_correlation, false);
-  auto st = im.db->Write(im.write_options(d), &batch);
-  if (!st.ok()) {
-    // Nothing of the group is acknowledged; the in-memory head stays put, so
-    // positions remain gapless.
-    auto err = storage_error(st, "committing appends");
+  auto fail_all = [&](const caf::error& err) {
     for (auto& r : results)
       if (r)
         r = err;
+  };
+  // Nothing of a refused or failed group is acknowledged; the in-memory
+  // head stays put, so positions remain gapless.
+  if (auto err = reserve_wal(batch.GetDataSize())) {
+    fail_all(err);
     return results;
   }
+  if (auto st = im.db->Write(im.write_options(), &batch); !st.ok()) {
+    fail_all(write_error("committing appends", st.ToString()));
+    return results;
+  }
+  // Written: the head moves on below, but a group whose sync failed is
+  // published (and answered) by no one until a later sync covers it.
+  caf::error unsynced;
+  if (d == durability::sync)
+    unsynced = sync_wal();
   last_hash_ = prev_hash;
   last_time_us_ = time_us;
   if (version_cache_.size() + pending_versions.size() > max_cached_versions)
@@ -725,6 +1060,12 @@ event_store::append_group_impl(std::span<const append_request> requests,
       version_cache_.emplace(std::string{stream}, version);
   }
   written_position_ = next_position - 1;
+  if (unsynced) {
+    fail_all(
+      make_error(billow_errc::storage_unavailable,
+                 "written but not confirmed durable: " + detail_of(unsynced)));
+    return results;
+  }
   if (publish)
     last_position_.store(next_position - 1, std::memory_order_release);
   return results;
@@ -1098,10 +1439,10 @@ caf::error event_store::save_snapshot(std::string_view stream, uint64_t version,
   value.reserve(8 + bytes.size());
   put_be64(value, version);
   value.append(bytes);
-  auto st = im.db->Put(im.write_options(durability::sync), im.cf(cf_snapshots),
-                       as_slice(stream), value);
-  if (!st.ok())
-    return storage_error(st, "saving snapshot");
+  rocksdb::WriteBatch batch;
+  batch.Put(im.cf(cf_snapshots), as_slice(stream), value);
+  if (auto err = write(batch, durability::sync))
+    return err;
   return caf::none;
 }
 
@@ -1153,9 +1494,13 @@ void event_store::put_checkpoint(rocksdb::WriteBatch& batch,
 }
 
 caf::error event_store::write(rocksdb::WriteBatch& batch, durability d) {
-  auto st = impl_->db->Write(impl_->write_options(d), &batch);
+  if (auto err = reserve_wal(batch.GetDataSize()))
+    return err;
+  auto st = impl_->db->Write(impl_->write_options(), &batch);
   if (!st.ok())
-    return storage_error(st, "writing batch");
+    return write_error("writing batch", st.ToString());
+  if (d == durability::sync)
+    return sync_wal();
   return caf::none;
 }
 

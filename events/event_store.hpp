@@ -52,9 +52,25 @@
 // Threading: appends (and `write`) are serialized by an internal mutex and
 // are meant to come from one writer (events/writer.hpp); reads may run from
 // any thread at the same time.
+//
+// Storage faults (a full disk, a failing one) are a state of the store, not
+// a crash:
+//
+//   ok ──a write fails, RocksDB stops writes──► full (no space) or failed
+//    ▲                                               │
+//    └──── DB::Resume() succeeded (new WAL, memtables flushed) ◄─┘
+//          tried by the store's recovery thread every `resume_interval`,
+//          once the volume has room for the flush Resume does
+//
+// Reads keep working in every state. RocksDB's own recovery (its
+// SstFileManager waits for 64 MiB free, one write buffer) is turned off in
+// favour of the store's, which needs only the space of what Resume writes.
+// A `failed` state that RocksDB marks fatal (a failed fsync, say) does not
+// resume: only a restart recovers it. Each change is one log line.
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -63,6 +79,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -77,10 +94,24 @@ class ColumnFamilyHandle;
 class CompactionFilterFactory;
 class DB;
 class Env;
+class Status;
 class WriteBatch;
 } // namespace rocksdb
 
 namespace billow::events {
+
+/// What the store's storage can do now (see the diagram above).
+enum class storage_state : uint8_t {
+  /// Writes are taken.
+  ok,
+  /// The volume is full: writes are refused until space is freed.
+  full,
+  /// Another storage error stopped writes.
+  failed,
+};
+
+/// `ok`, `full` or `failed`.
+std::string_view to_string(storage_state x);
 
 /// When an append counts as committed.
 enum class durability : uint8_t {
@@ -223,6 +254,14 @@ struct store_options {
   /// expires there (kept idempotency answers) is dropped as RocksDB compacts
   /// it.
   std::unordered_map<std::string, expiring_family> compaction_filters;
+  /// How often the recovery thread tries `DB::Resume()` while writes are
+  /// stopped.
+  std::chrono::milliseconds resume_interval{500};
+  /// Most bytes of WAL files kept before RocksDB flushes the families
+  /// holding the oldest one; 0: an eighth of the volume's size, at least
+  /// 4 MiB and at most 1 GiB (RocksDB's default, four times every family's
+  /// write buffer, is larger than a small volume).
+  uint64_t max_total_wal_size = 0;
 };
 
 /// The event log over RocksDB. Not copyable: it owns the database.
@@ -264,6 +303,9 @@ public:
 
   /// Pipelined group commit, step 2: fsyncs the WAL, making every write
   /// before the call durable. May run on another thread than the appends.
+  /// Refused (`storage_unavailable`) once a write to the WAL failed, until
+  /// the store has resumed: RocksDB must not sync such a file
+  /// (wal_file_system.hpp).
   caf::error sync_wal();
 
   /// Pipelined group commit, step 3: makes positions up to `upto` (at most
@@ -272,6 +314,25 @@ public:
 
   /// The last position written, published or not (the writer's head).
   uint64_t written_position();
+
+  // -- storage faults --------------------------------------------------------
+
+  /// What the storage can do now.
+  storage_state storage() const noexcept {
+    return storage_.load(std::memory_order_acquire);
+  }
+
+  /// The error an append gets while `storage()` is not `ok`
+  /// (`storage_full` or `storage_unavailable`, the cause in its detail).
+  caf::error storage_fault() const;
+
+  /// Why writes stopped, with RocksDB's message (which names files: for
+  /// logs, not for answers); empty while `ok`.
+  std::string storage_reason() const;
+
+  /// Calls `fn` (on the store's recovery thread) after every change of
+  /// `storage()`; `fn` must be quick and must not call the store back.
+  void on_storage_change(std::function<void(storage_state)> fn);
 
   // -- reads -----------------------------------------------------------------
 
@@ -374,6 +435,19 @@ private:
 
   explicit event_store(store_options opts);
 
+  /// Moves `storage()` to `x` (logging the change once).
+  void set_storage(storage_state x, std::string reason);
+  /// From RocksDB's listener: a background error stopped writes.
+  void on_background_error(const rocksdb::Status& st);
+  /// Refuses a write of `batch_bytes` (storage_full, and the state full)
+  /// when the WAL has no room ahead for it (wal_file_system.hpp), or any
+  /// write while `storage()` is not `ok`.
+  caf::error reserve_wal(size_t batch_bytes);
+  /// The recovery thread: tries `DB::Resume()` while writes are stopped.
+  void recovery_loop();
+  /// A failed RocksDB write as the error its caller answers.
+  caf::error write_error(const std::string& what, const std::string& status);
+
   caf::error finish_read(envelope& x) const;
 
   std::vector<caf::expected<append_result>>
@@ -402,6 +476,19 @@ private:
     version_cache_;
   hash256 last_hash_{};
   int64_t last_time_us_ = 0;
+
+  std::atomic<storage_state> storage_{storage_state::ok};
+  /// Guards the fields below and wakes the recovery thread.
+  mutable std::mutex fault_mutex_;
+  std::condition_variable fault_cv_;
+  std::string fault_reason_;
+  std::chrono::steady_clock::time_point fault_since_;
+  bool fault_fatal_ = false;
+  /// RocksDB stopped writes: only `DB::Resume()` starts them again.
+  bool rocks_stopped_ = false;
+  bool stopping_ = false;
+  std::vector<std::function<void(storage_state)>> storage_listeners_;
+  std::thread recovery_;
 };
 
 } // namespace billow::events

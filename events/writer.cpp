@@ -5,12 +5,14 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "events/errc.hpp"
 #include "events/writer_state.hpp"
 
 namespace billow::events {
@@ -139,22 +141,56 @@ void finish_sync(writer_ptr self, uint64_t target) {
     notify_all(self);
 }
 
-/// Sync mode: an fsync failed. Nothing written since the last good one can
-/// be trusted: answers everything with the error and stops. That includes
-/// appends taken from the mailbox but not yet written (their flush may still
-/// be queued behind the syncer's note); what is still in the mailbox CAF
-/// bounces as the writer ends.
-void fail_sync(writer_ptr self, caf::error err) {
+/// Sync mode: an fsync failed or was refused (a write to the WAL failed
+/// before it, see wal_file_system.hpp). What it would have covered is
+/// written but not known to be durable: those appends are answered
+/// `storage_unavailable` (a retry with the same event ids stores nothing
+/// twice) and stay unpublished until the store resumes (its flush makes
+/// them durable, `resumed`) or a later fsync covers them. Appends whose own
+/// result is an error keep it. The writer keeps running: appends taken from
+/// the mailbox since go on as usual (the store refuses them while it takes
+/// no writes).
+void fail_sync(writer_ptr self, const caf::error& err) {
   auto& st = self->state;
-  for (auto& g : st.unsynced)
-    for (auto& p : g.promises)
-      p.deliver(err);
-  for (auto& p : st.promises)
-    p.deliver(err);
+  finish_sync(self, st.shared->synced.load());
+  if (st.unsynced.empty())
+    return;
+  auto unknown
+    = make_error(billow_errc::storage_unavailable,
+                 "written but not confirmed durable: " + detail_of(err));
+  promise_list promises;
+  result_list results;
+  auto since = std::chrono::steady_clock::time_point::max();
+  for (auto& g : st.unsynced) {
+    since = std::min(since, g.since);
+    for (size_t i = 0; i < g.promises.size(); ++i) {
+      promises.push_back(std::move(g.promises[i]));
+      if (g.results[i])
+        results.emplace_back(unknown);
+      else
+        results.push_back(std::move(g.results[i]));
+    }
+  }
   st.unsynced.clear();
-  st.promises.clear();
-  st.requests.clear();
-  self->quit(std::move(err));
+  st.expected_back = 0;
+  bool any_events = false;
+  acknowledge(st, promises, results, since, any_events);
+}
+
+/// The store takes writes again. When nothing waits for an fsync, what is
+/// written and unpublished was left by a failed fsync, and the store's
+/// resume flushed it to table files: durable, so it is published.
+void resumed(writer_ptr self) {
+  auto& st = self->state;
+  if (!st.shared || !st.unsynced.empty())
+    return;
+  auto head = st.store->written_position();
+  if (head <= st.store->last_position())
+    return;
+  st.store->publish(head);
+  st.shared->written.store(head);
+  st.shared->synced.store(head);
+  notify_all(self);
 }
 
 /// Sync mode: after a write, makes sure an fsync will cover it. The syncer
@@ -190,7 +226,7 @@ void request_sync(writer_ptr self) {
     shared.synced.store(target);
   shared.idle.store(true);
   if (err)
-    fail_sync(self, std::move(err));
+    fail_sync(self, err);
   else
     finish_sync(self, target);
 }
@@ -211,8 +247,7 @@ void flush(writer_ptr self) {
     g.since = start;
     g.promises.assign(std::make_move_iterator(st.promises.begin()),
                       std::make_move_iterator(
-                        st.promises.begin()
-                        + static_cast<std::ptrdiff_t>(n)));
+                        st.promises.begin() + static_cast<std::ptrdiff_t>(n)));
     st.unsynced.push_back(std::move(g));
   } else {
     auto results = st.store->append_group(batch, st.opts.durability);
@@ -251,8 +286,9 @@ syncer_impl(syncer_actor::pointer self, event_store* store,
         if (target > shared->synced.load()) {
           auto err = store->sync_wal();
           if (err) {
-            // The writer answers everything and quits, which ends this
-            // actor too (linked). `idle` stays off: no fsync runs again.
+            // Idle before the note: the writer then answers what this
+            // fsync would have covered, and may ask for the next one.
+            shared->idle.store(true);
             self->send(writer, wal_synced_atom::value, target, err);
             return;
           }
@@ -288,6 +324,13 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     self->state.syncer = self->spawn<caf::detached + caf::linked>(
       syncer_impl, store, self->state.shared);
   }
+  store->on_storage_change([hdl = caf::actor_cast<caf::weak_actor_ptr>(
+                              self->ctrl())](storage_state x) {
+    if (x != storage_state::ok)
+      return;
+    if (auto strong = caf::actor_cast<caf::actor>(hdl.lock()))
+      caf::anon_send(strong, storage_resumed_atom::value);
+  });
   self->set_down_handler([self](caf::down_msg& msg) {
     auto& subs = self->state.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -315,9 +358,12 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
     },
     [self](wal_synced_atom, uint64_t target, caf::error& err) {
       if (err)
-        fail_sync(self, std::move(err));
+        fail_sync(self, err);
       else
         finish_sync(self, target);
+    },
+    [self](storage_resumed_atom) {
+      resumed(self);
     },
     [self](subscribe_atom, subscription_actor& sub) {
       self->monitor(sub);

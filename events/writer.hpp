@@ -85,6 +85,8 @@ using writer_actor = caf::typed_actor<
   /// Internal, from the syncer: the WAL is durable up to the position, or
   /// its fsync failed with the error.
   caf::reacts_to<wal_synced_atom, uint64_t, caf::error>,
+  /// Internal, from the store: it takes writes again after a fault.
+  caf::reacts_to<storage_resumed_atom>,
   /// Registers a subscription; the writer answers with `committed` messages,
   /// never more than one outstanding per subscription (backpressure).
   caf::reacts_to<subscribe_atom, subscription_actor>,

@@ -102,19 +102,31 @@ caf::error projection::commit(events::event_store& store,
   auto cf = family(store);
   if (!cf)
     return std::move(cf.error());
-  rocksdb::WriteBatch batch;
+  // A failed batch is written again ahead of the records changed since:
+  // later puts of the same key win within a batch.
+  if (!unstored_)
+    unstored_ = std::make_unique<rocksdb::WriteBatch>();
+  auto& batch = *unstored_;
   uint64_t pos = 0;
   {
     std::unique_lock guard{mtx_};
     pos = position();
-    if (pos == committed_position())
+    if (pos == committed_position() && batch.Count() == 0)
       return caf::none;
     flush_locked(batch, *cf);
   }
   store.put_checkpoint(batch, checkpoint_name(), pos);
-  if (auto err = store.write(batch, d))
+  if (auto err = store.write(batch, d)) {
+    storing_.store(false, std::memory_order_release);
     return err;
+  }
+  // Its memory goes back when it once held a large catch-up.
+  if (batch.GetDataSize() > (4u << 20))
+    unstored_.reset();
+  else
+    batch.Clear();
   committed_.store(pos, std::memory_order_release);
+  storing_.store(true, std::memory_order_release);
   return caf::none;
 }
 
@@ -192,6 +204,7 @@ caf::expected<uint64_t> projection::rebuild(events::event_store& store,
     return std::move(cf.error());
   {
     std::unique_lock guard{mtx_};
+    unstored_.reset();
     rocksdb::WriteBatch batch;
     // Keys are `<letter>/<id>`: everything sorts below \xff.
     batch.DeleteRange(*cf, rocksdb::Slice{}, rocksdb::Slice{"\xff", 1});
@@ -246,55 +259,54 @@ struct follower_state {
 
 using follower_ptr = follower_actor::stateful_pointer<follower_state>;
 
-/// Commits; false (after logging) when that failed: then the follower stops
-/// rather than commit a later checkpoint without these records. The
-/// projection falls behind, /readyz says so, a restart resumes from the last
-/// good checkpoint.
-bool commit_or_stop(events::event_store& store, projection& proj) {
+/// Commits, logging the first failure of a run and the success that ends
+/// it; false when the commit failed (it is tried again later).
+bool commit_logged(events::event_store& store, projection& proj) {
+  auto was_storing = proj.storing();
   if (auto err = proj.commit(store, events::durability::async)) {
-    spdlog::error("projection {}: commit failed, stopped following: {}",
-                  proj.name(), caf::to_string(err));
+    if (was_storing)
+      spdlog::error("projection {}: cannot store its read model, trying "
+                    "again every {} s (reads stay current): {}",
+                    proj.name(), commit_interval.count(), caf::to_string(err));
     return false;
   }
+  if (!was_storing)
+    spdlog::info("projection {}: read model stored again, up to position {}",
+                 proj.name(), proj.committed_position());
   return true;
 }
 
 /// Applies each delivered page and commits at most every `commit_interval`
-/// (or `commit_events`), and once more as it ends.
+/// (or `commit_events`), and once more as it ends. A failed commit is tried
+/// again after `commit_interval` with what was applied since.
 follower_actor::behavior_type
 projection_follower(follower_ptr self, events::event_store* store,
                     const std::shared_ptr<projection>& proj) {
-  // A failed commit forgot the records it held: committing a later
-  // checkpoint after it would store the read model without them.
-  auto failed = std::make_shared<bool>(false);
-  self->attach_functor([store, proj, failed] {
-    if (!*failed)
-      commit_or_stop(*store, *proj);
+  self->attach_functor([store, proj] {
+    commit_logged(*store, *proj);
   });
+  auto arm = [self] {
+    if (!self->state.commit_armed) {
+      self->state.commit_armed = true;
+      self->delayed_send(self, commit_interval, commit_due_atom::value);
+    }
+  };
   return {
-    [self, store, proj, failed](events::deliver_atom,
-                                const std::vector<events::envelope>& page) {
-      // A fan-out may have sent pages ahead of the failure: not applied, or
-      // a later commit would store the read model without what was lost.
-      if (*failed)
-        return false;
+    [proj, store, arm](events::deliver_atom,
+                       const std::vector<events::envelope>& page) {
       proj->apply(page);
-      if (proj->position() - proj->committed_position() >= commit_events) {
-        *failed = !commit_or_stop(*store, *proj);
-        return !*failed;
-      }
-      if (!self->state.commit_armed) {
-        self->state.commit_armed = true;
-        self->delayed_send(self, commit_interval, commit_due_atom::value);
-      }
+      // While commits fail, only the timer tries again (not every page).
+      if (proj->storing()
+          && proj->position() - proj->committed_position() >= commit_events
+          && commit_logged(*store, *proj))
+        return true;
+      arm();
       return true;
     },
-    [self, store, proj, failed](commit_due_atom) {
+    [self, store, proj, arm](commit_due_atom) {
       self->state.commit_armed = false;
-      if (!commit_or_stop(*store, *proj)) {
-        *failed = true;
-        self->quit();
-      }
+      if (!commit_logged(*store, *proj))
+        arm();
     },
   };
 }

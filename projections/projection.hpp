@@ -118,8 +118,17 @@ public:
   void apply(std::span<const events::envelope> events);
 
   /// Stores every record changed since the last commit and the checkpoint
-  /// in one WriteBatch.
+  /// in one WriteBatch. A batch that failed (a full disk) is kept and
+  /// written with the next commit's, so nothing applied is ever left out of
+  /// the stored copy: commits may fail and be tried again. One committer at
+  /// a time.
   caf::error commit(events::event_store& store, events::durability d);
+
+  /// False while the last commit failed: the stored copy (and the
+  /// checkpoint) lag behind what readers see until a commit succeeds.
+  bool storing() const noexcept {
+    return storing_.load(std::memory_order_acquire);
+  }
 
   /// Applies the log from `position() + 1` to its current head, committing
   /// as `commits` says; readers see each commit's events as it is made.
@@ -162,14 +171,19 @@ private:
   std::string name_;
   position_gate applied_;
   std::atomic<uint64_t> committed_{0};
+  std::atomic<bool> storing_{true};
+  /// What the last commit failed to write (when it failed), written again
+  /// with the next one; only the committer touches it.
+  std::unique_ptr<rocksdb::WriteBatch> unstored_;
 };
 
 /// Catches `proj` up and keeps it current: a subscription from
 /// `position() + 1` applies each page at once and commits what it applied at
 /// most 1 s (or 32,768 events) later, and as it stops (durability async:
 /// the log is the durable truth, a lost commit is replayed). A failed commit
-/// ends the subscription, and nothing is committed after it (the projection
-/// then lags; its checkpoint stays consistent). Answers the follower actor;
+/// (a full disk) is logged once and tried again every second with what was
+/// applied since; reads stay current meanwhile, `storing()` is false, and
+/// the next commit that succeeds is logged. Answers the follower actor;
 /// send it an exit message to stop. `store` must outlive it.
 caf::expected<events::subscriber_actor>
 follow(caf::actor_system& sys, events::event_store& store,

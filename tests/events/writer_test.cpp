@@ -225,8 +225,7 @@ TEST_F(gated_writer_test, queued_appends_share_one_group_commit) {
   EXPECT_EQ(appends, n);
   EXPECT_EQ(counter(*metrics, "billow_events_appended_total"), 1 + 49 * 2);
   EXPECT_EQ(counter(*metrics, "billow_event_appends_total"), n);
-  EXPECT_EQ(histogram(*metrics, "billow_event_commit_seconds").first,
-            batches);
+  EXPECT_EQ(histogram(*metrics, "billow_event_commit_seconds").first, batches);
   EXPECT_EQ(store->last_position(), 99u);
   EXPECT_TRUE(store->verify(1, UINT64_MAX)->ok());
 }
@@ -277,9 +276,11 @@ TEST_F(writer_test, concurrent_appenders_get_gapless_distinct_positions) {
 }
 
 // A failed fsync on the writer's own thread (one appender, nothing waiting):
-// the append is answered with the error, never published, and the writer
-// stops, so later appends are refused too.
-TEST_F(failing_sync_test, a_failed_fsync_is_answered_and_stops_the_writer) {
+// the append is answered storage_unavailable (not known to be durable) and
+// never published; the writer keeps running, and later appends are refused
+// with the same kind of error while the store takes no writes (a failed
+// fsync is fatal to RocksDB: only a restart recovers it).
+TEST_F(failing_sync_test, a_failed_fsync_is_answered_and_the_writer_goes_on) {
   gate_passed_ = true; // open the gate: this test needs no queue behind it
   writer = make_writer(*sys, *store);
   caf::scoped_actor self{*sys};
@@ -302,16 +303,20 @@ TEST_F(failing_sync_test, a_failed_fsync_is_answered_and_stops_the_writer) {
   fs_->fail = true;
   auto failed = append("s-lost");
   ASSERT_FALSE(failed);
-  EXPECT_EQ(errc_of(failed.error()), billow_errc::storage_error)
+  EXPECT_EQ(errc_of(failed.error()), billow_errc::storage_unavailable)
     << to_string(failed.error());
   EXPECT_EQ(store->last_position(), 1u);
-  EXPECT_FALSE(append("s-after"));
+  auto after = append("s-after");
+  ASSERT_FALSE(after);
+  EXPECT_EQ(errc_of(after.error()), billow_errc::storage_unavailable)
+    << to_string(after.error());
   EXPECT_EQ(store->last_position(), 1u);
+  EXPECT_EQ(store->storage(), storage_state::failed);
 }
 
 // A failed fsync on the syncer while more appends were written behind it:
-// every append of the failed round and every one written after it gets the
-// error; none is acknowledged.
+// every append of the failed round and every one written after it gets an
+// error (storage_unavailable); none is acknowledged.
 TEST_F(failing_sync_test,
        a_failed_fsync_on_the_syncer_fails_every_waiting_append) {
   writer = make_writer(*sys, *store);
