@@ -1,6 +1,6 @@
 #pragma once
 
-// The one injectable clock of the actor runtime (DESIGN.md §4).
+// The one injectable clock of the actor runtime (docs/design.md, "Actors").
 //
 // Every timer in actors/ (job backoff and attempt timeouts, passivation,
 // schedules, later billing) goes through a `clock`: `now()` tells the time and

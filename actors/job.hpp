@@ -4,7 +4,7 @@
 //
 // Each job is an actor with its own stream `job-<uuid>`; the job manager
 // adds, deduplicates, routes and resumes them. Policy, with Laravel's
-// meaning (DESIGN.md §4):
+// meaning (docs/design.md, "Actors"):
 // - `tries` caps attempts (counted since the job was queued or last retried
 //   by command);
 // - `max_exceptions` caps attempts that threw or timed out (0: no cap); an
@@ -78,7 +78,7 @@ boost::json::object to_json(const job_policy& p);
 /// The policy stored by `to_json`; missing fields get PUQcloud's defaults.
 job_policy policy_from_json(const boost::json::object& o);
 
-/// API.md's job status.
+/// The job status of docs/api.md.
 enum class job_status : uint8_t {
   queued,
   running,
@@ -87,7 +87,7 @@ enum class job_status : uint8_t {
   failed
 };
 
-/// `queued`, `running`, ... as in API.md.
+/// `queued`, `running`, ... as in docs/api.md.
 const char* to_string(job_status x);
 
 /// What to run: the arguments of `Task::add`.

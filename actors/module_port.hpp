@@ -1,6 +1,7 @@
 #pragma once
 
-// The port through which jobs call module code (DESIGN.md §2, §5).
+// The port through which jobs call module code (docs/design.md, "Folders
+// and their direction" and "Modules").
 //
 // actors/ owns this interface; the module SDK implements it and plugs the
 // loaded modules in at start-up; tests plug in a test-only module. The

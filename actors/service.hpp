@@ -53,7 +53,7 @@
 
 namespace billow::actors {
 
-/// API.md's service status (`none`: the stream does not exist).
+/// The service status of docs/api.md (`none`: the stream does not exist).
 enum class service_status : uint8_t {
   none,
   pending,
@@ -63,7 +63,7 @@ enum class service_status : uint8_t {
   cancelled
 };
 
-/// API.md's provision status.
+/// The provision status of docs/api.md.
 enum class provision_status : uint8_t {
   pending,
   processing,

@@ -2,7 +2,7 @@
 
 // A bounded pool of plain threads for blocking module code (external APIs,
 // mail, databases), so that CAF's scheduler threads never block
-// (DESIGN.md §4).
+// (docs/design.md, "Actors").
 //
 //   submit(task) ──► [ queue ] ──► worker 1..N (std::thread, not CAF)
 //                                     │ task() — may block, may hang

@@ -1,6 +1,7 @@
 #pragma once
 
-// The client area over HTTP (API.md "Client area"), behind client tokens:
+// The client area over HTTP (docs/api.md, "Client area"), behind client
+// tokens:
 //
 //   GET  /api/v1/client/services/{id}                      the service
 //   GET  /api/v1/client/services/{id}/tabs                 its module's tabs

@@ -1,9 +1,9 @@
 #pragma once
 
-// `Idempotency-Key` on every POST (API.md): the first answer a caller got
-// for a key is kept, and a retry of the same request gets that answer again
-// (same status and body, plus `Idempotent-Replayed: true`) without running
-// the handler a second time.
+// `Idempotency-Key` on every POST (docs/api.md, "Conventions"): the first
+// answer a caller got for a key is kept, and a retry of the same request gets
+// that answer again (same status and body, plus `Idempotent-Replayed: true`)
+// without running the handler a second time.
 //
 //   same caller, same key, same request (method, path, body)  -> the answer
 //   same caller, same key, another request                    -> 422

@@ -154,7 +154,8 @@ service_data_of(const service_backend& be, const events::uuid& id) {
   return {std::move(data), std::move(row)};
 }
 
-/// A service as API.md shows it; `row` adds what only the projection knows.
+/// A service as docs/api.md shows it; `row` adds what only the projection
+/// knows.
 json::object service_json(const actors::service_view& v, json::value data,
                           bool show_secrets,
                           const projections::service_row* row) {
@@ -425,7 +426,7 @@ http_response list_response(json::array items,
   return resp;
 }
 
-/// The services of a list page as API.md shows them.
+/// The services of a list page as docs/api.md shows them.
 json::array service_items(const std::vector<projections::service_row>& rows,
                           bool show_secrets) {
   json::array items;

@@ -1,7 +1,7 @@
 #pragma once
 
-// The admin API for the service lifecycle (API.md: clients, products,
-// services, jobs) and the manual clock:
+// The admin API for the service lifecycle (docs/api.md, "Admin: catalogue,
+// clients, services", and the jobs) and the manual clock:
 //
 //   POST/GET /api/v1/admin/clients, GET /clients/{id}          clients.*
 //   POST/GET /api/v1/admin/products, GET /products/{id}        products.*

@@ -33,7 +33,8 @@ struct new_event {
   std::string payload;
 };
 
-/// A committed event as it is stored and read back (DESIGN.md §3).
+/// A committed event as it is stored and read back (docs/design.md, "The
+/// event log").
 struct envelope {
   /// Global, gapless, strictly increasing position in the log; starts at 1.
   uint64_t position = 0;

@@ -1,6 +1,7 @@
 #pragma once
 
-// The RocksDB event store: Billow's source of truth (DESIGN.md §3).
+// The RocksDB event store: Billow's source of truth (docs/design.md, "The
+// event log").
 //
 // One RocksDB database, one column family per kind of key. All integers in
 // keys are big-endian so that bytewise key order is numeric order.

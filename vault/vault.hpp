@@ -1,7 +1,8 @@
 #pragma once
 
 // The vault of a data directory: what must not be in the log in clear, kept
-// beside it (DESIGN: credentials leave the log; personal data is erasable).
+// beside it (docs/design.md, "The event log": credentials leave the log;
+// personal data is erasable).
 //
 //   credentials    password hashes, by (subject, kind, event)
 //   credential_store.hpp data_keys      one key per data subject (client)
