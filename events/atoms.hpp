@@ -13,6 +13,7 @@ namespace billow::events {
 using append_atom = caf::atom_constant<caf::atom("append")>;
 
 /// The writer's note to itself: commit everything queued so far.
+using append_unit_atom = caf::atom_constant<caf::atom("append_all")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 /// Writer -> its idle syncer: fsync the WAL while more is written.

@@ -850,21 +850,20 @@ event_store::append_group_impl(std::span<const append_request> requests,
   if (id_count > 0)
     im.db->MultiGet(rocksdb::ReadOptions{}, im.cf(cf_ids), id_count,
                     id_keys.data(), id_values.data(), id_statuses.data());
-  size_t id_offset = 0;
-  for (auto& req : requests) {
-    // This request's ids in `id_values` and `id_statuses` start here.
-    auto ids_at = id_offset;
-    id_offset += req.events.size();
+  // One request: checked and, when accepted, encoded into the batch; its
+  // result is pushed onto `results`. `ids_at`: where its ids start in
+  // `id_values` and `id_statuses`.
+  auto append_one = [&](const append_request& req, size_t ids_at) {
     auto fail = [&](caf::error err) {
       results.emplace_back(std::move(err));
     };
     if (auto err = validate_stream_id(req.stream)) {
       fail(std::move(err));
-      continue;
+      return;
     }
     if (req.events.empty()) {
       fail(make_error(billow_errc::invalid_argument, "empty append"));
-      continue;
+      return;
     }
     caf::error bad;
     for (auto& ev : req.events) {
@@ -873,7 +872,7 @@ event_store::append_group_impl(std::span<const append_request> requests,
     }
     if (bad) {
       fail(std::move(bad));
-      continue;
+      return;
     }
     // Idempotency: look every event id up (pending ones first).
     size_t found = 0;
@@ -924,24 +923,24 @@ event_store::append_group_impl(std::span<const append_request> requests,
     }
     if (bad) {
       fail(std::move(bad));
-      continue;
+      return;
     }
     if (dup_in_request) {
       fail(make_error(billow_errc::invalid_argument,
                       "an event id appears twice in one append"));
-      continue;
+      return;
     }
     if (found > 0) {
       if (found != req.events.size() || foreign) {
         fail(make_error(billow_errc::already_exists,
                         foreign ? "an event id is stored in another stream"
                                 : "some but not all event ids are stored"));
-        continue;
+        return;
       }
       // A retry: answer the original positions, write nothing.
       results.emplace_back(
         append_result{first_found, last_found, last_found_version, true});
-      continue;
+      return;
     }
     // Optimistic concurrency.
     uint64_t current = 0;
@@ -955,7 +954,7 @@ event_store::append_group_impl(std::span<const append_request> requests,
       auto v = im.stored_version(req.stream);
       if (!v) {
         fail(std::move(v.error()));
-        continue;
+        return;
       }
       current = *v;
     }
@@ -965,7 +964,7 @@ event_store::append_group_impl(std::span<const append_request> requests,
                         + std::to_string(current) + ", expected "
                         + std::to_string(req.expected.version())
                         + "; current_version=" + std::to_string(current)));
-      continue;
+      return;
     }
     // The size limit is checked before anything is kept, so a refused
     // request leaves the batch untouched.
@@ -982,7 +981,7 @@ event_store::append_group_impl(std::span<const append_request> requests,
     }
     if (bad) {
       fail(std::move(bad));
-      continue;
+      return;
     }
     // Encode each event straight from the request into the batch, with its
     // stream and id entries; the index families get theirs per group below.
@@ -1022,7 +1021,78 @@ event_store::append_group_impl(std::span<const append_request> requests,
     any_written = true;
     results.emplace_back(append_result{first, next_position - 1,
                                        current + req.events.size(), false});
+  };
+  // A unit (`with_next`, see append_request) is written whole or not at all:
+  // its first request sets a save point, and a refused member rolls the
+  // batch and the group's bookkeeping back to it and fails every member.
+  struct unit_start {
+    size_t first_request = 0;
+    size_t results_at = 0;
+    uint64_t next_position = 0;
+    decltype(last_hash_) hash;
+    bool any_written = false;
+    size_t by_type = 0, by_actor = 0, by_correlation = 0;
+    boost::unordered_flat_map<std::string_view, uint64_t> versions;
+    std::vector<uuid> ids;
+  };
+  std::optional<unit_start> unit;
+  size_t id_offset = 0;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    auto& req = requests[r];
+    auto ids_at = id_offset;
+    id_offset += req.events.size();
+    if (!unit && req.with_next) {
+      batch.SetSavePoint();
+      unit = unit_start{r,
+                        results.size(),
+                        next_position,
+                        prev_hash,
+                        any_written,
+                        im.by_type.size(),
+                        im.by_actor.size(),
+                        im.by_correlation.size(),
+                        pending_versions,
+                        {}};
+    }
+    append_one(req, ids_at);
+    if (!unit)
+      continue;
+    if (!results.back()) {
+      auto err = results.back().error();
+      batch.RollbackToSavePoint();
+      next_position = unit->next_position;
+      prev_hash = unit->hash;
+      any_written = unit->any_written;
+      im.by_type.resize(unit->by_type);
+      im.by_actor.resize(unit->by_actor);
+      im.by_correlation.resize(unit->by_correlation);
+      pending_versions = std::move(unit->versions);
+      for (auto& id : unit->ids)
+        pending_ids.erase(id);
+      results.erase(results.begin()
+                      + static_cast<std::ptrdiff_t>(unit->results_at),
+                    results.end());
+      auto last = r;
+      while (last + 1 < requests.size() && requests[last].with_next)
+        ++last;
+      for (auto i = unit->first_request; i <= last; ++i)
+        results.emplace_back(err);
+      for (auto i = r + 1; i <= last; ++i)
+        id_offset += requests[i].events.size();
+      r = last;
+      unit.reset();
+      continue;
+    }
+    if (!results.back()->duplicate)
+      for (auto& ev : req.events)
+        unit->ids.push_back(ev.event_id);
+    if (!req.with_next) {
+      batch.PopSavePoint();
+      unit.reset();
+    }
   }
+  if (unit) // a unit left open by the last request: it ends with the group
+    batch.PopSavePoint();
   if (!any_written)
     return results;
   im.put_index(cf_by_type, im.by_type, true);

@@ -175,7 +175,16 @@ struct append_request {
   std::string stream;
   expected_version expected;
   std::vector<new_event> events;
+  /// True when this request and the next one form a unit (a multi-stream
+  /// append): a run of requests linked this way is written whole, or, when
+  /// any of them is refused, not at all, every member answering that error.
+  bool with_next = false;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_request& x) {
+  return f(x.stream, x.expected, x.events, x.with_next);
+}
 
 /// The latest snapshot of a stream: the state at `version`, opaque to the
 /// store.

@@ -92,6 +92,8 @@ void acknowledge(
     st.commit_seconds->Observe(elapsed);
   }
   for (size_t i = 0; i < promises.size(); ++i) {
+    if (!promises[i].pending()) // a unit's member other than its last
+      continue;
     if (results[i])
       promises[i].deliver(*results[i]);
     else
@@ -238,6 +240,9 @@ void flush(writer_ptr self) {
     return;
   // Take at most max_batch_appends; the rest waits for the next round.
   auto n = std::min(st.requests.size(), st.opts.max_batch_appends);
+  // A unit is never split between two rounds.
+  while (n < st.requests.size() && st.requests[n - 1].with_next)
+    ++n;
   auto start = std::chrono::steady_clock::now();
   auto batch = std::span<const append_request>{st.requests.data(), n};
   if (st.opts.durability == durability::sync) {
@@ -352,6 +357,27 @@ writer_actor::behavior_type writer_impl(writer_ptr self, event_store* store,
         self->send(self, flush_atom::value);
       }
       return st.promises.back();
+    },
+    [self](append_unit_atom, std::vector<append_request>& unit)
+      -> caf::typed_response_promise<append_result> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<append_result>();
+      if (unit.empty()) {
+        rp.deliver(make_error(billow_errc::invalid_argument, "empty unit"));
+        return rp;
+      }
+      for (size_t i = 0; i < unit.size(); ++i) {
+        unit[i].with_next = i + 1 < unit.size();
+        st.requests.push_back(std::move(unit[i]));
+        st.promises.push_back(i + 1 < unit.size()
+                                ? caf::typed_response_promise<append_result>{}
+                                : rp);
+      }
+      if (!st.flush_scheduled) {
+        st.flush_scheduled = true;
+        self->send(self, flush_atom::value);
+      }
+      return rp;
     },
     [self](flush_atom) {
       flush(self);

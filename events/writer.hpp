@@ -80,6 +80,12 @@ using writer_actor = caf::typed_actor<
   /// the batch holding them is durable.
   caf::replies_to<append_atom, std::string, expected_version,
                   std::vector<new_event>>::with<append_result>,
+  /// Appends to several streams at once: each request as `append` would,
+  /// but written whole or not at all (append_request::with_next), in one
+  /// batch. Answers the last request's result; on a refusal, the refusing
+  /// member's error.
+  caf::replies_to<append_unit_atom,
+                  std::vector<append_request>>::with<append_result>,
   /// Internal: commits everything queued. Sent by the writer to itself.
   caf::reacts_to<flush_atom>,
   /// Internal, from the syncer: the WAL is durable up to the position, or

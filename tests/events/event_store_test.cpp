@@ -255,6 +255,53 @@ TEST_F(event_store_test, group_commit_isolates_refused_requests) {
   EXPECT_TRUE(report->ok()) << report->problem;
 }
 
+// A unit (with_next) spans streams: written whole, or, when one member is
+// refused, not at all, while the group's other requests go on.
+TEST_F(event_store_test, a_unit_is_written_whole_or_not_at_all) {
+  must_append("invoice-1", 1);
+  std::vector<append_request> reqs;
+  reqs.push_back({"service-1", expected_version::no_stream(), events_of(1)});
+  // Refused: its second member expects a stale version.
+  reqs.push_back(
+    {"series-a", expected_version::no_stream(), events_of(2), true});
+  reqs.push_back({"invoice-1", expected_version::exact(0), events_of(1)});
+  reqs.push_back({"service-2", expected_version::no_stream(), events_of(1)});
+  // Accepted: both members.
+  reqs.push_back(
+    {"series-a", expected_version::no_stream(), events_of(1), true});
+  reqs.push_back({"invoice-1", expected_version::exact(1), events_of(1)});
+  auto results = store->append_group(reqs, durability::sync);
+  ASSERT_EQ(results.size(), 6u);
+  ASSERT_TRUE(results[0]);
+  EXPECT_EQ(results[0]->first_position, 2u);
+  for (int i : {1, 2}) {
+    ASSERT_FALSE(results[i]);
+    EXPECT_EQ(errc_of(results[i].error()),
+              billow_errc::wrong_expected_version);
+  }
+  ASSERT_TRUE(results[3]);
+  EXPECT_EQ(results[3]->first_position, 3u);
+  ASSERT_TRUE(results[4]);
+  ASSERT_TRUE(results[5]);
+  EXPECT_EQ(results[4]->first_position, 4u);
+  EXPECT_EQ(results[5]->first_position, 5u);
+  EXPECT_EQ(results[5]->version, 2u);
+  EXPECT_EQ(store->last_position(), 5u);
+  auto series = store->read_stream("series-a", 1, read_direction::forward, 10);
+  ASSERT_TRUE(series);
+  EXPECT_EQ(series->size(), 1u);
+  // The accepted unit again: both members are duplicates, nothing written.
+  std::vector<append_request> again{reqs[4], reqs[5]};
+  auto retry = store->append_group(again, durability::sync);
+  ASSERT_TRUE(retry[0] && retry[1]);
+  EXPECT_TRUE(retry[0]->duplicate);
+  EXPECT_TRUE(retry[1]->duplicate);
+  EXPECT_EQ(store->last_position(), 5u);
+  auto report = store->verify(1, UINT64_MAX);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->ok()) << report->problem;
+}
+
 TEST_F(event_store_test, streams_read_forward_and_backward_from_a_version) {
   must_append("service-1", 5);
   must_append("service-10", 2); // shares a prefix, must not leak in
