@@ -14,6 +14,7 @@ unsigned status_for(const caf::error& err) {
     case billow_errc::module_failure: return 422;
     case billow_errc::wrong_expected_version: return 412;
     case billow_errc::invalid_transition:
+    case billow_errc::insufficient_funds:
     case billow_errc::already_exists: return 409;
     case billow_errc::permission_denied: return 403;
     case billow_errc::unavailable:

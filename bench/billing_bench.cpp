@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/billing/document/invoice_pdf.hpp"
+#include "billing_document/invoice_pdf.hpp"
 #include "bench/report.hpp"
 
 namespace bench = billow::bench;

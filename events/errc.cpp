@@ -23,6 +23,7 @@ std::string to_string(billow_errc x) {
     case billow_errc::internal: return "internal";
     case billow_errc::storage_full: return "storage_full";
     case billow_errc::storage_unavailable: return "storage_unavailable";
+    case billow_errc::insufficient_funds: return "insufficient_funds";
   }
   return "unknown";
 }

@@ -51,6 +51,8 @@ enum class billow_errc : uint8_t {
   /// is durable (HTTP 503 with Retry-After); a retry with the same event ids
   /// never stores twice.
   storage_unavailable,
+  /// A debit would take a balance below its credit limit (HTTP 409).
+  insufficient_funds,
 };
 
 /// The CAF error category of `billow_errc`.

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/billing/document/invoice_pdf.hpp"
+#include "billing_document/invoice_pdf.hpp"
 #include "events/errc.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/billing/document/invoice_pdf.hpp"
+#include "billing_document/invoice_pdf.hpp"
 
 #include <algorithm>
 #include <functional>

@@ -1,0 +1,137 @@
+#include "actors/billing/account_state.hpp"
+
+#include <boost/json.hpp>
+
+#include "actors/billing/invoice_state.hpp"
+#include "actors/billing/money.hpp"
+
+namespace billow::billing {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string str(const json::object& obj, std::string_view key) {
+  if (auto* v = obj.if_contains(key); v && v->is_string())
+    return std::string{v->as_string()};
+  return {};
+}
+
+int64_t num(const json::object& obj, std::string_view key) {
+  if (auto* v = obj.if_contains(key)) {
+    if (v->is_int64())
+      return v->as_int64();
+    if (v->is_uint64())
+      return static_cast<int64_t>(v->as_uint64());
+  }
+  return 0;
+}
+
+/// The account fields an event may set (client.created carries the ones
+/// given with the client).
+void apply_profile(account_state& st, const json::object& p) {
+  if (auto mode = str(p, "billing_mode"); !mode.empty())
+    st.billing_mode = mode;
+  if (auto* v = p.if_contains("credit_limit_minor"); v && v->is_int64())
+    st.credit_limit = v->as_int64();
+  if (p.contains("country"))
+    st.country = str(p, "country");
+  if (p.contains("tax_id"))
+    st.tax_id = str(p, "tax_id");
+  if (auto* v = p.if_contains("tax_exempt"); v && v->is_bool())
+    st.tax_exempt = v->as_bool();
+}
+
+} // namespace
+
+const char* ledger_event_type(std::string_view kind) {
+  if (kind == "charge")
+    return "ledger.charged";
+  if (kind == "payment")
+    return "ledger.payment_received";
+  if (kind == "refund")
+    return "ledger.refunded";
+  if (kind == "credit")
+    return "ledger.credited";
+  return "ledger.adjusted";
+}
+
+void account_state::apply_client(account_state& st, std::string_view type,
+                                 const json::object& p) {
+  if (type == "client.created" || type == "client.updated") {
+    if (type == "client.created")
+      st.currency = str(p, "currency");
+    for (const char* key : {"name", "email", "address", "phone"})
+      if (auto* v = p.if_contains(key); v && (v->is_string() || v->is_array()))
+        st.client_fields[key] = *v;
+    apply_profile(st, p);
+  } else if (type == "client.erased") {
+    st.erased = true;
+  }
+}
+
+void account_state::apply(account_state& st, std::string_view type,
+                          const json::object& p) {
+  if (type == "account.updated") {
+    apply_profile(st, p);
+  } else if (type.starts_with("ledger.")) {
+    st.balance = num(p, "balance_after");
+    ++st.entries;
+  }
+}
+
+json::object account_state::buyer() const {
+  auto out = client_fields;
+  if (!country.empty())
+    out["country"] = country;
+  if (!tax_id.empty())
+    out["tax_id"] = tax_id;
+  return out;
+}
+
+json::object account_state::to_json() const {
+  const auto* cur = find_currency(currency);
+  auto money = [cur](int64_t minor) -> json::value {
+    if (cur == nullptr)
+      return json::value(minor);
+    return json::value(format_amount(minor, *cur));
+  };
+  return json::object{
+    {"client_id", client_id},
+    {"currency", currency},
+    {"billing_mode", billing_mode},
+    {"credit_limit", money(credit_limit)},
+    {"balance", money(balance)},
+    {"available", money(balance + credit_limit)},
+    {"country", country.empty() ? json::value(nullptr) : json::value(country)},
+    {"tax_id", tax_id.empty() ? json::value(nullptr) : json::value(tax_id)},
+    {"tax_exempt", tax_exempt},
+    {"ledger_entries", entries},
+    {"version", version}};
+}
+
+json::object ledger_entry_json(const events::envelope& ev,
+                               const json::object& p,
+                               std::string_view currency) {
+  const auto* cur = find_currency(currency);
+  auto money = [cur](int64_t minor) -> json::value {
+    if (cur == nullptr)
+      return json::value(minor);
+    return json::value(format_amount(minor, *cur));
+  };
+  json::object out{{"id", str(p, "entry_id")},
+                   {"type", str(p, "type")},
+                   {"amount", money(num(p, "amount"))},
+                   {"balance_after", money(num(p, "balance_after"))},
+                   {"description", str(p, "description")},
+                   {"time", time_text(ev.time_us)},
+                   {"actor", ev.actor},
+                   {"version", ev.version}};
+  if (auto inv = str(p, "invoice_id"); !inv.empty())
+    out["invoice_id"] = inv;
+  if (auto reason = str(p, "reason"); !reason.empty())
+    out["reason"] = reason;
+  return out;
+}
+
+} // namespace billow::billing
