@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/aggregate.hpp"
+#include "actors/billing/settings.hpp"
 #include "actors/clock.hpp"
 #include "actors/uuid_hash.hpp"
 #include "events/errc.hpp"
@@ -67,37 +68,6 @@ caf::error fold_stream(const events::event_store& store,
 }
 
 // -- the series actor ---------------------------------------------------------
-
-/// `format` with {YYYY}, {YY}, {N} and zero-padded {NNNN...} replaced.
-std::string format_number(std::string_view format, uint64_t sequence,
-                          int year) {
-  std::string out;
-  for (size_t i = 0; i < format.size();) {
-    if (format[i] == '{') {
-      auto end = format.find('}', i);
-      if (end != std::string_view::npos) {
-        auto token = format.substr(i + 1, end - i - 1);
-        if (token == "YYYY") {
-          out += fmt::format("{:04}", year);
-          i = end + 1;
-          continue;
-        }
-        if (token == "YY") {
-          out += fmt::format("{:02}", year % 100);
-          i = end + 1;
-          continue;
-        }
-        if (!token.empty() && token.find_first_not_of('N') == token.npos) {
-          out += fmt::format("{:0{}}", sequence, token.size());
-          i = end + 1;
-          continue;
-        }
-      }
-    }
-    out += format[i++];
-  }
-  return out;
-}
 
 /// A unit that takes the next number of `series` for `invoice_id`: the
 /// series actor fills `sequence` and `number` into event `event_index` of

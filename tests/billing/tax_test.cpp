@@ -812,7 +812,7 @@ TEST(applicable_rules_property, one_per_level_preferring_the_country) {
     std::vector<tax_rule> rules;
     auto count = random_in(rng, 0, 8);
     for (int64_t j = 0; j < count; ++j)
-      rules.push_back(tax_rule{"r" + std::to_string(j), "", rate{},
+      rules.push_back(tax_rule{std::to_string(j).insert(0, "r"), "", rate{},
                                countries[rng() % 4],
                                static_cast<int>(random_in(rng, 1, 3)), false});
     std::string client = countries[rng() % 4];
