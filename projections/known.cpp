@@ -1,12 +1,13 @@
 #include "projections/known.hpp"
 
+#include "projections/billing.hpp"
 #include "projections/jobs.hpp"
 #include "projections/provisioning.hpp"
 
 namespace billow::projections {
 
 std::vector<std::string> known_projections() {
-  return {"provisioning", "jobs"};
+  return {"provisioning", "jobs", "billing"};
 }
 
 std::shared_ptr<projection> make_projection(std::string_view name) {
@@ -14,6 +15,8 @@ std::shared_ptr<projection> make_projection(std::string_view name) {
     return std::make_shared<provisioning>();
   if (name == "jobs")
     return std::make_shared<jobs_projection>();
+  if (name == "billing")
+    return std::make_shared<billing_projection>();
   return nullptr;
 }
 

@@ -89,6 +89,41 @@ json::object account_state::buyer() const {
   return out;
 }
 
+json::object account_state::to_record() const {
+  return json::object{{"client_id", client_id},
+                      {"currency", currency},
+                      {"billing_mode", billing_mode},
+                      {"credit_limit", credit_limit},
+                      {"country", country},
+                      {"tax_id", tax_id},
+                      {"tax_exempt", tax_exempt},
+                      {"balance", balance},
+                      {"entries", entries},
+                      {"version", version},
+                      {"erased", erased},
+                      {"client_fields", client_fields}};
+}
+
+account_state account_state::from_record(const json::object& o) {
+  account_state st;
+  st.client_id = str(o, "client_id");
+  st.currency = str(o, "currency");
+  st.billing_mode = str(o, "billing_mode");
+  st.credit_limit = num(o, "credit_limit");
+  st.country = str(o, "country");
+  st.tax_id = str(o, "tax_id");
+  if (auto* v = o.if_contains("tax_exempt"); v && v->is_bool())
+    st.tax_exempt = v->as_bool();
+  st.balance = num(o, "balance");
+  st.entries = static_cast<uint64_t>(num(o, "entries"));
+  st.version = static_cast<uint64_t>(num(o, "version"));
+  if (auto* v = o.if_contains("erased"); v && v->is_bool())
+    st.erased = v->as_bool();
+  if (auto* v = o.if_contains("client_fields"); v && v->is_object())
+    st.client_fields = v->as_object();
+  return st;
+}
+
 json::object account_state::to_json() const {
   const auto* cur = find_currency(currency);
   auto money = [cur](int64_t minor) -> json::value {

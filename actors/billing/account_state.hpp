@@ -60,6 +60,10 @@ struct account_state {
   static void apply(account_state& st, std::string_view type,
                     const boost::json::object& payload);
 
+  /// The state as a record (the billing projection's) and back.
+  boost::json::object to_record() const;
+  static account_state from_record(const boost::json::object& obj);
+
   /// The account as the API answers it.
   boost::json::object to_json() const;
 };

@@ -44,16 +44,6 @@ std::string str(const json::object& obj, std::string_view key) {
   return {};
 }
 
-int64_t num(const json::object& obj, std::string_view key, int64_t fb = 0) {
-  if (auto* v = obj.if_contains(key)) {
-    if (v->is_int64())
-      return v->as_int64();
-    if (v->is_uint64())
-      return static_cast<int64_t>(v->as_uint64());
-  }
-  return fb;
-}
-
 /// The events of a stream, payloads parsed; an error only for a failed read.
 template <class Fn>
 caf::error fold_stream(const events::event_store& store,
@@ -434,14 +424,46 @@ caf::error decide_issue(account_ptr self, unit_builder& b, plan& p,
   return {};
 }
 
-caf::expected<std::vector<invoice_item>> items_of(const json::object& body) {
+/// The money field `key` of `body` in `currency` (an API string such as
+/// "12.50"); `fallback` when absent and not `required`. Errors name the
+/// field: `amount: must have exactly 2 decimals for EUR, such as "12.50"`.
+caf::expected<int64_t> money_at(const json::object& body, std::string_view key,
+                                const std::string& currency,
+                                std::optional<int64_t> fallback = {},
+                                std::string_view path = {}) {
+  auto name = path.empty() ? std::string{key} : std::string{path};
+  auto* v = body.if_contains(key);
+  if (v == nullptr || v->is_null()) {
+    if (fallback)
+      return *fallback;
+    return bad(name + ": is required");
+  }
+  auto amount = parse_money_field(*v, currency);
+  if (!amount)
+    return bad(name + ": " + detail_of(amount.error()));
+  return amount;
+}
+
+/// The items of an invoice body, amounts in the client's currency.
+caf::expected<std::vector<invoice_item>> items_of(const json::object& body,
+                                                  const std::string& currency) {
   std::vector<invoice_item> items;
-  if (auto* v = body.if_contains("items"); v && v->is_array())
-    for (const auto& i : v->as_array())
-      if (i.is_object())
-        items.push_back(item_from_event(i.as_object()));
-  if (items.empty())
+  auto* v = body.if_contains("items");
+  if (v == nullptr || !v->is_array() || v->as_array().empty())
     return bad("items: must hold at least one item");
+  size_t n = 0;
+  for (const auto& i : v->as_array()) {
+    auto path = "items[" + std::to_string(n++) + "]";
+    if (!i.is_object())
+      return bad(path + ": must be an object");
+    auto item = item_from_event(i.as_object());
+    auto amount = money_at(i.as_object(), "amount", currency, {},
+                           path + ".amount");
+    if (!amount)
+      return amount.error();
+    item.amount = *amount;
+    items.push_back(std::move(item));
+  }
   return items;
 }
 
@@ -509,7 +531,12 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     json::object changes;
     for (const auto& [k, v] : body) {
       if (k == "credit_limit") {
-        auto limit = v.is_int64() ? v.as_int64() : 0;
+        auto parsed = money_at(body, "credit_limit", acc.currency);
+        if (!parsed)
+          return parsed.error();
+        auto limit = *parsed;
+        if (limit < 0)
+          return bad("credit_limit: must not be negative");
         if (acc.balance < -limit)
           return make_error(
             billow_errc::insufficient_funds,
@@ -534,7 +561,10 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     return p;
   }
   if (op == "account.adjust") {
-    auto amount = num(body, "amount");
+    auto parsed = money_at(body, "amount", acc.currency);
+    if (!parsed)
+      return parsed.error();
+    auto amount = *parsed;
     if (amount == 0)
       return bad("amount: must not be zero");
     if (amount < 0 && balance + amount < -acc.credit_limit)
@@ -560,7 +590,10 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     inv.client_id = acc.client_id;
     inv.currency = acc.currency;
     if (op == "add_funds") {
-      auto amount = num(body, "amount");
+      auto parsed = money_at(body, "amount", acc.currency);
+      if (!parsed)
+        return parsed.error();
+      auto amount = *parsed;
       if (amount <= 0)
         return bad("amount: must be more than zero");
       inv.type = invoice_type::proforma;
@@ -568,7 +601,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       inv.items.push_back(invoice_item{"Add funds to the account balance", "",
                                        "", "", amount, false});
     } else {
-      auto items = items_of(body);
+      auto items = items_of(body, acc.currency);
       if (!items)
         return items.error();
       inv.items = std::move(*items);
@@ -635,7 +668,17 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     if (inv.status != invoice_status::unpaid)
       return refused("The invoice is " + std::string{to_string(inv.status)}
                      + ": it takes no payment.");
-    auto amount = num(body, "amount");
+    if (auto currency = str(body, "currency");
+        !currency.empty() && currency != inv.currency)
+      return bad("currency: must be " + inv.currency
+                 + ", the invoice's currency");
+    auto parsed = money_at(body, "amount", inv.currency);
+    if (!parsed)
+      return parsed.error();
+    auto amount = *parsed;
+    auto fee = money_at(body, "fee", inv.currency, int64_t{0});
+    if (!fee)
+      return fee.error();
     if (amount <= 0)
       return bad("amount: must be more than zero");
     auto due = inv.amount_due();
@@ -646,7 +689,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
                        {"applied", applied},
                        {"gateway", gateway},
                        {"transaction_id", txn},
-                       {"fee", num(body, "fee")},
+                       {"fee", *fee},
                        {"time_us", now}});
     bool paid = applied == due;
     if (inv.type == invoice_type::proforma) {
@@ -705,7 +748,10 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       return refused("The invoice is " + std::string{to_string(inv.status)}
                      + ".");
     auto due = inv.amount_due();
-    auto amount = num(body, "amount", due);
+    auto parsed = money_at(body, "amount", inv.currency, due);
+    if (!parsed)
+      return parsed.error();
+    auto amount = *parsed;
     if (amount <= 0 || amount > due)
       return bad("amount: must be more than zero and at most the amount due");
     if (balance - amount < -acc.credit_limit)
@@ -735,7 +781,10 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     }
     if (inv.type != invoice_type::invoice)
       return refused("Only an invoice is refunded.");
-    auto amount = num(body, "amount");
+    auto parsed = money_at(body, "amount", inv.currency);
+    if (!parsed)
+      return parsed.error();
+    auto amount = *parsed;
     if (amount <= 0)
       return bad("amount: must be more than zero");
     if (amount > inv.refundable()) {

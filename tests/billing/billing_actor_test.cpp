@@ -97,17 +97,24 @@ protected:
 
   /// A manual invoice of `amounts` (minor units), issued.
   events::uuid issued_invoice(const events::uuid& client,
-                              std::vector<int64_t> amounts) {
+                              std::vector<int64_t> amounts,
+                              const char* currency = "EUR") {
     json::array items;
     for (auto a : amounts)
-      items.push_back(json::object{
-        {"description", "Hosting"}, {"amount", a}, {"taxed", true}});
+      items.push_back(json::object{{"description", "Hosting"},
+                                   {"amount", eur(a, currency)},
+                                   {"taxed", true}});
     auto id = events::uuid::random();
     auto drafted = on_client(client, "invoice.create", {{"items", items}}, id);
     EXPECT_TRUE(drafted) << to_string(drafted.error());
     auto issued = on_invoice(id, "invoice.issue", {});
     EXPECT_TRUE(issued) << to_string(issued.error());
     return id;
+  }
+
+  /// Minor units of `currency` as an API string.
+  static std::string eur(int64_t minor, const char* currency = "EUR") {
+    return billing::format_amount(minor, *billing::find_currency(currency));
   }
 
   static std::string text(const json::object& o, const char* key) {
@@ -128,7 +135,7 @@ TEST_F(billing_actor_test, a_draft_is_issued_with_the_first_number) {
     client, "invoice.create",
     {{"items",
       json::array{json::object{
-        {"description", "VPS"}, {"amount", 1500}, {"taxed", true}}}}},
+        {"description", "VPS"}, {"amount", "15.00"}, {"taxed", true}}}}},
     id);
   ASSERT_TRUE(draft) << to_string(draft.error());
   EXPECT_EQ(text(*draft, "status"), "draft");
@@ -153,7 +160,7 @@ TEST_F(billing_actor_test, the_same_payment_five_times_is_one_transaction) {
   auto client = make_client();
   auto id = issued_invoice(client, {1500});
   json::object pay{
-    {"amount", 1500}, {"gateway", "bank"}, {"transaction_id", "T-1"}};
+    {"amount", "15.00"}, {"gateway", "bank"}, {"transaction_id", "T-1"}};
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int i = 0; i < 3; ++i)
@@ -183,7 +190,7 @@ TEST_F(billing_actor_test, an_overpayment_is_credited_to_the_balance) {
   auto id = issued_invoice(client, {1000});
   auto paid = on_invoice(
     id, "invoice.pay",
-    {{"amount", 1250}, {"gateway", "bank"}, {"transaction_id", "T-2"}});
+    {{"amount", "12.50"}, {"gateway", "bank"}, {"transaction_id", "T-2"}});
   ASSERT_TRUE(paid) << to_string(paid.error());
   EXPECT_EQ(text(*paid, "status"), "paid");
   EXPECT_EQ(text(*paid, "amount_paid"), "10.00");
@@ -206,7 +213,7 @@ TEST_F(billing_actor_test, two_invoices_against_a_balance_for_one) {
   auto a = issued_invoice(client, {800});
   auto b = issued_invoice(client, {800});
   ASSERT_TRUE(on_client(client, "account.adjust",
-                        {{"amount", 1000}, {"reason", "goodwill"}}));
+                        {{"amount", "10.00"}, {"reason", "goodwill"}}));
   std::atomic<int> paid{0}, short_of_funds{0};
   std::vector<std::thread> threads;
   for (auto id : {a, b})
@@ -229,7 +236,7 @@ TEST_F(billing_actor_test, the_balance_never_goes_below_minus_the_limit) {
   // Property: random adjustments from several threads; afterwards the
   // balance is the sum of the entries and was never below -credit_limit.
   auto client = make_client();
-  ASSERT_TRUE(on_client(client, "account.update", {{"credit_limit", 500}}));
+  ASSERT_TRUE(on_client(client, "account.update", {{"credit_limit", "5.00"}}));
   uint32_t seed = 20261207;
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::vector<std::thread> threads;
@@ -242,7 +249,7 @@ TEST_F(billing_actor_test, the_balance_never_goes_below_minus_the_limit) {
         if (a == 0)
           continue;
         (void)on_client(client, "account.adjust",
-                        {{"amount", a}, {"reason", "property"}});
+                        {{"amount", eur(a)}, {"reason", "property"}});
       }
     });
   for (auto& t : threads)
@@ -298,27 +305,27 @@ TEST_F(billing_actor_test, numbers_have_no_gap_under_concurrent_issues) {
 
 TEST_F(billing_actor_test, a_refund_is_a_credit_note_that_adds_up) {
   auto client = make_client("KWD");
-  auto id = issued_invoice(client, {1235});
+  auto id = issued_invoice(client, {1235}, "KWD");
   ASSERT_TRUE(on_invoice(
     id, "invoice.pay",
-    {{"amount", 1235}, {"gateway", "cash"}, {"transaction_id", "C-1"}}));
+    {{"amount", "1.235"}, {"gateway", "cash"}, {"transaction_id", "C-1"}}));
   auto note_id = events::to_string(events::uuid::random());
   // More than was paid: refused, nothing written.
   auto before = store->last_position();
   auto too_much = on_invoice(
     id, "invoice.refund",
-    {{"amount", 1236}, {"method", "credit"}, {"credit_note_id", note_id}});
+    {{"amount", "1.236"}, {"method", "credit"}, {"credit_note_id", note_id}});
   ASSERT_FALSE(too_much);
   EXPECT_EQ(errc_of(too_much.error()), billow_errc::invalid_argument);
   EXPECT_EQ(store->last_position(), before);
   // A gateway refund without a gateway that can refund: 409.
   auto by_gateway = on_invoice(
     id, "invoice.refund",
-    {{"amount", 100}, {"method", "gateway"}, {"credit_note_id", note_id}});
+    {{"amount", "0.100"}, {"method", "gateway"}, {"credit_note_id", note_id}});
   ASSERT_FALSE(by_gateway);
   EXPECT_EQ(errc_of(by_gateway.error()), billow_errc::invalid_transition);
   auto note = on_invoice(id, "invoice.refund",
-                         {{"amount", 500},
+                         {{"amount", "0.500"},
                           {"method", "credit"},
                           {"reason", "downtime"},
                           {"credit_note_id", note_id}});
@@ -337,14 +344,14 @@ TEST_F(billing_actor_test, a_refund_is_a_credit_note_that_adds_up) {
 TEST_F(billing_actor_test, add_funds_pays_into_the_balance_with_a_receipt) {
   auto client = make_client("JPY");
   auto id = events::uuid::random();
-  auto proforma = on_client(client, "add_funds", {{"amount", 5000}}, id);
+  auto proforma = on_client(client, "add_funds", {{"amount", "5000"}}, id);
   ASSERT_TRUE(proforma) << to_string(proforma.error());
   EXPECT_EQ(text(*proforma, "type"), "proforma");
   EXPECT_EQ(text(*proforma, "total"), "5000");
   EXPECT_EQ(text(*proforma, "number").substr(0, 4), "PRO-");
   auto paid = on_invoice(
     id, "invoice.pay",
-    {{"amount", 5000}, {"gateway", "bank"}, {"transaction_id", "B-9"}});
+    {{"amount", "5000"}, {"gateway", "bank"}, {"transaction_id", "B-9"}});
   ASSERT_TRUE(paid) << to_string(paid.error());
   EXPECT_EQ(text(*paid, "status"), "paid");
   auto receipt_id = text(*paid, "invoice_id");
@@ -366,13 +373,13 @@ TEST_F(billing_actor_test, an_order_invoice_paid_creates_its_service) {
                 {{"service_id", "svc-1"},
                  {"items",
                   json::array{json::object{{"description", "VPS, first month"},
-                                           {"amount", 990}}}}},
+                                           {"amount", "9.90"}}}}},
                 id);
   ASSERT_TRUE(order) << to_string(order.error());
   EXPECT_EQ(text(*order, "status"), "unpaid");
   ASSERT_TRUE(on_invoice(
     id, "invoice.pay",
-    {{"amount", 990}, {"gateway", "bank"}, {"transaction_id", "O-1"}}));
+    {{"amount", "9.90"}, {"gateway", "bank"}, {"transaction_id", "O-1"}}));
   std::lock_guard<std::mutex> guard{mtx};
   ASSERT_EQ(paid_orders.size(), 1u);
   EXPECT_EQ(paid_orders[0], "svc-1");
@@ -383,7 +390,7 @@ TEST_F(billing_actor_test, cancel_only_unpaid_without_payments) {
   auto id = issued_invoice(client, {1000});
   ASSERT_TRUE(on_invoice(
     id, "invoice.pay",
-    {{"amount", 100}, {"gateway", "bank"}, {"transaction_id", "P-1"}}));
+    {{"amount", "1.00"}, {"gateway", "bank"}, {"transaction_id", "P-1"}}));
   auto refused = on_invoice(id, "invoice.cancel", {{"reason", "x"}});
   ASSERT_FALSE(refused);
   EXPECT_EQ(errc_of(refused.error()), billow_errc::invalid_transition);
@@ -393,7 +400,7 @@ TEST_F(billing_actor_test, cancel_only_unpaid_without_payments) {
   EXPECT_EQ(text(*cancelled, "status"), "cancelled");
   auto pay = on_invoice(
     other, "invoice.pay",
-    {{"amount", 1000}, {"gateway", "bank"}, {"transaction_id", "P-2"}});
+    {{"amount", "10.00"}, {"gateway", "bank"}, {"transaction_id", "P-2"}});
   ASSERT_FALSE(pay);
   EXPECT_EQ(errc_of(pay.error()), billow_errc::invalid_transition);
 }
