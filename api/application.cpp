@@ -24,6 +24,7 @@
 #include "api/ask.hpp"
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
+#include "api/billing_routes.hpp"
 #include "api/client_routes.hpp"
 #include "api/front.hpp"
 #include "api/idempotency.hpp"
@@ -73,6 +74,8 @@ struct application::impl {
     = std::make_shared<projections::provisioning>();
   std::shared_ptr<projections::jobs_projection> job_list
     = std::make_shared<projections::jobs_projection>();
+  std::shared_ptr<projections::billing_projection> billing_list
+    = std::make_shared<projections::billing_projection>();
   std::vector<events::subscriber_actor> followers;
   /// `billow_projection_lag_events{projection}`, set on each scrape.
   std::vector<
@@ -108,6 +111,9 @@ struct application::impl {
   actors::runtime_context runtime;
   actors::job_manager_actor jobs;
   actors::service_registry_actor services;
+  /// The billing settings and tax rules, and the billing aggregates.
+  std::shared_ptr<billing::billing_config> billing_config;
+  billing::billing_registry_actor billing;
   caf::actor front;
   /// Runs the front actor on the server's I/O threads.
   std::shared_ptr<io_execution_unit> front_unit;
@@ -173,7 +179,7 @@ struct application::impl {
   }
 
   std::vector<std::shared_ptr<projections::projection>> projections() const {
-    return {provisioning, job_list};
+    return {provisioning, job_list, billing_list};
   }
 
   /// Events a projection is behind the log (0 when none).
@@ -284,10 +290,12 @@ struct application::impl {
     for (auto& f : followers)
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     followers.clear();
-    for (const auto& h : {caf::actor_cast<caf::actor>(services),
+    for (const auto& h : {caf::actor_cast<caf::actor>(billing),
+                          caf::actor_cast<caf::actor>(services),
                           caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
         caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    billing = nullptr;
     services = nullptr;
     jobs = nullptr;
     runtime.snapshots = nullptr;
@@ -474,6 +482,30 @@ caf::error application::start() {
   d.runtime.metrics = d.runtime_metrics.get();
   d.jobs = actors::make_job_manager(*d.sys, d.runtime);
   d.services = actors::make_service_registry(*d.sys, d.runtime, d.jobs);
+  d.billing_config = std::make_shared<billing::billing_config>(*d.store);
+  {
+    billing::billing_options bo;
+    bo.terms = [config = d.billing_config] {
+      return config->terms();
+    };
+    // An order's invoice is paid: its service is created (the module's
+    // create job; at once without a module). The key makes a repeat a no-op.
+    bo.on_order_paid = [services = d.services](const std::string& service,
+                                               const std::string& invoice) {
+      auto id = events::uuid::parse(service);
+      if (!id)
+        return;
+      actors::service_command cmd;
+      cmd.op = actors::service_op::create;
+      cmd.actor = "system";
+      cmd.reason = "order invoice " + invoice + " paid";
+      cmd.idempotency_key = "order-paid:" + invoice;
+      caf::anon_send(services, actors::svc_cmd_atom::value, *id,
+                     std::move(cmd));
+    };
+    d.billing = billing::make_billing_registry(*d.sys, d.runtime,
+                                               std::move(bo));
+  }
   auto seal_key = load_or_create_key(keys_dir(d.opts.data_dir) / "seal.key");
   if (!seal_key)
     return std::move(seal_key.error());
@@ -584,6 +616,10 @@ caf::error application::start() {
                      service_backend{d.store.get(), d.writer, d.jobs,
                                      d.services, d.catalog, d.clock.get(),
                                      d.provisioning, d.job_list,
+                                     d.opts.read_wait, d.vault});
+  add_billing_routes(*routes, auth,
+                     billing_backend{d.store.get(), d.writer, d.billing,
+                                     d.billing_config, d.billing_list,
                                      d.opts.read_wait, d.vault});
   add_client_routes(
     *routes, auth,
