@@ -225,6 +225,10 @@ struct account_actor_state {
   std::string client_id;
   bool loaded = false;
   account_state account;
+  /// The client stream's version applied to `account`: the client stream is
+  /// written by the client routes (an update, an erasure), so each command
+  /// first applies what is new in it.
+  uint64_t client_version = 0;
   std::unordered_map<std::string, invoice_state> invoices;
   bool busy = false;
   std::deque<
@@ -317,6 +321,23 @@ caf::error load_account(account_ptr self) {
                     }))
     return err;
   st.loaded = true;
+  return {};
+}
+
+/// Applies what the client's stream got since the last command.
+caf::error catch_up_client(account_ptr self) {
+  auto& st = self->state;
+  auto evs = st.ctx->store->read_stream("client-" + st.client_id,
+                                        st.client_version + 1,
+                                        events::read_direction::forward,
+                                        SIZE_MAX);
+  if (!evs)
+    return evs.error();
+  for (const auto& ev : *evs) {
+    account_state::apply_client(st.account, ev.type,
+                                actors::parse_object(ev.payload));
+    st.client_version = ev.version;
+  }
   return {};
 }
 
@@ -945,9 +966,12 @@ void fail_command(account_ptr self,
 void run(account_ptr self, billing_command& cmd,
          caf::typed_response_promise<billing_reply> rp) {
   auto& st = self->state;
-  if (!st.loaded)
+  if (!st.loaded) {
     if (auto err = load_account(self))
       return fail_command(self, rp, std::move(err));
+  } else if (auto err = catch_up_client(self)) {
+    return fail_command(self, rp, std::move(err));
+  }
   if (!cmd.owner.is_nil() && events::to_string(cmd.owner) != st.client_id)
     return fail_command(
       self, rp,

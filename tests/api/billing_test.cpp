@@ -396,3 +396,33 @@ TEST_F(billing_test, an_exempt_client_with_a_tax_id_is_reverse_charged) {
 
 } // namespace
 } // namespace billow::test
+
+namespace billow::test {
+namespace {
+
+// Invoices are kept for tax law: erasing their client shreds the buyer's
+// name and email on them, while amounts and numbers stay as issued.
+TEST_F(billing_test, an_erased_clients_invoices_keep_amounts_and_numbers) {
+  auto client = make_billed_client("gone@example.test", "EUR", {}, "Ida Gone");
+  auto inv = invoice(client, {"42.00"});
+  ASSERT_EQ(pay(str(inv, "id"), "42.00", "E-1").status, 201u);
+  auto erased = call("POST", "/api/v1/admin/clients/" + client + "/erase", {},
+                     json::object{{"reason", "GDPR request"}});
+  ASSERT_EQ(erased.status, 200u) << erased.body;
+  auto after = doc(call("GET", "/api/v1/admin/invoices/" + str(inv, "id")));
+  EXPECT_EQ(str(after.at("buyer").as_object(), "name"), "[erased]");
+  EXPECT_EQ(str(after.at("buyer").as_object(), "email"), "[erased]");
+  EXPECT_EQ(str(after, "number"), str(inv, "number"));
+  EXPECT_EQ(str(after, "total"), "42.00");
+  EXPECT_EQ(str(after, "status"), "paid");
+  auto printed = pdf_text(
+    call("GET", "/api/v1/admin/invoices/" + str(inv, "id") + "/pdf"));
+  EXPECT_EQ(printed.find("Ida Gone"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("42.00"), std::string::npos);
+  // An erased client is invoiced no more.
+  auto refused = invoice_body_reply(client, "1.00");
+  EXPECT_EQ(refused.status, 409u) << refused.body;
+}
+
+} // namespace
+} // namespace billow::test
