@@ -435,7 +435,13 @@ void add_billing_routes(route_table& routes,
                                200, json::serialize(settings_json(**snap))));
                            }),
              {"The billing settings (every key, defaults included)",
-              "billing.read"});
+              "billing.read",
+              {},
+              false,
+              200,
+              "application/json",
+              "",
+              "billing_settings"});
 
   routes.add(
     "PUT", "/api/v1/admin/billing/settings",
@@ -476,7 +482,11 @@ void add_billing_routes(route_table& routes,
     {"Change billing settings (the keys given; If-Match: the version)",
      "billing.write",
      {},
-     true});
+     true,
+     200,
+     "application/json",
+     "billing_settings",
+     "billing_settings"});
 
   routes.add(
     "GET", "/api/v1/admin/tax-rules",
@@ -493,7 +503,14 @@ void add_billing_routes(route_table& routes,
                       json::serialize(json::object{{"items", std::move(items)},
                                                    {"next_cursor", nullptr}})));
                   }),
-    {"Every tax rule", "billing.read"});
+    {"Every tax rule",
+     "billing.read",
+     {},
+     false,
+     200,
+     "application/json",
+     "",
+     "page_of_tax_rule"});
 
   routes.add(
     "POST", "/api/v1/admin/tax-rules",
@@ -517,7 +534,14 @@ void add_billing_routes(route_table& routes,
                                         r.last_position));
                       });
                   }),
-    {"Create a tax rule", "billing.write", {}, true, 201});
+    {"Create a tax rule",
+     "billing.write",
+     {},
+     true,
+     201,
+     "application/json",
+     "tax_rule",
+     "tax_rule"});
 
   // -- invoices -------------------------------------------------------------
   routes.add(
@@ -534,7 +558,12 @@ void add_billing_routes(route_table& routes,
                   }),
     {"Invoices, proformas and credit notes, newest last",
      "invoices.read",
-     {"status", "type", "client_id", "limit", "cursor", "min_position"}});
+     {"status", "type", "client_id", "limit", "cursor", "min_position"},
+     false,
+     200,
+     "application/json",
+     "",
+     "page_of_invoice"});
 
   routes.add(
     "POST", "/api/v1/admin/invoices",
@@ -564,7 +593,14 @@ void add_billing_routes(route_table& routes,
                       ctx.reply(with_position(std::move(resp), r.position));
                     });
       }),
-    {"Draft a manual invoice", "invoices.write", {}, true, 201});
+    {"Draft a manual invoice",
+     "invoices.write",
+     {},
+     true,
+     201,
+     "application/json",
+     "invoice_request",
+     "invoice"});
 
   routes.add("GET", "/api/v1/admin/invoices/{id}",
              require_admin(auth, "invoices.read",
@@ -576,7 +612,14 @@ void add_billing_routes(route_table& routes,
                              cmd.invoice_id = *id;
                              ask_billing(ctx, be, std::move(cmd));
                            }),
-             {"One invoice", "invoices.read"});
+             {"One invoice",
+              "invoices.read",
+              {},
+              false,
+              200,
+              "application/json",
+              "",
+              "invoice"});
 
   routes.add("GET", "/api/v1/admin/invoices/{id}/pdf",
              require_admin(auth, "invoices.read",
@@ -651,7 +694,14 @@ void add_billing_routes(route_table& routes,
           cmd.expected_version = expected;
           ask_billing(ctx, be, std::move(cmd), 200);
         }),
-      {c.summary, c.permission, {}, c.fields.size() > 0});
+      {c.summary,
+       c.permission,
+       {},
+       c.fields.size() > 0,
+       200,
+       "application/json",
+       "",
+       "invoice"});
   }
 
   routes.add(
@@ -691,7 +741,10 @@ void add_billing_routes(route_table& routes,
      "invoices.write",
      {},
      true,
-     201});
+     201,
+     "application/json",
+     "payment_request",
+     "invoice"});
 
   routes.add(
     "POST", "/api/v1/admin/invoices/{id}/refunds",
@@ -723,7 +776,10 @@ void add_billing_routes(route_table& routes,
      "payments.refund",
      {},
      true,
-     201});
+     201,
+     "application/json",
+     "refund_request",
+     "invoice"});
 
   // -- accounts -------------------------------------------------------------
   routes.add(
@@ -739,7 +795,13 @@ void add_billing_routes(route_table& routes,
                   }),
     {"A client's account: currency, billing mode, credit limit, tax profile, "
      "balance",
-     "billing.read"});
+     "billing.read",
+     {},
+     false,
+     200,
+     "application/json",
+     "",
+     "account"});
 
   routes.add(
     "PUT", "/api/v1/admin/clients/{id}",
@@ -783,11 +845,15 @@ void add_billing_routes(route_table& routes,
         cmd.expected_version = expected;
         ask_billing(ctx, be, std::move(cmd), 200);
       }),
-    {"Change a client's billing mode, credit limit and tax profile "
-     "(If-Match: the account's version)",
+    {"Change a client's billing mode, credit limit and tax profile (If-Match: "
+     "the account's version)",
      "clients.write",
      {},
-     true});
+     true,
+     200,
+     "application/json",
+     "account_update",
+     "account"});
 
   routes.add(
     "POST", "/api/v1/admin/clients/{id}/adjustments",
@@ -819,7 +885,10 @@ void add_billing_routes(route_table& routes,
      "billing.write",
      {},
      true,
-     201});
+     201,
+     "application/json",
+     "adjustment_request",
+     "account"});
 
   routes.add(
     "GET", "/api/v1/admin/clients/{id}/ledger",
@@ -870,7 +939,12 @@ void add_billing_routes(route_table& routes,
       }),
     {"A client's ledger (the balance account), oldest first",
      "billing.read",
-     {"limit", "cursor"}});
+     {"limit", "cursor"},
+     false,
+     200,
+     "application/json",
+     "",
+     "page_of_ledger_entry"});
 
   // -- the client area ------------------------------------------------------
   routes.add("GET", "/api/v1/client/invoices",
@@ -887,7 +961,12 @@ void add_billing_routes(route_table& routes,
                             }),
              {"The client's invoices",
               "",
-              {"status", "type", "limit", "cursor", "min_position"}});
+              {"status", "type", "limit", "cursor", "min_position"},
+              false,
+              200,
+              "application/json",
+              "",
+              "page_of_invoice"});
 
   routes.add("GET", "/api/v1/client/invoices/{id}",
              require_client(auth,
@@ -899,7 +978,14 @@ void add_billing_routes(route_table& routes,
                               cmd.invoice_id = *id;
                               ask_billing(ctx, be, std::move(cmd));
                             }),
-             {"One of the client's invoices"});
+             {"One of the client's invoices",
+              "",
+              {},
+              false,
+              200,
+              "application/json",
+              "",
+              "invoice"});
 
   routes.add("GET", "/api/v1/client/invoices/{id}/pdf",
              require_client(auth,
@@ -929,7 +1015,14 @@ void add_billing_routes(route_table& routes,
                               cmd.client_id = cmd.owner;
                               ask_billing(ctx, be, std::move(cmd));
                             }),
-             {"The client's account and balance"});
+             {"The client's account and balance",
+              "",
+              {},
+              false,
+              200,
+              "application/json",
+              "",
+              "account"});
 
   routes.add("POST", "/api/v1/client/add-funds",
              require_client(auth,
@@ -951,7 +1044,10 @@ void add_billing_routes(route_table& routes,
               "",
               {},
               true,
-              201});
+              201,
+              "application/json",
+              "add_funds_request",
+              "invoice"});
 }
 
 } // namespace billow::api

@@ -135,11 +135,14 @@ json::object make_components() {
                    string_prop("Why the client's personal data "
                                "is erased (kept in the audit log)")}}},
   };
-  return {{"problem", std::move(problem)},
-          {"client", std::move(client)},
-          {"admin", std::move(admin)},
-          {"credential", std::move(credential)},
-          {"erase_request", std::move(erase_request)}};
+  json::object out{{"problem", std::move(problem)},
+                   {"client", std::move(client)},
+                   {"admin", std::move(admin)},
+                   {"credential", std::move(credential)},
+                   {"erase_request", std::move(erase_request)}};
+  for (auto& [name, schema] : billing_component_schemas())
+    out[name] = schema;
+  return out;
 }
 
 } // namespace

@@ -32,4 +32,8 @@ const std::vector<std::string>& secret_fields();
 /// `{"$ref": "#/components/schemas/<name>"}`.
 boost::json::object schema_ref(std::string_view name);
 
+/// The components of the billing routes (api/billing_schemas.cpp), part of
+/// `component_schemas`.
+boost::json::object billing_component_schemas();
+
 } // namespace billow::api
