@@ -141,12 +141,11 @@ protected:
 } // namespace
 
 TEST_F(replay_test, refuses_unknown_names_and_a_running_server_s_data) {
-  auto unknown = run_billow({"replay", "billing", "--data", data_}, dir_);
+  auto unknown = run_billow({"replay", "ledger", "--data", data_}, dir_);
   EXPECT_EQ(unknown.code, 2);
-  EXPECT_NE(unknown.err.find("no projection named 'billing'"),
-            std::string::npos)
+  EXPECT_NE(unknown.err.find("no projection named 'ledger'"), std::string::npos)
     << unknown.err;
-  EXPECT_NE(unknown.err.find("provisioning, jobs"), std::string::npos);
+  EXPECT_NE(unknown.err.find("provisioning, jobs, billing"), std::string::npos);
   start();
   auto locked = run_billow({"replay", "provisioning", "--data", data_}, dir_);
   EXPECT_EQ(locked.code, 1);
