@@ -10,6 +10,15 @@ namespace billow::api {
 
 namespace json = boost::json;
 
+void add_admin_table(route_table& routes,
+                     const std::shared_ptr<const auth_context>& auth,
+                     admin_backend backend,
+                     std::vector<named_route<admin_env>> table) {
+  admin_env env{auth,
+                std::make_shared<const admin_backend>(std::move(backend))};
+  add_named_routes(routes, env, std::move(table));
+}
+
 void list_entities(const request_context& ctx, const admin_env& env,
                    std::string_view kind) {
   auto check = query_checker();
@@ -33,16 +42,13 @@ void list_entities(const request_context& ctx, const admin_env& env,
 
 void get_entity(const request_context& ctx, const admin_env& env,
                 std::string_view kind) {
-  auto id = id_param(ctx);
-  if (!id)
+  auto read = parse_one_read(ctx);
+  if (!read)
     return;
-  auto min_position = min_position_param(ctx);
-  if (!min_position)
-    return;
-  auto at = std::max(*min_position, env.be->store->last_position());
+  auto at = std::max(read->min_position, env.be->store->last_position());
   when_reached(
     ctx, *env.auth, env.be->provisioning, at, env.be->read_wait,
-    [ctx, env, kind = std::string{kind}, id = events::to_string(*id)] {
+    [ctx, env, kind = std::string{kind}, id = events::to_string(read->id)] {
       const auto& prov = *env.be->provisioning;
       auto row = kind == "client" ? prov.client(id) : prov.product(id);
       if (!row)

@@ -10,12 +10,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
 #include "actors/job.hpp"
 #include "actors/service.hpp"
 #include "api/auth.hpp"
+#include "api/route_helpers.hpp"
 #include "api/router.hpp"
 #include "events/writer.hpp"
 #include "projections/jobs.hpp"
@@ -60,6 +62,13 @@ struct admin_env {
   std::shared_ptr<const auth_context> auth;
   std::shared_ptr<const admin_backend> be;
 };
+
+/// Adds an admin family's `table` (add_named_routes) with the handlers'
+/// `admin_env`: `auth` and `backend`.
+void add_admin_table(route_table& routes,
+                     const std::shared_ptr<const auth_context>& auth,
+                     admin_backend backend,
+                     std::vector<named_route<admin_env>> table);
 
 /// `GET /api/v1/admin/<kind>s` (`client`, `product`): a page of the
 /// provisioning projection's list, once it reached `?min_position=`.

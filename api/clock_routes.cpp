@@ -39,10 +39,8 @@ void advance_manual_clock(const request_context& ctx, const admin_env& env) {
 void add_clock_routes(route_table& routes,
                       const std::shared_ptr<const auth_context>& auth,
                       admin_backend backend) {
-  admin_env env{auth,
-                std::make_shared<const admin_backend>(std::move(backend))};
-  add_named_routes<admin_env>(
-    routes, env,
+  add_admin_table(
+    routes, auth, std::move(backend),
     {
       {"POST",
        "/api/v1/admin/clock/advance",

@@ -38,7 +38,7 @@ json::object job_json(const actors::job_view& v, bool secrets) {
     {"failures", std::move(failures)},
     {"result",
      v.result.empty() || ec ? json::value(nullptr) : std::move(result)},
-    {"error", v.error.empty() ? json::value(nullptr) : json::value(v.error)},
+    {"error", or_null(v.error)},
     {"version", v.version},
   };
   if (!secrets)
@@ -85,29 +85,30 @@ void list_jobs(const request_context& ctx, const admin_env& env) {
     });
 }
 
-void get_job(const request_context& ctx, const admin_env& env) {
+/// Asks the job manager about `{id}` with `atom` (and `xs...`) and answers
+/// the job it replies with `status`.
+template <class Atom, class... Ts>
+void ask_job(const request_context& ctx, const admin_env& env, unsigned status,
+             bool secrets, Atom atom, Ts... xs) {
   auto id = id_param(ctx);
   if (!id)
     return;
   ask_for<actors::job_view>(
     ctx, env.be->jobs,
-    [](const request_context& ctx, const actors::job_view& v) {
-      ctx.reply(
-        json_response(200, json::serialize(job_json(v, shows_secrets(ctx)))));
+    [status, secrets](const request_context& ctx, const actors::job_view& v) {
+      ctx.reply(json_response(status, json::serialize(job_json(v, secrets))));
     },
-    actors::job_get_atom::value, *id);
+    atom, *id, std::move(xs)...);
+}
+
+void get_job(const request_context& ctx, const admin_env& env) {
+  // The result may hold service data.
+  ask_job(ctx, env, 200, shows_secrets(ctx), actors::job_get_atom::value);
 }
 
 void retry_job(const request_context& ctx, const admin_env& env) {
-  auto id = id_param(ctx);
-  if (!id)
-    return;
-  ask_for<actors::job_view>(
-    ctx, env.be->jobs,
-    [](const request_context& ctx, const actors::job_view& v) {
-      ctx.reply(json_response(202, json::serialize(job_json(v, true))));
-    },
-    actors::job_retry_atom::value, *id, ctx.caller->actor());
+  ask_job(ctx, env, 202, true, actors::job_retry_atom::value,
+          ctx.caller->actor());
 }
 
 } // namespace
@@ -115,10 +116,8 @@ void retry_job(const request_context& ctx, const admin_env& env) {
 void add_job_routes(route_table& routes,
                     const std::shared_ptr<const auth_context>& auth,
                     admin_backend backend) {
-  admin_env env{auth,
-                std::make_shared<const admin_backend>(std::move(backend))};
-  add_named_routes<admin_env>(
-    routes, env,
+  add_admin_table(
+    routes, auth, std::move(backend),
     {
       {"GET",
        "/api/v1/admin/jobs",

@@ -77,6 +77,16 @@ std::optional<uint64_t> min_position_param(const request_context& ctx) {
   return min_position;
 }
 
+std::optional<one_read> parse_one_read(const request_context& ctx) {
+  auto id = id_param(ctx);
+  if (!id)
+    return std::nullopt;
+  auto min_position = min_position_param(ctx);
+  if (!min_position)
+    return std::nullopt;
+  return one_read{*id, *min_position};
+}
+
 namespace {
 
 constexpr int cursor_variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
@@ -256,6 +266,12 @@ http_response list_response(json::array items,
 bool shows_secrets(const request_context& ctx) {
   return ctx.caller && ctx.caller->kind == "admin"
     && projections::group_grants(ctx.caller->group, "secrets.read");
+}
+
+json::value or_null(std::string_view text) {
+  if (text.empty())
+    return nullptr;
+  return json::string{text};
 }
 
 std::string string_field(const json::object& obj, std::string_view key) {

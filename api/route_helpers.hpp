@@ -7,7 +7,8 @@
 //                  of named handlers; each route's permission is written
 //                  once, in its doc, and guards it
 //   parsing        id_param (path), uint_param, uuid_param, parse_enum,
-//                  parse_list_params, min_position_param (query),
+//                  parse_list_params, min_position_param, parse_one_read
+//                  (query),
 //                  parse_optional_object_body (body), idempotency_key,
 //                  if_match_version (headers), event_id_for
 //   asking         ask_for (from the front actor), ask_for_anywhere (from
@@ -15,7 +16,8 @@
 //   reading        when_reached / not_reached: wait, holding no thread, for
 //                  a read model to reach `?min_position=`
 //   answering      json_at, created_response, list_response (with
-//                  `X-Billow-Position`), shows_secrets, entity_json
+//                  `X-Billow-Position`), shows_secrets, or_null,
+//                  entity_json
 //
 // A handler parses, sends one message and maps the reply:
 //
@@ -151,6 +153,16 @@ std::optional<Enum> parse_enum(std::string_view text, const Enum (&all)[N]) {
 /// 422 when it is not a non-negative integer.
 std::optional<uint64_t> min_position_param(const request_context& ctx);
 
+/// What a GET of one resource names: its `{id}` and `?min_position=`.
+struct one_read {
+  events::uuid id;
+  uint64_t min_position = 0;
+};
+
+/// The `{id}` and `?min_position=` of a GET of one resource; none after
+/// answering 404 (`id_param`) or 422 (`min_position_param`).
+std::optional<one_read> parse_one_read(const request_context& ctx);
+
 /// `?limit=&cursor=&min_position=` of a list.
 struct list_params {
   /// The list position to continue after (from the cursor; 0: from the
@@ -283,6 +295,10 @@ http_response list_response(boost::json::array items,
 /// Whether the caller is an admin whose group may see secrets in answers
 /// (`secrets.read`); otherwise answers redact them (redaction.hpp).
 bool shows_secrets(const request_context& ctx);
+
+/// `text` as a JSON string, or null when it is empty (an optional field of
+/// an answer).
+boost::json::value or_null(std::string_view text);
 
 /// The string `key` of `obj`, or empty.
 std::string string_field(const boost::json::object& obj, std::string_view key);

@@ -35,7 +35,7 @@ json::object service_json(const actors::service_view& v,
     {"id", events::to_string(v.id)},
     {"client_id", events::to_string(v.client_id)},
     {"product_id", events::to_string(v.product_id)},
-    {"module", v.module.empty() ? json::value(nullptr) : json::value(v.module)},
+    {"module", or_null(v.module)},
     {"status", actors::to_string(v.status)},
     {"provision_status", actors::to_string(v.provision)},
     {"pending_operation",
@@ -45,12 +45,9 @@ json::object service_json(const actors::service_view& v,
     {"job_id",
      v.job_id.is_nil() ? json::value(nullptr)
                        : json::value(events::to_string(v.job_id))},
-    {"last_error",
-     v.last_error.empty() ? json::value(nullptr) : json::value(v.last_error)},
+    {"last_error", or_null(v.last_error)},
     {"next_due_date",
-     row == nullptr || row->next_due_date.empty()
-       ? json::value(nullptr)
-       : json::value(row->next_due_date)},
+     row == nullptr ? json::value(nullptr) : or_null(row->next_due_date)},
     {"version", v.version},
   };
   if (row != nullptr) {
@@ -275,33 +272,31 @@ void list_own_services(const request_context& ctx, const admin_env& env) {
 }
 
 void get_service(const request_context& ctx, const admin_env& env) {
-  auto id = id_param(ctx);
-  if (!id)
-    return;
-  auto min_position = min_position_param(ctx);
-  if (!min_position)
+  auto read = parse_one_read(ctx);
+  if (!read)
     return;
   const auto& be = *env.be;
-  if (auto resp = service_response_from_projection(ctx, be, *id, *min_position))
+  if (auto resp = service_response_from_projection(ctx, be, read->id,
+                                                   read->min_position))
     return ctx.reply(std::move(*resp));
   auto from_actor = [env](const request_context& ctx,
                           const actors::service_view& v) {
     answer_service(ctx, env, v);
   };
-  if (be.provisioning->position() >= *min_position)
+  if (be.provisioning->position() >= read->min_position)
     return ask_for<actors::service_view>(ctx, be.services, from_actor,
-                                         actors::query_atom::value, *id);
+                                         actors::query_atom::value, read->id);
   // Once the projection is there (the wait holds no thread), from an I/O
   // thread: the projection answers if it can, else the actor.
-  when_reached(
-    ctx, *env.auth, be.provisioning, *min_position, be.read_wait,
-    [ctx, env, id = *id, min_position = *min_position, from_actor] {
-      if (auto resp = service_response_from_projection(ctx, *env.be, id,
-                                                       min_position))
-        return ctx.reply(std::move(*resp));
-      ask_for_anywhere<actors::service_view>(ctx, env.be->services, from_actor,
-                                             actors::query_atom::value, id);
-    });
+  when_reached(ctx, *env.auth, be.provisioning, read->min_position,
+               be.read_wait, [ctx, env, read = *read, from_actor] {
+                 if (auto resp = service_response_from_projection(
+                       ctx, *env.be, read.id, read.min_position))
+                   return ctx.reply(std::move(*resp));
+                 ask_for_anywhere<actors::service_view>(
+                   ctx, env.be->services, from_actor, actors::query_atom::value,
+                   read.id);
+               });
 }
 
 // -- the lifecycle ------------------------------------------------------------
@@ -365,10 +360,8 @@ void run_lifecycle(const request_context& ctx, const admin_env& env) {
 void add_service_routes(route_table& routes,
                         const std::shared_ptr<const auth_context>& auth,
                         admin_backend backend) {
-  admin_env env{auth,
-                std::make_shared<const admin_backend>(std::move(backend))};
-  add_named_routes<admin_env>(
-    routes, env,
+  add_admin_table(
+    routes, auth, std::move(backend),
     {
       {"POST",
        "/api/v1/admin/services",
