@@ -326,6 +326,10 @@ void run_lifecycle(const request_context& ctx, const admin_env& env) {
   if (auto bad = parse_optional_object_body(ctx.request(), body))
     return ctx.reply(std::move(*bad));
   field_checker check{body};
+  if (*op == actors::service_op::change_package)
+    check.only({"reason", "product_id"}, {"period"});
+  else
+    check.only({"reason"});
   actors::service_command cmd;
   cmd.op = *op;
   cmd.reason = check.optional_string("reason", 1000);
