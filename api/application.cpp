@@ -621,6 +621,9 @@ caf::error application::start() {
       [f = d.service_data_lookup(std::chrono::milliseconds(0))](
         const events::uuid& id) {
         return f(id, 0);
+      },
+      [prov = d.provisioning](const std::string& id) {
+        return prov->product_name(id);
       }});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);

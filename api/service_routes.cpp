@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "api/prices.hpp"
 #include "api/problem.hpp"
 #include "api/read_waits.hpp"
 #include "api/redaction.hpp"
@@ -27,14 +28,20 @@ json::value service_data(const projections::service_row& row) {
 }
 
 /// A service as docs/api.md shows it; `row` (the projection's) adds what
-/// only the projection knows, and its service data.
+/// only the projection knows, and its service data; `product_name` is the
+/// projection's name of its product.
 json::object service_json(const actors::service_view& v,
                           const projections::service_row* row,
+                          const std::optional<std::string>& product_name,
                           bool show_secrets) {
   json::object out{
     {"id", events::to_string(v.id)},
+    {"label", or_null(v.label)},
     {"client_id", events::to_string(v.client_id)},
     {"product_id", events::to_string(v.product_id)},
+    {"product_name",
+     product_name ? json::value(*product_name) : json::value(nullptr)},
+    {"period", or_null(v.period)},
     {"module", or_null(v.module)},
     {"status", actors::to_string(v.status)},
     {"provision_status", actors::to_string(v.provision)},
@@ -70,7 +77,10 @@ http_response service_response(const request_context& ctx,
                                const events::uuid& job_id) {
   auto position = be.store->last_position();
   auto row = be.provisioning->service(events::to_string(v.id));
-  auto out = service_json(v, row ? &*row : nullptr, shows_secrets(ctx));
+  auto out = service_json(
+    v, row ? &*row : nullptr,
+    be.provisioning->product_name(events::to_string(v.product_id)),
+    shows_secrets(ctx));
   if (!job_id.is_nil())
     out["job_id"] = events::to_string(job_id);
   auto resp = json_response(status, json::serialize(out));
@@ -96,7 +106,10 @@ service_response_from_projection(const request_context& ctx,
   if (!row)
     return std::nullopt; // unknown here: the actor answers (404 or a race)
   auto view = row->view();
-  auto out = service_json(view, &*row, shows_secrets(ctx));
+  auto out = service_json(
+    view, &*row,
+    be.provisioning->product_name(events::to_string(view.product_id)),
+    shows_secrets(ctx));
   auto resp = json_response(200, json::serialize(out));
   resp.headers.emplace_back("ETag", std::to_string(view.version));
   add_position(resp, position);
@@ -162,15 +175,59 @@ void open_and_answer(const request_context& ctx, const admin_env& env,
   });
 }
 
+/// Checks `cmd` (the order as asked) against its client and product, prices
+/// it and opens it: store reads, on the blocking pool.
+void place_order(const request_context& ctx, const admin_env& env,
+                 actors::open_service cmd, bool provision_now) {
+  auto product = fold_entity(*env.be->store, "product",
+                             events::to_string(cmd.product_id));
+  auto client = fold_entity(*env.be->store, "client",
+                            events::to_string(cmd.client_id));
+  auto check = query_checker();
+  if (!client)
+    check.fail("client_id", "no such client");
+  else if (client->contains("erased"))
+    check.fail("client_id", "the client has been erased");
+  if (!product)
+    check.fail("product_id", "no such product");
+  if (!check.ok())
+    return ctx.reply(check.problem());
+  // Priced: a period the product has a price of in the client's currency
+  // (`order_period`; a product without prices takes any, or none).
+  static const json::array no_prices;
+  const auto* prices = product->if_contains("prices");
+  auto period = order_period(
+    prices != nullptr && prices->is_array() ? prices->get_array() : no_prices,
+    string_field(*client, "currency"), cmd.period, check);
+  if (!period)
+    return ctx.reply(check.problem());
+  cmd.period = std::move(*period);
+  if (auto* m = product->if_contains("module"); m && m->is_object())
+    cmd.module = string_field(m->as_object(), "type") + "/"
+      + string_field(m->as_object(), "name");
+  auto id = cmd.idempotency_key.empty() ? events::uuid::random()
+                                        : event_id_for(ctx, "service");
+  actors::service_command create;
+  create.op = actors::service_op::create;
+  create.actor = cmd.actor;
+  create.idempotency_key = cmd.idempotency_key.empty()
+    ? std::string{}
+    : cmd.idempotency_key + "/create";
+  open_and_answer(ctx, env, id, std::move(cmd), std::move(create),
+                  provision_now);
+}
+
 void order_service(const request_context& ctx, const admin_env& env) {
   json::object body;
   if (auto bad = parse_object_body(ctx.request(), body))
     return ctx.reply(std::move(*bad));
   field_checker check{body};
-  check.only({"client_id", "product_id", "period", "provision"});
+  check.only({"client_id", "product_id", "period", "label", "provision"});
   auto client_text = check.required_string("client_id", 36);
   auto product_text = check.required_string("product_id", 36);
-  auto period = check.optional_string("period", 20);
+  actors::open_service cmd;
+  cmd.period = check.optional_string("period", 20);
+  cmd.label = check.optional_string("label", 200);
   auto provision = check.optional_string("provision", 10);
   auto client_id = events::uuid::parse(client_text);
   auto product_id = events::uuid::parse(product_text);
@@ -178,44 +235,19 @@ void order_service(const request_context& ctx, const admin_env& env) {
     check.fail("client_id", "must be a UUID");
   if (!product_text.empty() && !product_id)
     check.fail("product_id", "must be a UUID");
+  if (!cmd.period.empty() && !is_price_period(cmd.period))
+    check.fail("period", not_a_period_message());
   if (!provision.empty() && provision != "now")
     check.fail("provision", "must be \"now\" when given");
   if (!check.ok())
     return ctx.reply(check.problem());
-  env.auth->run_blocking(
-    [ctx, env, client_id = *client_id, product_id = *product_id, provision] {
-      auto product = fold_entity(*env.be->store, "product",
-                                 events::to_string(product_id));
-      auto client = fold_entity(*env.be->store, "client",
-                                events::to_string(client_id));
-      auto check = query_checker();
-      if (!client)
-        check.fail("client_id", "no such client");
-      else if (client->contains("erased"))
-        check.fail("client_id", "the client has been erased");
-      if (!product)
-        check.fail("product_id", "no such product");
-      if (!check.ok())
-        return ctx.reply(check.problem());
-      actors::open_service cmd;
-      cmd.client_id = client_id;
-      cmd.product_id = product_id;
-      if (auto* m = product->if_contains("module"); m && m->is_object())
-        cmd.module = string_field(m->as_object(), "type") + "/"
-          + string_field(m->as_object(), "name");
-      cmd.actor = ctx.caller->actor();
-      cmd.idempotency_key = idempotency_key(ctx);
-      auto id = cmd.idempotency_key.empty() ? events::uuid::random()
-                                            : event_id_for(ctx, "service");
-      actors::service_command create;
-      create.op = actors::service_op::create;
-      create.actor = cmd.actor;
-      create.idempotency_key = cmd.idempotency_key.empty()
-        ? std::string{}
-        : cmd.idempotency_key + "/create";
-      open_and_answer(ctx, env, id, std::move(cmd), std::move(create),
-                      provision == "now");
-    });
+  cmd.client_id = *client_id;
+  cmd.product_id = *product_id;
+  cmd.actor = ctx.caller->actor();
+  cmd.idempotency_key = idempotency_key(ctx);
+  env.auth->run_blocking([ctx, env, cmd = std::move(cmd), provision] {
+    place_order(ctx, env, cmd, provision == "now");
+  });
 }
 
 // -- reading ------------------------------------------------------------------
@@ -249,18 +281,20 @@ void answer_service_list(const request_context& ctx, const admin_env& env,
   if (!check.ok())
     return ctx.reply(check.problem());
   bool secrets = shows_secrets(ctx);
-  when_reached(ctx, *env.auth, env.be->provisioning, params.min_position,
-               env.be->read_wait, [ctx, env, filter, params, secrets] {
-                 const auto& prov = *env.be->provisioning;
-                 auto position = prov.position();
-                 auto page = prov.services(filter, params.after, params.limit);
-                 json::array items;
-                 items.reserve(page.items.size());
-                 for (const auto& row : page.items)
-                   items.push_back(service_json(row.view(), &row, secrets));
-                 ctx.reply(
-                   list_response(std::move(items), page.next_after, position));
-               });
+  when_reached(
+    ctx, *env.auth, env.be->provisioning, params.min_position,
+    env.be->read_wait, [ctx, env, filter, params, secrets] {
+      const auto& prov = *env.be->provisioning;
+      auto position = prov.position();
+      auto page = prov.services(filter, params.after, params.limit);
+      json::array items;
+      items.reserve(page.items.size());
+      for (const auto& row : page.items)
+        items.push_back(service_json(
+          row.view(), &row,
+          prov.product_name(events::to_string(row.state.product_id)), secrets));
+      ctx.reply(list_response(std::move(items), page.next_after, position));
+    });
 }
 
 void list_services(const request_context& ctx, const admin_env& env) {
