@@ -1,9 +1,11 @@
 #pragma once
 
-// What the admin routes of the catalogue, clients, services, jobs and clock
-// talk to (api/client_admin_routes, product_routes, service_routes,
-// job_routes, clock_routes), and the reads of clients and products those
-// routes still make from the log.
+// What the admin families of clients, products, services, jobs and the
+// clock (api/client_admin_routes, product_routes, service_routes,
+// job_routes, clock_routes) share: the backend they talk to and their
+// handlers' env, the one call that adds a family's table, the GET and list
+// of clients and products (alike for both), and the reads of clients and
+// products those routes still make from the log.
 
 #include <chrono>
 #include <memory>

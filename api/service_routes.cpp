@@ -141,7 +141,8 @@ void answer_service(const request_context& ctx, const admin_env& env,
 void open_and_answer(const request_context& ctx, const admin_env& env,
                      const events::uuid& id, actors::open_service cmd,
                      actors::service_command create, bool now) {
-  ctx.self->system().spawn([ctx, env, id, cmd, create,
+  ctx.self->system().spawn([ctx, env, id, cmd = std::move(cmd),
+                            create = std::move(create),
                             now](caf::event_based_actor* self) {
     const auto& services = env.be->services;
     auto fail = [ctx](caf::error& err) {
@@ -235,7 +236,8 @@ void order_service(const request_context& ctx, const admin_env& env) {
     check.fail("client_id", "must be a UUID");
   if (!product_text.empty() && !product_id)
     check.fail("product_id", "must be a UUID");
-  if (!cmd.period.empty() && !is_price_period(cmd.period))
+  if (!cmd.period.empty() && cmd.period.size() <= 20
+      && !is_price_period(cmd.period))
     check.fail("period", not_a_period_message());
   if (!provision.empty() && provision != "now")
     check.fail("provision", "must be \"now\" when given");

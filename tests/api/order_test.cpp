@@ -43,8 +43,17 @@ protected:
     return {{"currency", currency}, {"period", period}, {"amount", amount}};
   }
 
-  http_reply order(json::object body) {
+  http_reply order(const json::object& body) {
     return call("POST", "/api/v1/admin/services", {}, body);
+  }
+
+  /// An order of `product` for `client`, for `period` when it is not empty.
+  http_reply order(const std::string& client, const std::string& product,
+                   const std::string& period = {}) {
+    json::object body{{"client_id", client}, {"product_id", product}};
+    if (!period.empty())
+      body["period"] = period;
+    return order(body);
   }
 
   /// Where the log ends now.
@@ -124,7 +133,7 @@ TEST_F(order_test, the_one_period_priced_in_the_client_s_currency_is_default) {
                                 json::array{price("EUR", "monthly", "2.00"),
                                             price("EUR", "annually", "20.00"),
                                             price("USD", "quarterly", "6.00")});
-  auto r = order({{"client_id", client}, {"product_id", product}});
+  auto r = order(client, product);
   ASSERT_EQ(r.status, 201u) << r.body;
   EXPECT_EQ(doc(r).at("period").as_string(), "quarterly");
   EXPECT_TRUE(doc(r).at("label").is_null());
@@ -136,8 +145,7 @@ TEST_F(order_test, an_order_without_a_period_among_several_is_refused) {
                                 json::array{price("EUR", "monthly", "2.00"),
                                             price("EUR", "annually", "20.00")});
   auto before = last_position();
-  expect_refused(order({{"client_id", client}, {"product_id", product}}),
-                 "period", "is required");
+  expect_refused(order(client, product), "period", "is required");
   EXPECT_EQ(last_position(), before);
 }
 
@@ -148,18 +156,13 @@ TEST_F(order_test, a_period_the_product_has_no_price_of_is_refused) {
                                             price("USD", "weekly", "1.00")});
   auto before = last_position();
   // Weekly exists, but not in the client's currency: the detail says so.
-  auto r = order(
-    {{"client_id", client}, {"product_id", product}, {"period", "weekly"}});
+  auto r = order(client, product, "weekly");
   expect_refused(r, "period", "in EUR");
-  expect_refused(order({{"client_id", client},
-                        {"product_id", product},
-                        {"period", "daily"}}),
-                 "period", "no daily price in EUR");
+  expect_refused(order(client, product, "daily"), "period",
+                 "no daily price in EUR");
   // Not a period at all: refused before anything is read.
-  expect_refused(order({{"client_id", client},
-                        {"product_id", product},
-                        {"period", "fortnightly"}}),
-                 "period", "must be one of");
+  expect_refused(order(client, product, "fortnightly"), "period",
+                 "must be one of");
   EXPECT_EQ(last_position(), before);
   // With Idempotency-Key too: the refusal is kept, nothing is written.
   auto keyed = conn_->request(
@@ -176,24 +179,19 @@ TEST_F(order_test, a_client_whose_currency_the_product_is_not_priced_in) {
   auto product = product_priced("Mail",
                                 json::array{price("EUR", "monthly", "2.00")});
   auto before = last_position();
-  expect_refused(order({{"client_id", client}, {"product_id", product}}),
-                 "client_id", "no price in JPY");
-  expect_refused(order({{"client_id", client},
-                        {"product_id", product},
-                        {"period", "monthly"}}),
-                 "client_id", "JPY");
+  expect_refused(order(client, product), "client_id", "no price in JPY");
+  expect_refused(order(client, product, "monthly"), "client_id", "JPY");
   EXPECT_EQ(last_position(), before);
 }
 
 TEST_F(order_test, a_product_without_prices_takes_any_period_or_none) {
   auto client = client_in("EUR");
   auto product = product_priced("Free", json::array{});
-  auto bare = order({{"client_id", client}, {"product_id", product}});
+  auto bare = order(client, product);
   ASSERT_EQ(bare.status, 201u) << bare.body;
   EXPECT_TRUE(doc(bare).at("period").is_null());
   EXPECT_EQ(doc(bare).at("product_name").as_string(), "Free");
-  auto weekly = order(
-    {{"client_id", client}, {"product_id", product}, {"period", "weekly"}});
+  auto weekly = order(client, product, "weekly");
   ASSERT_EQ(weekly.status, 201u) << weekly.body;
   EXPECT_EQ(doc(weekly).at("period").as_string(), "weekly");
 }
