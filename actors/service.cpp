@@ -123,6 +123,8 @@ void service_state::apply(service_state& st, std::string_view type,
     st.client_id = json_uuid(p, "client_id");
     st.product_id = json_uuid(p, "product_id");
     st.module = json_string(p, "module");
+    st.period = json_string(p, "period");
+    st.label = json_string(p, "label");
     return;
   }
   if (type == "service.cancelled") {
@@ -186,6 +188,8 @@ boost::json::object service_state::to_json() const {
     {"new_product_id", to_string(new_product_id)},
     {"module", module},
     {"last_error", last_error},
+    {"period", period},
+    {"label", label},
   };
   if (pending_policy)
     o["policy"] = actors::to_json(*pending_policy);
@@ -204,6 +208,8 @@ service_state service_state::from_json(const boost::json::object& o) {
   st.new_product_id = json_uuid(o, "new_product_id");
   st.module = json_string(o, "module");
   st.last_error = json_string(o, "last_error");
+  st.period = json_string(o, "period");
+  st.label = json_string(o, "label");
   if (auto* pol = o.if_contains("policy"); pol && pol->is_object())
     st.pending_policy = policy_from_json(pol->get_object());
   return st;
@@ -215,10 +221,14 @@ decision decide_open(const service_state& st, const open_service& cmd) {
   if (cmd.client_id.is_nil() || cmd.product_id.is_nil())
     return make_error(billow_errc::invalid_argument,
                       "open needs client_id and product_id");
-  return std::vector<domain_event>{{"service.opened",
-                                    {{"client_id", to_string(cmd.client_id)},
-                                     {"product_id", to_string(cmd.product_id)},
-                                     {"module", cmd.module}}}};
+  boost::json::object opened{{"client_id", to_string(cmd.client_id)},
+                             {"product_id", to_string(cmd.product_id)},
+                             {"module", cmd.module}};
+  if (!cmd.period.empty())
+    opened["period"] = cmd.period;
+  if (!cmd.label.empty())
+    opened["label"] = cmd.label;
+  return std::vector<domain_event>{{"service.opened", std::move(opened)}};
 }
 
 decision decide_lifecycle(const service_state& st, uint64_t version,
@@ -365,8 +375,7 @@ void ensure_job(service_ptr self, bool just_appended) {
     return;
   auto spec = pending_job_spec(s, st.id);
   spec.unstored = just_appended;
-  self
-    ->request(st.jobs, caf::infinite, job_add_atom::value, std::move(spec))
+  self->request(st.jobs, caf::infinite, job_add_atom::value, std::move(spec))
     .then(
       [self](job_view& v) {
         if (v.terminal())
@@ -380,9 +389,9 @@ void ensure_job(service_ptr self, bool just_appended) {
 service_view view_of(service_ptr self) {
   auto& st = self->state;
   auto& s = st.agg.state;
-  return service_view{st.id,        s.client_id,   s.product_id, s.module,
-                      s.status,     s.provision,   s.pending_op, s.job_id,
-                      s.last_error, st.agg.version};
+  return service_view{st.id,        s.client_id,    s.product_id, s.module,
+                      s.status,     s.provision,    s.pending_op, s.job_id,
+                      s.last_error, st.agg.version, s.period,     s.label};
 }
 
 /// A lifecycle command on this service: decided against its state, and its

@@ -100,6 +100,11 @@ struct open_service {
   std::string actor = "system";
   /// Makes a retry answer the first result.
   std::string idempotency_key;
+  /// The billing period ordered (`monthly`, ...; api/prices.hpp), empty
+  /// when none was (a product without prices).
+  std::string period = {};
+  /// The admin's or client's name for it, empty when none.
+  std::string label = {};
 };
 
 /// A lifecycle command for one service.
@@ -131,6 +136,9 @@ struct service_view {
   /// The last failed operation's error.
   std::string last_error;
   uint64_t version = 0;
+  /// As ordered (`open_service`).
+  std::string period = {};
+  std::string label = {};
 };
 
 /// A lifecycle command's answer with the service as the command left it
@@ -185,7 +193,8 @@ std::string service_stream(const events::uuid& id);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, open_service& x) {
-  return f(x.client_id, x.product_id, x.module, x.actor, x.idempotency_key);
+  return f(x.client_id, x.product_id, x.module, x.actor, x.idempotency_key,
+           x.period, x.label);
 }
 
 template <class Inspector>
@@ -197,7 +206,7 @@ typename Inspector::result_type inspect(Inspector& f, service_command& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, service_view& x) {
   return f(x.id, x.client_id, x.product_id, x.module, x.status, x.provision,
-           x.pending_op, x.job_id, x.last_error, x.version);
+           x.pending_op, x.job_id, x.last_error, x.version, x.period, x.label);
 }
 
 template <class Inspector>

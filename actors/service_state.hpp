@@ -25,6 +25,9 @@ struct service_state {
   events::uuid new_product_id;
   std::string module;
   std::string last_error;
+  /// As ordered (`service.opened`); empty when it named none.
+  std::string period;
+  std::string label;
   /// The job policy of the operation in progress (to re-queue its job).
   std::optional<job_policy> pending_policy;
 

@@ -25,15 +25,19 @@
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
 #include "api/billing_routes.hpp"
+#include "api/client_admin_routes.hpp"
 #include "api/client_routes.hpp"
+#include "api/clock_routes.hpp"
 #include "api/front.hpp"
 #include "api/idempotency.hpp"
 #include "api/io_execution_unit.hpp"
+#include "api/job_routes.hpp"
 #include "api/live_events.hpp"
 #include "api/metrics.hpp"
 #include "api/module_routes.hpp"
 #include "api/operations.hpp"
 #include "api/password_pool.hpp"
+#include "api/product_routes.hpp"
 #include "api/read_waits.hpp"
 #include "api/service_routes.hpp"
 #include "events/errc.hpp"
@@ -612,11 +616,17 @@ caf::error application::start() {
   add_audit_routes(*routes, auth, *d.store);
   add_live_events_route(*routes, auth, *d.store, d.writer, answers);
   add_module_routes(*routes, auth, d.catalog);
-  add_service_routes(*routes, auth,
-                     service_backend{d.store.get(), d.writer, d.jobs,
-                                     d.services, d.catalog, d.clock.get(),
-                                     d.provisioning, d.job_list,
-                                     d.opts.read_wait, d.vault});
+  // The admin families, in the order the table has always had them (the
+  // OpenAPI document lists paths in that order).
+  admin_backend admin{d.store.get(),  d.writer,   d.jobs,
+                      d.services,     d.catalog,  d.clock.get(),
+                      d.provisioning, d.job_list, d.opts.read_wait,
+                      d.vault};
+  add_client_admin_routes(*routes, auth, admin);
+  add_product_routes(*routes, auth, admin);
+  add_service_routes(*routes, auth, admin);
+  add_job_routes(*routes, auth, admin);
+  add_clock_routes(*routes, auth, admin);
   add_billing_routes(*routes, auth,
                      billing_backend{d.store.get(), d.writer, d.billing,
                                      d.billing_config, d.billing_list,
@@ -647,6 +657,9 @@ caf::error application::start() {
       [f = d.service_data_lookup(std::chrono::milliseconds(0))](
         const events::uuid& id) {
         return f(id, 0);
+      },
+      [prov = d.provisioning](const std::string& id) {
+        return prov->product_name(id);
       }});
   if (d.opts.extra_routes)
     d.opts.extra_routes(*routes);

@@ -189,6 +189,7 @@ void add_token_route(
         return;
       }
       field_checker check{body};
+      check.only({"email", "password"}, {"totp"});
       auto email = check.required_string("email", 320);
       auto password = check.required_string("password", 1024);
       if (!check.ok()) {

@@ -10,6 +10,7 @@
 #include "api/json_body.hpp"
 #include "api/problem.hpp"
 #include "api/redaction.hpp"
+#include "api/route_helpers.hpp"
 #include "events/errc.hpp"
 #include "modules/host/module_catalog.hpp"
 #include "modules/sdk/product.hpp"
@@ -178,21 +179,26 @@ void add_client_routes(route_table& routes,
                   : be->service_data(v.id);
                 redact_secrets(data); // the tabs show what the client may see
                 auto due = be->next_due_date(v.id);
+                auto product_name = be->product_name
+                  ? be->product_name(events::to_string(v.product_id))
+                  : std::nullopt;
                 json::object out{
                   {"id", events::to_string(v.id)},
+                  {"label", or_null(v.label)},
                   {"client_id", events::to_string(v.client_id)},
                   {"product_id", events::to_string(v.product_id)},
-                  {"module",
-                   v.module.empty() ? json::value(nullptr)
-                                    : json::value(v.module)},
+                  {"product_name",
+                   product_name ? json::value(*product_name)
+                                : json::value(nullptr)},
+                  {"period", or_null(v.period)},
+                  {"module", or_null(v.module)},
                   {"status", actors::to_string(v.status)},
                   {"provision_status", actors::to_string(v.provision)},
                   {"pending_operation",
                    v.pending_op == actors::service_op::none
                      ? json::value(nullptr)
                      : json::value(actors::to_string(v.pending_op))},
-                  {"next_due_date",
-                   due.empty() ? json::value(nullptr) : json::value(due)},
+                  {"next_due_date", or_null(due)},
                   {"service_data", std::move(data)},
                   {"version", v.version},
                 };

@@ -55,6 +55,10 @@ struct client_area_backend {
   /// when the projection is behind. Blocking read (none: `service_data`).
   std::function<boost::json::object(const events::uuid&)> current_service_data
     = nullptr;
+  /// A product's name as the provisioning projection holds it (none when
+  /// unknown); none: the answer's `product_name` is null.
+  std::function<std::optional<std::string>(const std::string&)> product_name
+    = nullptr;
 };
 
 /// The problem for an error a module call returned: not_found 404,

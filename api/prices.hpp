@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -26,11 +27,34 @@ namespace billow::api {
 /// The periods a price may have, shortest first.
 std::span<const std::string_view> price_periods();
 
+/// Whether `period` is one of `price_periods()`.
+bool is_price_period(std::string_view period);
+
+/// "must be one of one_time, hourly, ...": the failure of a period that is
+/// not one.
+std::string not_a_period_message();
+
 /// Checks `price` (the body's `field`, e.g. `prices[0]`), recording every
 /// failure in `check` under `field.<name>`; answers the canonical price when
 /// it is good.
 std::optional<boost::json::object> parse_price(const boost::json::value& price,
                                                const std::string& field,
                                                field_checker& check);
+
+/// The period an order of a product stands for, against the product's
+/// `prices` (as `parse_price` keeps them) in the client's `currency`:
+///
+///   - a product without prices (provisioned by hand, or free) takes the
+///     order as it comes: `period` (empty when none was given);
+///   - no price in `currency`: a failure of `client_id` naming the currency;
+///   - `period` given: it, when the product has a price of that period in
+///     `currency`, else a failure of `period` naming the currency;
+///   - none given: the period of the product's price in `currency` when it
+///     has one period there, else `period` "is required".
+///
+/// Failures go into `check`; none is answered then.
+std::optional<std::string>
+order_period(const boost::json::array& prices, std::string_view currency,
+             std::string_view period, field_checker& check);
 
 } // namespace billow::api

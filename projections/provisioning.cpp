@@ -29,6 +29,8 @@ actors::service_view service_row::view() const {
   v.job_id = state.job_id;
   v.last_error = state.last_error;
   v.version = version;
+  v.period = state.period;
+  v.label = state.label;
   return v;
 }
 
@@ -328,6 +330,10 @@ void encode_service(fmt::memory_buffer& out, const service_row& row) {
   append_quoted(out, st.module);
   fmt::format_to(it, FMT_COMPILE(R"(,"last_error":)"));
   append_quoted(out, st.last_error);
+  fmt::format_to(it, FMT_COMPILE(R"(,"period":)"));
+  append_quoted(out, st.period);
+  fmt::format_to(it, FMT_COMPILE(R"(,"label":)"));
+  append_quoted(out, st.label);
   if (st.pending_policy)
     fmt::format_to(it, FMT_COMPILE(R"(,"policy":{})"),
                    json::serialize(actors::to_json(*st.pending_policy)));
@@ -529,6 +535,18 @@ provisioning::product_data(std::string_view id) const {
       data && data->is_object())
     return data->as_object();
   return boost::json::object{};
+}
+
+std::optional<std::string>
+provisioning::product_name(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  auto it = products_.by_id.find(id);
+  if (it == products_.by_id.end())
+    return std::nullopt;
+  if (auto* name = it->second.fields.if_contains("name");
+      name && name->is_string())
+    return std::string{name->get_string()};
+  return std::string{};
 }
 
 size_t provisioning::service_count() const {

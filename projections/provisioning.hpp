@@ -119,6 +119,11 @@ public:
   /// for an unknown product: what module code gets as the product's data.
   std::optional<boost::json::object> product_data(std::string_view id) const;
 
+  /// A product's `name` (empty when it has none), or nullopt for an unknown
+  /// product: what a service's answer shows as `product_name`, without a
+  /// row copy.
+  std::optional<std::string> product_name(std::string_view id) const;
+
   size_t service_count() const;
 
 protected:

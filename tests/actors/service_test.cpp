@@ -168,6 +168,29 @@ TEST(service_transition_table, open_twice_and_bad_input_are_refused) {
             "wrong_expected_version");
 }
 
+TEST(service_transition_table, open_records_the_period_and_label_ordered) {
+  open_service cmd{events::uuid::random(), events::uuid::random(),
+                   "Product/test", "system", ""};
+  auto bare = decide_open(service_state{}, cmd);
+  ASSERT_TRUE(bare);
+  EXPECT_FALSE(bare->front().payload.contains("period"));
+  EXPECT_FALSE(bare->front().payload.contains("label"));
+  cmd.period = "annually";
+  cmd.label = "shop db";
+  auto priced = decide_open(service_state{}, cmd);
+  ASSERT_TRUE(priced);
+  const auto& p = priced->front().payload;
+  EXPECT_EQ(p.at("period").as_string(), "annually");
+  EXPECT_EQ(p.at("label").as_string(), "shop db");
+  service_state st;
+  service_state::apply(st, "service.opened", p);
+  EXPECT_EQ(st.period, "annually");
+  EXPECT_EQ(st.label, "shop db");
+  auto back = service_state::from_json(st.to_json());
+  EXPECT_EQ(back.period, "annually");
+  EXPECT_EQ(back.label, "shop db");
+}
+
 TEST(service_transition_table, snapshot_json_round_trips_the_state) {
   auto st = state_after({"service.opened", "service.create_requested"});
   st.pending_policy = job_policy{1, {60}, 600, 1};

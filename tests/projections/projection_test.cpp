@@ -579,7 +579,11 @@ TEST_F(projection_test, a_stored_service_record_reloads_every_field) {
   // date and module data.
   auto odd = to_string(uuid::random());
   append("service-" + odd, "service.opened",
-         {{"client_id", c}, {"product_id", p}, {"module", "Product/\"q\"\\x"}});
+         {{"client_id", c},
+          {"product_id", p},
+          {"module", "Product/\"q\"\\x"},
+          {"period", "monthly"},
+          {"label", "db \"main\"\n"}});
   append("service-" + odd, "service.create_requested",
          {{"job_id", to_string(uuid::random())},
           {"policy", {{"tries", 3}, {"backoff", {5, 30}}, {"timeout", 60}}}});
@@ -611,6 +615,12 @@ TEST_F(projection_test, a_stored_service_record_reloads_every_field) {
   auto o = loaded.service(odd);
   EXPECT_EQ(o->state.module, "Product/\"q\"\\x");
   EXPECT_EQ(o->state.last_error, "line 1\nline\t2 \x01 \"quoted\"");
+  EXPECT_EQ(o->state.period, "monthly");
+  EXPECT_EQ(o->state.label, "db \"main\"\n");
+  EXPECT_EQ(o->view().period, "monthly");
+  EXPECT_EQ(loaded.service(plain)->state.period, "");
+  EXPECT_EQ(loaded.product_name(p).value_or("?"), "p");
+  EXPECT_FALSE(loaded.product_name(to_string(uuid::random())).has_value());
   auto s = loaded.service(plain);
   EXPECT_EQ(s->next_due_date, "2027-01-01");
   EXPECT_EQ(json::parse(s->service_data), json::parse(R"({"db":"x\"y"})"));

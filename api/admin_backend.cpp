@@ -1,0 +1,96 @@
+#include "api/admin_backend.hpp"
+
+#include <boost/json.hpp>
+
+#include "api/problem.hpp"
+#include "api/route_helpers.hpp"
+#include "events/event_store.hpp"
+
+namespace billow::api {
+
+namespace json = boost::json;
+
+void add_admin_table(route_table& routes,
+                     const std::shared_ptr<const auth_context>& auth,
+                     admin_backend backend,
+                     std::vector<named_route<admin_env>> table) {
+  admin_env env{auth,
+                std::make_shared<const admin_backend>(std::move(backend))};
+  add_named_routes(routes, env, std::move(table));
+}
+
+void list_entities(const request_context& ctx, const admin_env& env,
+                   std::string_view kind) {
+  auto check = query_checker();
+  auto params = parse_list_params(ctx, check);
+  if (!check.ok())
+    return ctx.reply(check.problem());
+  bool clients = kind == "client";
+  when_reached(
+    ctx, *env.auth, env.be->provisioning, params.min_position,
+    env.be->read_wait, [ctx, env, clients, params] {
+      const auto& prov = *env.be->provisioning;
+      auto position = prov.position();
+      auto page = clients ? prov.clients(params.after, params.limit)
+                          : prov.products(params.after, params.limit);
+      json::array items;
+      for (const auto& row : page.items)
+        items.push_back(entity_json(row));
+      ctx.reply(list_response(std::move(items), page.next_after, position));
+    });
+}
+
+void get_entity(const request_context& ctx, const admin_env& env,
+                std::string_view kind) {
+  auto read = parse_one_read(ctx);
+  if (!read)
+    return;
+  auto at = std::max(read->min_position, env.be->store->last_position());
+  when_reached(
+    ctx, *env.auth, env.be->provisioning, at, env.be->read_wait,
+    [ctx, env, kind = std::string{kind}, id = events::to_string(read->id)] {
+      const auto& prov = *env.be->provisioning;
+      auto row = kind == "client" ? prov.client(id) : prov.product(id);
+      if (!row)
+        return ctx.reply(problem_response(404, "No " + kind + " " + id + "."));
+      ctx.reply(json_at(200, entity_json(*row), prov.position()));
+    });
+}
+
+std::optional<json::object> fold_entity(const events::event_store& store,
+                                        const std::string& kind,
+                                        const std::string& id) {
+  auto evs = store.read_stream(kind + "-" + id, 1,
+                               events::read_direction::forward, 10'000);
+  if (!evs || evs->empty())
+    return std::nullopt;
+  json::object out{{"id", id}};
+  for (const auto& ev : *evs) {
+    out["version"] = ev.version;
+    if (ev.type == kind + ".erased") { // its reason is for the audit log
+      out["erased"] = true;
+      continue;
+    }
+    boost::system::error_code ec;
+    auto doc = json::parse(ev.payload, ec);
+    if (ec || !doc.is_object())
+      continue;
+    for (auto& [k, v] : doc.as_object())
+      out[k] = v;
+    out["version"] = ev.version;
+  }
+  return out;
+}
+
+std::optional<json::object> product_data_of(const events::event_store& store,
+                                            const std::string& id) {
+  auto product = fold_entity(store, "product", id);
+  if (!product)
+    return std::nullopt;
+  if (auto* data = product->if_contains("product_data");
+      data && data->is_object())
+    return data->as_object();
+  return json::object{};
+}
+
+} // namespace billow::api

@@ -1,0 +1,99 @@
+#pragma once
+
+// What the admin families of clients, products, services, jobs and the
+// clock (api/client_admin_routes, product_routes, service_routes,
+// job_routes, clock_routes) share: the backend they talk to and their
+// handlers' env, the one call that adds a family's table, the GET and list
+// of clients and products (alike for both), and the reads of clients and
+// products those routes still make from the log.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "actors/job.hpp"
+#include "actors/service.hpp"
+#include "api/auth.hpp"
+#include "api/route_helpers.hpp"
+#include "api/router.hpp"
+#include "events/writer.hpp"
+#include "projections/jobs.hpp"
+#include "projections/provisioning.hpp"
+#include "vault/vault.hpp"
+
+namespace billow::actors {
+class clock;
+} // namespace billow::actors
+
+namespace billow::events {
+class event_store;
+} // namespace billow::events
+
+namespace billow::modules {
+class module_catalog;
+} // namespace billow::modules
+
+namespace billow::api {
+
+/// What the admin routes talk to; one for every family, made by
+/// api/application.cpp.
+struct admin_backend {
+  events::event_store* store = nullptr;
+  events::writer_actor writer;
+  actors::job_manager_actor jobs;
+  actors::service_registry_actor services;
+  std::shared_ptr<modules::module_catalog> catalog;
+  actors::clock* clock = nullptr;
+  /// The read models of every read (required).
+  std::shared_ptr<projections::provisioning> provisioning = nullptr;
+  std::shared_ptr<projections::jobs_projection> job_list = nullptr;
+  /// How long a read waits for `?min_position=`.
+  std::chrono::milliseconds read_wait = std::chrono::seconds(5);
+  /// Where credentials and personal data keys are kept.
+  vault::stores vault = {};
+};
+
+/// What an admin family's handlers share (named_route's `Env`): kept alive
+/// by the continuations that copy it.
+struct admin_env {
+  std::shared_ptr<const auth_context> auth;
+  std::shared_ptr<const admin_backend> be;
+};
+
+/// Adds an admin family's `table` (add_named_routes) with the handlers'
+/// `admin_env`: `auth` and `backend`.
+void add_admin_table(route_table& routes,
+                     const std::shared_ptr<const auth_context>& auth,
+                     admin_backend backend,
+                     std::vector<named_route<admin_env>> table);
+
+/// `GET /api/v1/admin/<kind>s` (`client`, `product`): a page of the
+/// provisioning projection's list, once it reached `?min_position=`.
+void list_entities(const request_context& ctx, const admin_env& env,
+                   std::string_view kind);
+
+/// `GET /api/v1/admin/<kind>s/{id}`: from the provisioning projection once it
+/// has applied the log as it was when the request came (or `?min_position=`),
+/// so a read after a write sees it; 404 when it does not know the id.
+void get_entity(const request_context& ctx, const admin_env& env,
+                std::string_view kind);
+
+/// Folds a simple `<kind>.created` / `<kind>.updated` stream (`client`,
+/// `product`) into one object, later events' fields winning, with `id` and
+/// `version` (and `erased` after `<kind>.erased`); none when the stream
+/// does not exist. A blocking store read. The old shape, kept until clients
+/// and products are aggregates: new resources read a projection.
+std::optional<boost::json::object> fold_entity(const events::event_store& store,
+                                               const std::string& kind,
+                                               const std::string& id);
+
+/// The `product_data` of product `id` as recorded (none when unknown).
+std::optional<boost::json::object>
+product_data_of(const events::event_store& store, const std::string& id);
+
+} // namespace billow::api
