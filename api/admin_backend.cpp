@@ -19,6 +19,22 @@ void add_admin_table(route_table& routes,
   add_named_routes(routes, env, std::move(table));
 }
 
+json::object client_json(const projections::entity_row& row,
+                         const projections::billing_projection* billing) {
+  auto out = entity_json(row);
+  if (billing == nullptr)
+    return out;
+  auto account = billing->account(row.id);
+  if (!account)
+    return out;
+  // The account's side of the client: its balance and billing profile.
+  auto acc = account->to_json();
+  for (const char* key :
+       {"balance", "billing_mode", "credit_limit", "country", "tax_exempt"})
+    out[key] = acc.at(key);
+  return out;
+}
+
 void list_entities(const request_context& ctx, const admin_env& env,
                    std::string_view kind) {
   auto check = query_checker();
@@ -35,7 +51,8 @@ void list_entities(const request_context& ctx, const admin_env& env,
                           : prov.products(params.after, params.limit);
       json::array items;
       for (const auto& row : page.items)
-        items.push_back(entity_json(row));
+        items.push_back(clients ? client_json(row, env.be->billing_list.get())
+                                : entity_json(row));
       ctx.reply(list_response(std::move(items), page.next_after, position));
     });
 }
@@ -46,15 +63,26 @@ void get_entity(const request_context& ctx, const admin_env& env,
   if (!read)
     return;
   auto at = std::max(read->min_position, env.be->store->last_position());
-  when_reached(
-    ctx, *env.auth, env.be->provisioning, at, env.be->read_wait,
-    [ctx, env, kind = std::string{kind}, id = events::to_string(read->id)] {
-      const auto& prov = *env.be->provisioning;
-      auto row = kind == "client" ? prov.client(id) : prov.product(id);
-      if (!row)
-        return ctx.reply(problem_response(404, "No " + kind + " " + id + "."));
-      ctx.reply(json_at(200, entity_json(*row), prov.position()));
-    });
+  auto answer = [ctx, env, kind = std::string{kind},
+                 id = events::to_string(read->id)] {
+    const auto& prov = *env.be->provisioning;
+    auto row = kind == "client" ? prov.client(id) : prov.product(id);
+    if (!row)
+      return ctx.reply(problem_response(404, "No " + kind + " " + id + "."));
+    ctx.reply(json_at(200,
+                      kind == "client"
+                        ? client_json(*row, env.be->billing_list.get())
+                        : entity_json(*row),
+                      prov.position()));
+  };
+  // A client's balance is the billing projection's: it waits for both.
+  when_reached(ctx, *env.auth, env.be->provisioning, at, env.be->read_wait,
+               [ctx, env, at, answer, client = kind == "client"] {
+                 if (!client || !env.be->billing_list)
+                   return answer();
+                 when_reached(ctx, *env.auth, env.be->billing_list, at,
+                              env.be->read_wait, answer);
+               });
 }
 
 std::optional<json::object> fold_entity(const events::event_store& store,

@@ -16,12 +16,14 @@
 
 #include <boost/json/object.hpp>
 
+#include "actors/billing/billing.hpp"
 #include "actors/job.hpp"
 #include "actors/service.hpp"
 #include "api/auth.hpp"
 #include "api/route_helpers.hpp"
 #include "api/router.hpp"
 #include "events/writer.hpp"
+#include "projections/billing.hpp"
 #include "projections/jobs.hpp"
 #include "projections/provisioning.hpp"
 #include "vault/vault.hpp"
@@ -52,11 +54,20 @@ struct admin_backend {
   /// The read models of every read (required).
   std::shared_ptr<projections::provisioning> provisioning = nullptr;
   std::shared_ptr<projections::jobs_projection> job_list = nullptr;
+  /// Accounts (a client's balance) and invoices.
+  std::shared_ptr<projections::billing_projection> billing_list = nullptr;
+  /// The billing aggregates (an order's first invoice).
+  billing::billing_registry_actor billing;
   /// How long a read waits for `?min_position=`.
   std::chrono::milliseconds read_wait = std::chrono::seconds(5);
   /// Where credentials and personal data keys are kept.
   vault::stores vault = {};
 };
+
+/// A client as the API answers it: its row, with the balance and billing
+/// profile of its account (the billing projection's, when there is one).
+boost::json::object client_json(const projections::entity_row& row,
+                                const projections::billing_projection* billing);
 
 /// What an admin family's handlers share (named_route's `Env`): kept alive
 /// by the continuations that copy it.

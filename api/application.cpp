@@ -618,10 +618,10 @@ caf::error application::start() {
   add_module_routes(*routes, auth, d.catalog);
   // The admin families, in the order the table has always had them (the
   // OpenAPI document lists paths in that order).
-  admin_backend admin{d.store.get(),  d.writer,   d.jobs,
-                      d.services,     d.catalog,  d.clock.get(),
-                      d.provisioning, d.job_list, d.opts.read_wait,
-                      d.vault};
+  admin_backend admin{d.store.get(),  d.writer,         d.jobs,
+                      d.services,     d.catalog,        d.clock.get(),
+                      d.provisioning, d.job_list,       d.billing_list,
+                      d.billing,      d.opts.read_wait, d.vault};
   add_client_admin_routes(*routes, auth, admin);
   add_product_routes(*routes, auth, admin);
   add_service_routes(*routes, auth, admin);

@@ -15,6 +15,7 @@
 #include "api/pending_answers.hpp"
 #include "api/problem.hpp"
 #include "api/read_waits.hpp"
+#include "api/route_helpers.hpp"
 #include "billing_document/invoice_json.hpp"
 #include "events/errc.hpp"
 #include "events/event_store.hpp"
@@ -27,142 +28,11 @@ using billing::billing_reply;
 
 namespace {
 
-constexpr auto ask_timeout = std::chrono::seconds(30);
-
-// -- the shape every route shares (to fold into the route helper) -----------
-
-/// Validates a UUID path parameter; answers 404 (an id that cannot exist).
-std::optional<events::uuid> id_param(const request_context& ctx,
-                                     const char* name = "id") {
-  auto id = events::uuid::parse(ctx.params.at(name));
-  if (!id)
-    ctx.reply(problem_response(
-      404, "No resource with id " + ctx.params.at(name) + "."));
-  return id;
-}
-
-std::string idempotency_key(const request_context& ctx) {
-  auto key = ctx.request().header("Idempotency-Key");
-  return key ? std::string{key->substr(0, 200)} : std::string{};
-}
-
-/// A new entity's id: derived from the caller and the Idempotency-Key, so a
-/// retried request names the same entity; random without a key.
-events::uuid new_id(const request_context& ctx, std::string_view kind) {
-  auto key = idempotency_key(ctx);
-  if (key.empty())
-    return events::uuid::random();
-  return actors::derive_uuid(ctx.caller->actor() + "|" + std::string{kind}, key,
-                             0);
-}
-
-/// `If-Match` as a version, -1 when absent; a field error when malformed.
-int64_t if_match(const request_context& ctx, field_checker& check) {
-  auto header = ctx.request().header("If-Match");
-  if (!header)
-    return -1;
-  std::string_view v = *header;
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
-    v = v.substr(1, v.size() - 2);
-  uint64_t version = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
-  if (v.empty() || ec != std::errc{} || ptr != v.data() + v.size()) {
-    check.fail("If-Match", "must be a version number");
-    return -1;
-  }
-  return static_cast<int64_t>(version);
-}
-
-constexpr int cursor_variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-
-std::string encode_cursor(uint64_t after) {
-  unsigned char raw[8];
-  for (int i = 7; i >= 0; --i, after >>= 8)
-    raw[i] = static_cast<unsigned char>(after & 0xff);
-  char out[sodium_base64_ENCODED_LEN(8, cursor_variant)];
-  sodium_bin2base64(out, sizeof(out), raw, sizeof(raw), cursor_variant);
-  return out;
-}
-
-std::optional<uint64_t> decode_cursor(std::string_view text) {
-  unsigned char raw[8];
-  size_t len = 0;
-  const char* end = nullptr;
-  if (text.empty() || text.size() > 16
-      || sodium_base642bin(raw, sizeof(raw), text.data(), text.size(), nullptr,
-                           &len, &end, cursor_variant)
-        != 0
-      || len != sizeof(raw) || end != text.data() + text.size())
-    return std::nullopt;
-  uint64_t out = 0;
-  for (auto b : raw)
-    out = (out << 8) | b;
-  return out;
-}
-
-struct list_params {
-  uint64_t after = 0;
-  size_t limit = 50;
-  uint64_t min_position = 0;
-};
-
-void uint_param(const request_context& ctx, std::string_view name,
-                uint64_t& out, field_checker& check) {
-  auto text = ctx.request().query_param(name);
-  if (!text)
-    return;
-  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(),
-                                   out);
-  if (text->empty() || ec != std::errc{} || ptr != text->data() + text->size())
-    check.fail(std::string{name}, "must be a non-negative integer");
-}
-
-list_params parse_list_params(const request_context& ctx,
-                              field_checker& check) {
-  list_params p;
-  uint64_t limit = p.limit;
-  uint_param(ctx, "limit", limit, check);
-  if (limit == 0 || limit > 1000)
-    check.fail("limit", "must be between 1 and 1000");
-  p.limit = static_cast<size_t>(limit);
-  if (auto cursor = ctx.request().query_param("cursor")) {
-    if (auto after = decode_cursor(*cursor))
-      p.after = *after;
-    else
-      check.fail("cursor", "must be a next_cursor this list answered");
-  }
-  uint_param(ctx, "min_position", p.min_position, check);
-  return p;
-}
-
-http_response list_response(json::array items,
-                            std::optional<uint64_t> next_after,
-                            uint64_t position) {
-  json::object body{{"items", std::move(items)},
-                    {"next_cursor",
-                     next_after ? json::value(encode_cursor(*next_after))
-                                : json::value(nullptr)}};
-  auto resp = json_response(200, json::serialize(body));
-  resp.headers.emplace_back("X-Billow-Position", std::to_string(position));
-  return resp;
-}
-
-/// Runs `answer` once `proj` reached `min_position` (no thread held); 504
-/// when it does not within `wait`.
-void when_reached(const request_context& ctx, const auth_context& auth,
-                  const std::shared_ptr<const projections::projection>& proj,
-                  uint64_t min_position, std::chrono::milliseconds wait,
-                  std::function<void()> answer) {
-  auth.waits->when_reached(
-    {proj, &proj->gate()}, min_position, wait, std::move(answer),
-    [ctx, proj, min_position, wait] {
-      ctx.reply(problem_response(
-        504,
-        fmt::format("The {} read model has not reached log position {} "
-                    "within {} ms (it is at {}); retry later.",
-                    proj->name(), min_position, wait.count(),
-                    proj->position())));
-    });
+/// `If-Match` as the version a command expects, -1 when absent.
+int64_t expected_of(const request_context& ctx, field_checker& check,
+                    std::string_view what) {
+  auto v = if_match_version(ctx, check, what);
+  return v ? static_cast<int64_t>(*v) : -1;
 }
 
 /// The body as an object, or the answered 400/422.
@@ -366,34 +236,20 @@ projections::invoice_filter invoice_filter_of(const request_context& ctx,
   return f;
 }
 
-/// Appends one event to a configuration stream (settings, tax rules) from
-/// the front actor and answers `respond(result)`.
+/// Appends one event to a configuration stream (settings, tax rules), its
+/// id derived from the Idempotency-Key, and answers `respond(result)`.
 void append_config(const request_context& ctx,
                    const std::shared_ptr<const billing_backend>& be,
                    std::string stream, events::expected_version expected,
-                   std::string type, json::object payload,
+                   std::string type, const json::object& payload,
                    std::function<void(const events::append_result&)> respond) {
   events::new_event ev;
-  ev.event_id = new_id(ctx, stream);
+  ev.event_id = event_id_for(ctx, stream);
   ev.type = std::move(type);
   ev.actor = ctx.caller->actor();
   ev.payload = json::serialize(payload);
-  std::vector<events::new_event> batch;
-  batch.push_back(std::move(ev));
-  auto* pending = ctx.pending;
-  auto ticket = pending->add(ctx, pending_answers::clock::now() + ask_timeout);
-  ctx.self
-    ->request(be->writer, caf::infinite, events::append_atom::value,
-              std::move(stream), expected, std::move(batch))
-    .then(
-      [pending, ticket, respond](const events::append_result& r) {
-        if (auto waiting = pending->take(ticket))
-          respond(r);
-      },
-      [pending, ticket](caf::error& err) {
-        if (auto waiting = pending->take(ticket))
-          waiting->reply(error_response(err));
-      });
+  append_event(ctx, be->writer, std::move(stream), expected, std::move(ev),
+               std::move(respond));
 }
 
 http_response with_position(http_response resp, uint64_t position) {
@@ -452,7 +308,7 @@ void add_billing_routes(route_table& routes,
         if (!read_body(ctx, body))
           return;
         field_checker check{body};
-        auto expected = if_match(ctx, check);
+        auto expected = expected_of(ctx, check, "settings");
         if (!check.ok())
           return ctx.reply(check.problem());
         auto snap = be->config->current();
@@ -522,7 +378,7 @@ void add_billing_routes(route_table& routes,
                     auto rule = billing::parse_tax_rule(body);
                     if (!rule)
                       return ctx.reply(problems_response(rule.problems()));
-                    rule->id = events::to_string(new_id(ctx, "tax_rule"));
+                    rule->id = events::to_string(event_id_for(ctx, "tax_rule"));
                     auto payload = billing::to_json(*rule);
                     append_config(
                       ctx, be, billing::tax_rules_stream,
@@ -586,7 +442,7 @@ void add_billing_routes(route_table& routes,
           return ctx.reply(check.problem());
         auto cmd = command_of(ctx, "invoice.create", body);
         cmd.client_id = *client;
-        cmd.invoice_id = new_id(ctx, "invoice");
+        cmd.invoice_id = event_id_for(ctx, "invoice");
         ask_billing(ctx, be, std::move(cmd), 201,
                     [](const request_context& ctx, const billing_reply& r) {
                       auto resp = json_response(201, r.body);
@@ -686,7 +542,7 @@ void add_billing_routes(route_table& routes,
               check.fail(std::string{k}, "is not a field of this request");
           if (op == "invoice.apply_credit" && body.contains("amount"))
             money_required(body, "amount", check);
-          auto expected = if_match(ctx, check);
+          auto expected = expected_of(ctx, check, "invoice");
           if (!check.ok())
             return ctx.reply(check.problem());
           auto cmd = command_of(ctx, op, body);
@@ -767,7 +623,7 @@ void add_billing_routes(route_table& routes,
                     if (!check.ok())
                       return ctx.reply(check.problem());
                     body["credit_note_id"]
-                      = events::to_string(new_id(ctx, "credit_note"));
+                      = events::to_string(event_id_for(ctx, "credit_note"));
                     auto cmd = command_of(ctx, "invoice.refund", body);
                     cmd.invoice_id = *id;
                     ask_billing(ctx, be, std::move(cmd), 201);
@@ -832,7 +688,7 @@ void add_billing_routes(route_table& routes,
         check.optional_string("tax_id", 50);
         if (auto* v = body.if_contains("tax_exempt"); v && !v->is_bool())
           check.fail("tax_exempt", "must be true or false");
-        auto expected = if_match(ctx, check);
+        auto expected = expected_of(ctx, check, "account");
         if (!check.ok())
           return ctx.reply(check.problem());
         // The tax id is personal data: sealed with the client's key.
@@ -1037,7 +893,7 @@ void add_billing_routes(route_table& routes,
                                 return ctx.reply(check.problem());
                               auto cmd = command_of(ctx, "add_funds", body);
                               cmd.client_id = cmd.owner;
-                              cmd.invoice_id = new_id(ctx, "proforma");
+                              cmd.invoice_id = event_id_for(ctx, "proforma");
                               ask_billing(ctx, be, std::move(cmd), 201);
                             }),
              {"Add funds: a proforma to pay; paid, it credits the balance",

@@ -110,7 +110,8 @@ void answer_erased(const request_context& ctx, const admin_env& env,
   when_reached(ctx, *env.auth, env.be->provisioning, at, env.be->read_wait,
                [ctx, env, key, at] {
                  auto row = env.be->provisioning->client(key);
-                 ctx.reply(json_at(200, entity_json(*row), at));
+                 ctx.reply(json_at(
+                   200, client_json(*row, env.be->billing_list.get()), at));
                });
 }
 
@@ -184,7 +185,25 @@ void erase_client(const request_context& ctx, const admin_env& env) {
                       "cancelled; terminate them before erasing.",
                       open),
           "/problems/client_has_active_services"));
-      shred(ctx, env, key, reason);
+      // Nor may it owe anything: unpaid invoices are still to be collected
+      // (the billing projection, once it has applied the log as it is now).
+      when_reached(
+        ctx, *env.auth, env.be->billing_list, env.be->store->last_position(),
+        env.be->read_wait, [ctx, env, key, reason] {
+          projections::invoice_filter unpaid;
+          unpaid.client_id = key;
+          unpaid.status = billing::invoice_status::unpaid;
+          unpaid.type = billing::invoice_type::invoice;
+          auto owed = env.be->billing_list->invoices(unpaid, 0, 1'000'000);
+          if (!owed.items.empty())
+            return ctx.reply(problem_response(
+              409,
+              fmt::format("The client has {} unpaid invoice(s); have them "
+                          "paid or cancelled before erasing.",
+                          owed.items.size()),
+              "/problems/client_has_unpaid_invoices"));
+          shred(ctx, env, key, reason);
+        });
     });
 }
 

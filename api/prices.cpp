@@ -174,4 +174,20 @@ order_period(const json::array& prices, std::string_view currency,
   return std::nullopt;
 }
 
+const json::object* price_of(const json::array& prices,
+                             std::string_view currency,
+                             std::string_view period) {
+  for (const auto& p : prices) {
+    if (!p.is_object())
+      continue;
+    const auto& o = p.as_object();
+    auto* c = o.if_contains("currency");
+    auto* q = o.if_contains("period");
+    if (c && c->is_string() && c->as_string() == currency && q && q->is_string()
+        && q->as_string() == period)
+      return &o;
+  }
+  return nullptr;
+}
+
 } // namespace billow::api

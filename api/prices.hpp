@@ -57,4 +57,9 @@ std::optional<std::string>
 order_period(const boost::json::array& prices, std::string_view currency,
              std::string_view period, field_checker& check);
 
+/// The price of `period` in `currency` among `prices`, or null.
+const boost::json::object* price_of(const boost::json::array& prices,
+                                    std::string_view currency,
+                                    std::string_view period);
+
 } // namespace billow::api

@@ -1,5 +1,7 @@
 #include "api/service_routes.hpp"
 
+#include "actors/aggregate.hpp"
+
 #include <boost/json.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -140,20 +142,49 @@ void answer_service(const request_context& ctx, const admin_env& env,
 /// thread waits for them.
 void open_and_answer(const request_context& ctx, const admin_env& env,
                      const events::uuid& id, actors::open_service cmd,
-                     actors::service_command create, bool now) {
+                     actors::service_command create, bool now,
+                     std::optional<billing::billing_command> first_invoice) {
   ctx.self->system().spawn([ctx, env, id, cmd = std::move(cmd),
-                            create = std::move(create),
-                            now](caf::event_based_actor* self) {
+                            create = std::move(create), now,
+                            first_invoice = std::move(first_invoice)](
+                             caf::event_based_actor* self) {
     const auto& services = env.be->services;
     auto fail = [ctx](caf::error& err) {
       ctx.reply(error_response(err));
     };
-    auto answer = [self, ctx, env, id, fail](events::uuid job) {
+    // The service as it is now, with its first invoice's id (an invoice-mode
+    // client's priced order).
+    auto answer_with = [self, ctx, env, id, fail](events::uuid job,
+                                                  std::string invoice_id) {
       self
         ->request(env.be->services, ask_timeout, actors::query_atom::value, id)
         .then(
-          [ctx, env, job](const actors::service_view& v) {
-            ctx.reply(service_response(ctx, *env.be, v, 201, job));
+          [ctx, env, job, invoice_id](const actors::service_view& v) {
+            auto resp = service_response(ctx, *env.be, v, 201, job);
+            if (!invoice_id.empty()) {
+              auto body = json::parse(resp.body).as_object();
+              body["invoice_id"] = invoice_id;
+              resp.body = json::serialize(body);
+            }
+            ctx.reply(std::move(resp));
+          },
+          fail);
+    };
+    auto answer = [self, env, first_invoice, answer_with,
+                   fail](events::uuid job) {
+      if (!first_invoice || !env.be->billing)
+        return answer_with(job, {});
+      self
+        ->request(env.be->billing, ask_timeout,
+                  billing::billing_cmd_atom::value, *first_invoice)
+        .then(
+          [answer_with, job](const billing::billing_reply& r) {
+            auto body = json::parse(r.body).as_object();
+            // A prepaid client's order answers its account: no invoice.
+            answer_with(job,
+                        body.contains("number")
+                          ? std::string{body.at("id").as_string()}
+                          : std::string{});
           },
           fail);
     };
@@ -208,6 +239,30 @@ void place_order(const request_context& ctx, const admin_env& env,
       + string_field(m->as_object(), "name");
   auto id = cmd.idempotency_key.empty() ? events::uuid::random()
                                         : event_id_for(ctx, "service");
+  // A priced order is invoiced (its first period and the setup fee); the
+  // account actor decides by the client's billing mode. The invoice's id
+  // derives from the service's, so a retried order invoices once.
+  std::optional<billing::billing_command> first_invoice;
+  if (const auto* price
+      = price_of(prices != nullptr && prices->is_array() ? prices->get_array()
+                                                         : no_prices,
+                 string_field(*client, "currency"), cmd.period)) {
+    json::object order{{"service_id", events::to_string(id)},
+                       {"product_name", string_field(*product, "name")},
+                       {"period", cmd.period},
+                       {"amount", price->at("amount")}};
+    if (auto* fee = price->if_contains("setup_fee"))
+      order["setup_fee"] = *fee;
+    billing::billing_command bill;
+    bill.op = "invoice.order";
+    bill.client_id = cmd.client_id;
+    bill.invoice_id = actors::derive_uuid("order-invoice",
+                                          events::to_string(id), 0);
+    bill.body = json::serialize(order);
+    bill.actor = cmd.actor;
+    bill.correlation_id = events::uuid::random();
+    first_invoice = std::move(bill);
+  }
   actors::service_command create;
   create.op = actors::service_op::create;
   create.actor = cmd.actor;
@@ -215,7 +270,7 @@ void place_order(const request_context& ctx, const admin_env& env,
     ? std::string{}
     : cmd.idempotency_key + "/create";
   open_and_answer(ctx, env, id, std::move(cmd), std::move(create),
-                  provision_now);
+                  provision_now, std::move(first_invoice));
 }
 
 void order_service(const request_context& ctx, const admin_env& env) {

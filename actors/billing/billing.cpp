@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/aggregate.hpp"
+#include "actors/billing/periods.hpp"
 #include "actors/billing/settings.hpp"
 #include "actors/clock.hpp"
 #include "actors/uuid_hash.hpp"
@@ -488,6 +489,39 @@ caf::expected<std::vector<invoice_item>> items_of(const json::object& body,
   return items;
 }
 
+/// The items of an order's first invoice: `{service_id, product_name,
+/// period, amount, setup_fee?}` (the product's price in the client's
+/// currency) as the first period from `today` and the setup fee.
+caf::expected<std::vector<invoice_item>>
+order_items(const json::object& body, const std::string& currency,
+            const std::string& today) {
+  auto amount = money_at(body, "amount", currency);
+  if (!amount)
+    return amount.error();
+  auto setup = money_at(body, "setup_fee", currency, int64_t{0});
+  if (!setup)
+    return setup.error();
+  auto period = str(body, "period");
+  auto name = str(body, "product_name");
+  invoice_item first;
+  first.description = name + " (" + period + ")";
+  first.service_id = str(body, "service_id");
+  first.amount = *amount;
+  if (is_calendar_period(period)) {
+    auto end = period_end(today, period, 0);
+    if (!end)
+      return end.error();
+    first.period_from = today;
+    first.period_to = *end;
+  }
+  std::vector<invoice_item> items{std::move(first)};
+  if (*setup != 0)
+    items.push_back(invoice_item{"Setup fee: " + name,
+                                 str(body, "service_id"), "", "", *setup,
+                                 true});
+  return items;
+}
+
 json::object drafted_payload(const invoice_state& inv) {
   json::array items;
   for (const auto& i : inv.items)
@@ -606,6 +640,10 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     }
     if (acc.erased)
       return refused("The client is erased: it cannot be invoiced.");
+    // A prepaid client's order is charged from its balance (the billing
+    // clock's issue), not invoiced: the answer is the account.
+    if (op == "invoice.order" && acc.billing_mode == "prepaid")
+      return p;
     invoice_state inv;
     inv.id = inv_id;
     inv.client_id = acc.client_id;
@@ -621,6 +659,14 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       inv.purpose = "add_funds";
       inv.items.push_back(invoice_item{"Add funds to the account balance", "",
                                        "", "", amount, false});
+    } else if (op == "invoice.order") {
+      // The first period from today and the setup fee, due now.
+      auto items = order_items(body, acc.currency, date_of(now_us(self)));
+      if (!items)
+        return items.error();
+      inv.items = std::move(*items);
+      inv.service_id = str(body, "service_id");
+      inv.purpose = "order";
     } else {
       auto items = items_of(body, acc.currency);
       if (!items)

@@ -66,7 +66,10 @@ using number_atom = caf::atom_constant<caf::atom("bill_num")>;
 ///   invoice.create     {type?, items, due_date?, purpose?, service_id?}
 ///                       a draft with id `invoice_id`
 ///   invoice.issue      {}  draft -> unpaid, numbered; credit applied
-///   invoice.order      {items, service_id}  create and issue at once
+///   invoice.order      {service_id, product_name, period, amount,
+///                       setup_fee?}  an order's first invoice (first period
+///                       from today and the setup fee), issued at once; a
+///                       prepaid client's answers its account instead
 ///   invoice.pay        {amount, gateway, transaction_id, fee?}
 ///   invoice.apply_credit {amount?}  pays from the balance (all or nothing)
 ///   invoice.cancel     {reason}

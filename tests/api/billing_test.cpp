@@ -426,3 +426,68 @@ TEST_F(billing_test, an_erased_clients_invoices_keep_amounts_and_numbers) {
 
 } // namespace
 } // namespace billow::test
+
+namespace billow::test {
+namespace {
+
+// An invoice-mode client's order issues the first invoice (first period and
+// setup fee, due now); paying it creates the service.
+TEST_F(billing_test, an_order_is_invoiced_and_created_once_paid) {
+  auto client = make_billed_client("order@example.test", "EUR");
+  auto product
+    = call("POST", "/api/v1/admin/products", {},
+           json::object{{"name", "Web hosting"},
+                        {"prices",
+                         json::array{json::object{{"currency", "EUR"},
+                                                  {"period", "monthly"},
+                                                  {"amount", "9.90"},
+                                                  {"setup_fee", "5.00"}}}}});
+  ASSERT_EQ(product.status, 201u) << product.body;
+  auto order = call("POST", "/api/v1/admin/services", {},
+                    json::object{{"client_id", client},
+                                 {"product_id", text(product, "id")},
+                                 {"period", "monthly"}});
+  ASSERT_EQ(order.status, 201u) << order.body;
+  EXPECT_EQ(text(order, "status"), "pending");
+  auto invoice_id = text(order, "invoice_id");
+  ASSERT_FALSE(invoice_id.empty()) << order.body;
+  auto inv = doc(call("GET", "/api/v1/admin/invoices/" + invoice_id));
+  EXPECT_EQ(str(inv, "status"), "unpaid");
+  EXPECT_EQ(str(inv, "purpose"), "order");
+  EXPECT_EQ(str(inv, "total"), "14.90");
+  EXPECT_EQ(str(inv, "service_id"), text(order, "id"));
+  auto items = inv.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(str(items[0].as_object(), "amount"), "9.90");
+  EXPECT_FALSE(str(items[0].as_object(), "period_to").empty());
+  EXPECT_EQ(str(items[1].as_object(), "amount"), "5.00");
+  EXPECT_EQ(str(inv, "due_date"), str(inv, "issue_date"));
+  ASSERT_EQ(pay(invoice_id, "14.90", "ORD-1").status, 201u);
+  auto svc = settle(text(order, "id"));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (str(svc, "status") != "active"
+         && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    svc = settle(text(order, "id"));
+  }
+  EXPECT_EQ(str(svc, "status"), "active") << json::serialize(svc);
+
+  // A prepaid client's order is not invoiced (the billing clock charges it).
+  auto prepaid = make_billed_client("pre@example.test", "EUR");
+  ASSERT_EQ(call("PUT", "/api/v1/admin/clients/" + prepaid, {},
+                 json::object{{"billing_mode", "prepaid"}})
+              .status,
+            200u);
+  auto theirs = call("POST", "/api/v1/admin/services", {},
+                     json::object{{"client_id", prepaid},
+                                  {"product_id", text(product, "id")}});
+  ASSERT_EQ(theirs.status, 201u) << theirs.body;
+  EXPECT_TRUE(text(theirs, "invoice_id").empty()) << theirs.body;
+  // The client's answer carries its account: balance and billing mode.
+  auto shown = call("GET", "/api/v1/admin/clients/" + prepaid);
+  EXPECT_EQ(text(shown, "billing_mode"), "prepaid") << shown.body;
+  EXPECT_EQ(text(shown, "balance"), "0.00");
+}
+
+} // namespace
+} // namespace billow::test

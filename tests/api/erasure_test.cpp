@@ -94,6 +94,27 @@ TEST_F(erasure_test,
   ASSERT_EQ(ended.at("status").as_string(), "terminated")
     << json::serialize(ended);
 
+  // The order's invoice is unpaid: that stops the erasure too, until it is
+  // paid (or cancelled).
+  before = log_position();
+  auto owed = erase(ada, {{"reason", "asked by the client"}});
+  EXPECT_EQ(owed.status, 409u) << owed.body;
+  EXPECT_EQ(text(owed, "type"), "/problems/client_has_unpaid_invoices");
+  EXPECT_EQ(log_position(), before);
+  auto invoices = doc(call("GET", "/api/v1/admin/invoices?client_id=" + ada));
+  ASSERT_EQ(invoices.at("items").as_array().size(), 1u);
+  auto invoice = invoices.at("items").as_array()[0].as_object();
+  ASSERT_EQ(call("POST",
+                 "/api/v1/admin/invoices/"
+                   + std::string{invoice.at("id").as_string()} + "/payments",
+                 {},
+                 json::object{{"amount", invoice.at("total")},
+                              {"currency", "EUR"},
+                              {"gateway", "bank"},
+                              {"transaction_id", "ADA-1"}})
+              .status,
+            201u);
+
   auto erased = erase(ada, {{"reason", "asked by the client, ticket 4711"}});
   ASSERT_EQ(erased.status, 200u) << erased.body;
   EXPECT_EQ(text(erased, "name"), "[erased]") << erased.body;

@@ -368,18 +368,23 @@ TEST_F(billing_actor_test, add_funds_pays_into_the_balance_with_a_receipt) {
 TEST_F(billing_actor_test, an_order_invoice_paid_creates_its_service) {
   auto client = make_client();
   auto id = events::uuid::random();
-  auto order
-    = on_client(client, "invoice.order",
-                {{"service_id", "svc-1"},
-                 {"items",
-                  json::array{json::object{{"description", "VPS, first month"},
-                                           {"amount", "9.90"}}}}},
-                id);
+  auto order = on_client(client, "invoice.order",
+                         {{"service_id", "svc-1"},
+                          {"product_name", "VPS"},
+                          {"period", "monthly"},
+                          {"amount", "9.90"},
+                          {"setup_fee", "5.00"}},
+                         id);
   ASSERT_TRUE(order) << to_string(order.error());
   EXPECT_EQ(text(*order, "status"), "unpaid");
+  EXPECT_EQ(text(*order, "purpose"), "order");
+  EXPECT_EQ(text(*order, "total"), "14.90");
+  auto first = order->at("items").as_array()[0].as_object();
+  EXPECT_EQ(text(first, "period_from"), billing::date_of(clock.now_us()));
+  EXPECT_FALSE(text(first, "period_to").empty());
   ASSERT_TRUE(on_invoice(
     id, "invoice.pay",
-    {{"amount", "9.90"}, {"gateway", "bank"}, {"transaction_id", "O-1"}}));
+    {{"amount", "14.90"}, {"gateway", "bank"}, {"transaction_id", "O-1"}}));
   std::lock_guard<std::mutex> guard{mtx};
   ASSERT_EQ(paid_orders.size(), 1u);
   EXPECT_EQ(paid_orders[0], "svc-1");
