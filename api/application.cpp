@@ -20,16 +20,19 @@
 #include "actors/job.hpp"
 #include "actors/service.hpp"
 #include "actors/worker_pool.hpp"
+#include "api/account_routes.hpp"
 #include "api/answers.hpp"
 #include "api/ask.hpp"
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
-#include "api/billing_routes.hpp"
+#include "api/billing_settings_routes.hpp"
 #include "api/client_admin_routes.hpp"
+#include "api/client_billing_routes.hpp"
 #include "api/client_routes.hpp"
 #include "api/clock_routes.hpp"
 #include "api/front.hpp"
 #include "api/idempotency.hpp"
+#include "api/invoice_routes.hpp"
 #include "api/io_execution_unit.hpp"
 #include "api/job_routes.hpp"
 #include "api/live_events.hpp"
@@ -627,10 +630,13 @@ caf::error application::start() {
   add_service_routes(*routes, auth, admin);
   add_job_routes(*routes, auth, admin);
   add_clock_routes(*routes, auth, admin);
-  add_billing_routes(*routes, auth,
-                     billing_backend{d.store.get(), d.writer, d.billing,
-                                     d.billing_config, d.billing_list,
-                                     d.opts.read_wait, d.vault});
+  billing_backend billing{d.store.get(),    d.writer,       d.billing,
+                          d.billing_config, d.billing_list, d.opts.read_wait,
+                          d.vault};
+  add_billing_settings_routes(*routes, auth, billing);
+  add_invoice_routes(*routes, auth, billing);
+  add_account_routes(*routes, auth, billing);
+  add_client_billing_routes(*routes, auth, billing);
   add_client_routes(
     *routes, auth,
     client_area_backend{
