@@ -22,11 +22,13 @@ void add_admin_table(route_table& routes,
 json::object client_json(const projections::entity_row& row,
                          const projections::billing_projection* billing) {
   auto out = entity_json(row);
-  if (billing == nullptr)
+  auto account = billing != nullptr ? billing->account(row.id) : std::nullopt;
+  if (!account) {
+    // No billing yet: a zero balance, in the client's own currency.
+    if (const auto* cur = billing::find_currency(string_field(out, "currency")))
+      out["balance"] = billing::format_amount(0, *cur);
     return out;
-  auto account = billing->account(row.id);
-  if (!account)
-    return out;
+  }
   // The account's side of the client: its balance and billing profile.
   auto acc = account->to_json();
   for (const char* key :

@@ -97,15 +97,21 @@ void billing_projection::apply_locked(const events::envelope& ev) {
   }
   auto prefix = is_account ? account_prefix : client_prefix;
   auto id = std::string{stream.substr(prefix.size())};
-  auto& row = accounts_[id];
-  row.state.client_id = id;
   if (is_account) {
+    // An account exists from its first event (which names its currency); a
+    // client without billing events has none, and costs nothing here.
+    auto& row = accounts_[id];
+    row.state.client_id = id;
     billing::account_state::apply(row.state, ev.type, *payload);
     row.state.version = ev.version;
-  } else {
-    billing::account_state::apply_client(row.state, ev.type, *payload);
+    touch_account(id, row);
+    return;
   }
-  touch_account(id, row);
+  auto row = accounts_.find(id);
+  if (row == accounts_.end())
+    return;
+  billing::account_state::apply_client(row->second.state, ev.type, *payload);
+  touch_account(id, row->second);
 }
 
 void billing_projection::flush_locked(rocksdb::WriteBatch& batch,

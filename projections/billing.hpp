@@ -5,8 +5,9 @@
 // billing clock.
 //
 // Events it reads: `invoice.*` of streams `invoice-<id>`, folded by the
-// invoice's own `invoice_state::apply`; `client.created` and `account.*` /
-// `ledger.*` of `client-<id>` and `account-<id>` by `account_state`.
+// invoice's own `invoice_state::apply`; `account.*` / `ledger.*` of
+// `account-<id>` (each names the currency) and, for a client with an
+// account, `client.*` of `client-<id>`, by `account_state`.
 //
 // Read model (column family `proj_billing`): `i/<id>` one record an invoice
 // (its events, refolded on load: an invoice has a handful), `a/<id>` one an
@@ -55,8 +56,8 @@ public:
   page<billing::invoice_state> invoices(const invoice_filter& filter,
                                         uint64_t after, size_t limit) const;
 
-  /// The account of client `id` (a client without billing events has the
-  /// currency of its `client.created` and a zero balance).
+  /// The account of client `id`; none for a client without billing events
+  /// (its balance is zero).
   std::optional<billing::account_state> account(std::string_view id) const;
 
 protected:

@@ -72,6 +72,8 @@ void account_state::apply_client(account_state& st, std::string_view type,
 
 void account_state::apply(account_state& st, std::string_view type,
                           const json::object& p) {
+  if (auto currency = str(p, "currency"); !currency.empty())
+    st.currency = currency; // account events carry it (the projection's)
   if (type == "account.updated") {
     apply_profile(st, p);
   } else if (type.starts_with("ledger.")) {

@@ -380,6 +380,7 @@ void add_ledger(unit_builder& b, const account_state& acc, int64_t& balance,
   balance += amount;
   json::object p{{"entry_id", b.derived_id("entry" + std::to_string(nth))},
                  {"type", kind},
+                 {"currency", acc.currency},
                  {"amount", amount},
                  {"balance_after", balance},
                  {"description", description}};
@@ -516,9 +517,8 @@ order_items(const json::object& body, const std::string& currency,
   }
   std::vector<invoice_item> items{std::move(first)};
   if (*setup != 0)
-    items.push_back(invoice_item{"Setup fee: " + name,
-                                 str(body, "service_id"), "", "", *setup,
-                                 true});
+    items.push_back(invoice_item{"Setup fee: " + name, str(body, "service_id"),
+                                 "", "", *setup, true});
   return items;
 }
 
@@ -610,9 +610,11 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
         changes[k] = v;
       }
     }
-    if (!changes.empty())
+    if (!changes.empty()) {
+      changes["currency"] = acc.currency;
       b.add(account_stream(acc.client_id), acc.version, "account.updated",
             std::move(changes));
+    }
     return p;
   }
   if (op == "account.adjust") {
