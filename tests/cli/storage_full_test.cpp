@@ -27,15 +27,14 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/cli/admin_server.hpp"
 #include "tests/cli/run_billow.hpp"
-#include "tests/cli/serve_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using billow::test::http_connection;
 using billow::test::http_reply;
 using billow::test::run_billow;
-using billow::test::serve_process;
 using namespace std::chrono_literals;
 
 namespace {
@@ -118,49 +117,11 @@ private:
   std::string tmpfs_error_ = "not tried";
 };
 
-using headers = std::vector<std::pair<std::string, std::string>>;
+using server = billow::test::admin_server;
 
-/// A server on the volume's data directory, with an admin token.
-struct server {
-  serve_process proc;
-  uint16_t port = 0;
-  headers auth;
-
-  explicit server(const std::string& data)
-    : proc{{"serve", "--listen", "127.0.0.1:0", "--data", data}, {}} {}
-
-  bool start() {
-    auto m = proc.wait_for_log(
-      std::regex{R"(listening on http://127\.0\.0\.1:(\d+))"});
-    if (m.empty())
-      return false;
-    port = static_cast<uint16_t>(std::stoi(m[1]));
-    auto token = login();
-    auth = {{"Authorization", "Bearer " + token},
-            {"Content-Type", "application/json"}};
-    return !token.empty();
-  }
-
-  std::string login() const {
-    http_connection http{port};
-    auto reply
-      = http.request("POST", "/api/v1/auth/admin/token",
-                     R"({"email":"ops@example.com","password":"long-enough"})",
-                     {{"Content-Type", "application/json"}});
-    if (reply.status != 200)
-      return {};
-    return std::string{
-      boost::json::parse(reply.body).as_object().at("token").as_string()};
-  }
-
-  /// Whether the process runs (not ended, nor a zombie).
-  bool alive() const {
-    std::ifstream stat{"/proc/" + std::to_string(proc.pid()) + "/stat"};
-    std::string pid, name, state;
-    stat >> pid >> name >> state;
-    return stat && state != "Z" && state != "X";
-  }
-};
+std::unique_ptr<server> start_server(const std::string& data) {
+  return std::make_unique<server>(data, "ops@example.com", "long-enough");
+}
 
 /// What the writers saw: the ids of acknowledged clients and one 507 body.
 struct fill_result {
@@ -180,6 +141,7 @@ void create_clients(const server& srv, fill_result& out, int threads,
   std::atomic<size_t> full{0};
   auto deadline = std::chrono::steady_clock::now() + within;
   std::vector<std::thread> ts;
+  ts.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t)
     ts.emplace_back([&, t] {
       try {
@@ -225,23 +187,9 @@ void create_clients(const server& srv, fill_result& out, int threads,
 /// The ids in the admin client list.
 std::set<std::string> listed_clients(const server& srv) {
   std::set<std::string> ids;
-  http_connection http{srv.port};
-  std::string cursor;
-  for (;;) {
-    auto reply
-      = http.request("GET",
-                     "/api/v1/admin/clients?limit=1000"
-                       + (cursor.empty() ? std::string{} : "&cursor=" + cursor),
-                     {}, srv.auth);
-    if (reply.status != 200)
-      return ids;
-    auto doc = boost::json::parse(reply.body).as_object();
-    for (auto& item : doc.at("items").as_array())
-      ids.insert(std::string{item.as_object().at("id").as_string()});
-    if (doc.at("next_cursor").is_null())
-      return ids;
-    cursor = std::string{doc.at("next_cursor").as_string()};
-  }
+  for (auto& item : srv.all_items("/api/v1/admin/clients"))
+    ids.insert(std::string{item.as_object().at("id").as_string()});
+  return ids;
 }
 
 /// Polls `probe` every 100 ms until it holds or `within` passed.
@@ -287,7 +235,7 @@ TEST_F(storage_full_test,
                                    "--password long-enough --data "
                                    + data);
   ASSERT_EQ(created, 0) << out;
-  auto srv = std::make_unique<server>(data);
+  auto srv = start_server(data);
   ASSERT_TRUE(srv->start()) << srv->proc.log();
   std::set<std::string> acknowledged;
   constexpr int rounds = 4;
@@ -375,7 +323,7 @@ TEST_F(storage_full_test,
 
   // Nothing acknowledged is lost when the process dies without warning.
   srv->proc.stop(SIGKILL);
-  srv = std::make_unique<server>(data);
+  srv = start_server(data);
   ASSERT_TRUE(srv->start()) << srv->proc.log();
   EXPECT_TRUE(includes(listed_clients(*srv), acknowledged));
   srv->proc.stop(SIGTERM);
