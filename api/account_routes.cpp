@@ -29,11 +29,9 @@ void get_account(const request_context& ctx, const billing_env& env) {
 
 void update_account(const request_context& ctx, const billing_env& env) {
   auto be = env.be;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
   json::object body;
-  if (!read_body(ctx, body))
+  auto id = id_with_body(ctx, body);
+  if (!id)
     return;
   field_checker check{body};
   check.only({"billing_mode", "credit_limit", "country", "tax_id",
@@ -68,11 +66,9 @@ void update_account(const request_context& ctx, const billing_env& env) {
 
 void adjust_balance(const request_context& ctx, const billing_env& env) {
   auto be = env.be;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
   json::object body;
-  if (!read_body(ctx, body))
+  auto id = id_with_body(ctx, body);
+  if (!id)
     return;
   field_checker check{body};
   check.only({"amount", "reason"});
@@ -82,11 +78,7 @@ void adjust_balance(const request_context& ctx, const billing_env& env) {
     return ctx.reply(check.problem());
   auto cmd = command_of(ctx, "account.adjust", body);
   cmd.client_id = *id;
-  ask_billing(ctx, be, std::move(cmd), 201,
-              [](const request_context& ctx, const billing_reply& r) {
-                ctx.reply(with_position(
-                  json_response(r.duplicate ? 200 : 201, r.body), r.position));
-              });
+  ask_billing(ctx, be, std::move(cmd), 201, created_unless_repeated);
 }
 
 void list_ledger(const request_context& ctx, const billing_env& env) {

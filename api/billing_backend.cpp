@@ -14,6 +14,7 @@
 namespace billow::api {
 
 namespace json = boost::json;
+using billing::billing_reply;
 
 void add_billing_table(route_table& routes,
                        const std::shared_ptr<const auth_context>& auth,
@@ -195,6 +196,44 @@ problems_response(const std::vector<billing::field_problem>& problems) {
   for (const auto& p : problems)
     check.fail(p.field, p.detail);
   return check.problem();
+}
+
+void created_unless_repeated(const request_context& ctx,
+                             const billing::billing_reply& r) {
+  ctx.reply(
+    with_position(json_response(r.duplicate ? 200 : 201, r.body), r.position));
+}
+
+std::optional<events::uuid> id_with_body(const request_context& ctx,
+                                         boost::json::object& body) {
+  auto id = id_param(ctx);
+  if (!id || !read_body(ctx, body))
+    return std::nullopt;
+  return id;
+}
+
+void get_invoice(const request_context& ctx, const billing_env& env) {
+  auto be = env.be;
+  auto id = id_param(ctx);
+  if (!id)
+    return;
+  auto cmd = command_of(ctx, "invoice.get", {});
+  cmd.invoice_id = *id;
+  ask_billing(ctx, be, std::move(cmd));
+}
+
+void invoice_pdf(const request_context& ctx, const billing_env& env) {
+  auto be = env.be;
+  auto auth = env.auth;
+  auto id = id_param(ctx);
+  if (!id)
+    return;
+  auto cmd = command_of(ctx, "invoice.get", {});
+  cmd.invoice_id = *id;
+  ask_billing(ctx, be, std::move(cmd), 200,
+              [auth](const request_context& ctx, const billing_reply& r) {
+                answer_pdf(*auth, ctx, r);
+              });
 }
 
 } // namespace billow::api

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +112,22 @@ void answer_invoice_list(const request_context& ctx, const auth_context& auth,
                          projections::invoice_filter filter, list_params lp);
 
 http_response with_position(http_response resp, uint64_t position);
+
+/// Answers the entity of `r`: 201 when the command wrote it now, 200 when
+/// it was there before (a repeated payment, a retried Idempotency-Key).
+void created_unless_repeated(const request_context& ctx,
+                             const billing::billing_reply& r);
+
+/// The UUID path parameter `id` and the body; none after answering 404,
+/// 400 or 422.
+std::optional<events::uuid> id_with_body(const request_context& ctx,
+                                         boost::json::object& body);
+
+/// `GET .../invoices/{id}` and its `/pdf`, for an admin and for the client
+/// that owns the invoice (`command_of` makes a client caller its owner, so
+/// anyone else's is a 404).
+void get_invoice(const request_context& ctx, const billing_env& env);
+void invoice_pdf(const request_context& ctx, const billing_env& env);
 
 /// A `validated` value's problems as the 422 naming each field.
 http_response

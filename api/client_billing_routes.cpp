@@ -25,30 +25,6 @@ void list_own_invoices(const request_context& ctx, const billing_env& env) {
   answer_invoice_list(ctx, *auth, be, filter, lp);
 }
 
-void get_own_invoice(const request_context& ctx, const billing_env& env) {
-  auto be = env.be;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
-  auto cmd = command_of(ctx, "invoice.get", {});
-  cmd.invoice_id = *id;
-  ask_billing(ctx, be, std::move(cmd));
-}
-
-void own_invoice_pdf(const request_context& ctx, const billing_env& env) {
-  auto be = env.be;
-  auto auth = env.auth;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
-  auto cmd = command_of(ctx, "invoice.get", {});
-  cmd.invoice_id = *id;
-  ask_billing(ctx, be, std::move(cmd), 200,
-              [auth](const request_context& ctx, const billing_reply& r) {
-                answer_pdf(*auth, ctx, r);
-              });
-}
-
 void get_own_account(const request_context& ctx, const billing_env& env) {
   auto be = env.be;
   auto cmd = command_of(ctx, "account.get", {});
@@ -93,7 +69,7 @@ void add_client_billing_routes(route_table& routes,
         "page_of_invoice"}},
       {"GET",
        "/api/v1/client/invoices/{id}",
-       get_own_invoice,
+       get_invoice,
        {"One of the client's invoices",
         "client",
         {},
@@ -104,7 +80,7 @@ void add_client_billing_routes(route_table& routes,
         "invoice"}},
       {"GET",
        "/api/v1/client/invoices/{id}/pdf",
-       own_invoice_pdf,
+       invoice_pdf,
        {"One of the client's invoices as a PDF",
         "client",
         {},

@@ -90,44 +90,14 @@ void create_invoice(const request_context& ctx, const billing_env& env) {
   auto cmd = command_of(ctx, "invoice.create", body);
   cmd.client_id = *client;
   cmd.invoice_id = event_id_for(ctx, "invoice");
-  ask_billing(ctx, be, std::move(cmd), 201,
-              [](const request_context& ctx, const billing_reply& r) {
-                auto resp = json_response(201, r.body);
-                ctx.reply(with_position(std::move(resp), r.position));
-              });
-}
-
-void get_invoice(const request_context& ctx, const billing_env& env) {
-  auto be = env.be;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
-  auto cmd = command_of(ctx, "invoice.get", {});
-  cmd.invoice_id = *id;
-  ask_billing(ctx, be, std::move(cmd));
-}
-
-void invoice_pdf(const request_context& ctx, const billing_env& env) {
-  auto be = env.be;
-  auto auth = env.auth;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
-  auto cmd = command_of(ctx, "invoice.get", {});
-  cmd.invoice_id = *id;
-  ask_billing(ctx, be, std::move(cmd), 200,
-              [auth](const request_context& ctx, const billing_reply& r) {
-                answer_pdf(*auth, ctx, r);
-              });
+  ask_billing(ctx, be, std::move(cmd), 201, created_unless_repeated);
 }
 
 void record_payment(const request_context& ctx, const billing_env& env) {
   auto be = env.be;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
   json::object body;
-  if (!read_body(ctx, body))
+  auto id = id_with_body(ctx, body);
+  if (!id)
     return;
   field_checker check{body};
   check.only({"amount", "currency", "gateway", "transaction_id", "fee"});
@@ -141,22 +111,14 @@ void record_payment(const request_context& ctx, const billing_env& env) {
     return ctx.reply(check.problem());
   auto cmd = command_of(ctx, "invoice.pay", body);
   cmd.invoice_id = *id;
-  ask_billing(ctx, be, std::move(cmd), 201,
-              [](const request_context& ctx, const billing_reply& r) {
-                // 201 for a payment recorded now, 200 for one known
-                // before.
-                ctx.reply(with_position(
-                  json_response(r.duplicate ? 200 : 201, r.body), r.position));
-              });
+  ask_billing(ctx, be, std::move(cmd), 201, created_unless_repeated);
 }
 
 void refund_invoice(const request_context& ctx, const billing_env& env) {
   auto be = env.be;
-  auto id = id_param(ctx);
-  if (!id)
-    return;
   json::object body;
-  if (!read_body(ctx, body))
+  auto id = id_with_body(ctx, body);
+  if (!id)
     return;
   field_checker check{body};
   check.only({"amount", "reason", "method"});

@@ -1034,6 +1034,8 @@ event_store::append_group_impl(std::span<const append_request> requests,
     size_t by_type = 0, by_actor = 0, by_correlation = 0;
     boost::unordered_flat_map<std::string_view, uint64_t> versions;
     std::vector<uuid> ids;
+    /// Members found stored before, and members written now.
+    size_t repeats = 0, news = 0;
   };
   std::optional<unit_start> unit;
   size_t id_offset = 0;
@@ -1052,13 +1054,29 @@ event_store::append_group_impl(std::span<const append_request> requests,
                         im.by_actor.size(),
                         im.by_correlation.size(),
                         pending_versions,
-                        {}};
+                        {},
+                        0,
+                        0};
     }
     append_one(req, ids_at);
     if (!unit)
       continue;
+    caf::error refused;
     if (!results.back()) {
-      auto err = results.back().error();
+      refused = results.back().error();
+    } else {
+      (results.back()->duplicate ? unit->repeats : unit->news) += 1;
+      if (!results.back()->duplicate)
+        for (auto& ev : req.events)
+          unit->ids.push_back(ev.event_id);
+      // Stored before in part only: the ids of a unit collide with another
+      // one's. Writing the new part would be half a unit.
+      if (!req.with_next && unit->repeats > 0 && unit->news > 0)
+        refused = make_error(billow_errc::already_exists,
+                             "part of a multi-stream append is stored "
+                             "already and part is not");
+    }
+    if (refused) {
       batch.RollbackToSavePoint();
       next_position = unit->next_position;
       prev_hash = unit->hash;
@@ -1076,16 +1094,13 @@ event_store::append_group_impl(std::span<const append_request> requests,
       while (last + 1 < requests.size() && requests[last].with_next)
         ++last;
       for (auto i = unit->first_request; i <= last; ++i)
-        results.emplace_back(err);
+        results.emplace_back(refused);
       for (auto i = r + 1; i <= last; ++i)
         id_offset += requests[i].events.size();
       r = last;
       unit.reset();
       continue;
     }
-    if (!results.back()->duplicate)
-      for (auto& ev : req.events)
-        unit->ids.push_back(ev.event_id);
     if (!req.with_next) {
       batch.PopSavePoint();
       unit.reset();

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "actors/billing/event_fields.hpp"
 #include "actors/billing/invoice_state.hpp"
 #include "actors/billing/money.hpp"
 
@@ -11,33 +12,17 @@ namespace json = boost::json;
 
 namespace {
 
-std::string str(const json::object& obj, std::string_view key) {
-  if (auto* v = obj.if_contains(key); v && v->is_string())
-    return std::string{v->as_string()};
-  return {};
-}
-
-int64_t num(const json::object& obj, std::string_view key) {
-  if (auto* v = obj.if_contains(key)) {
-    if (v->is_int64())
-      return v->as_int64();
-    if (v->is_uint64())
-      return static_cast<int64_t>(v->as_uint64());
-  }
-  return 0;
-}
-
 /// The account fields an event may set (client.created carries the ones
 /// given with the client).
 void apply_profile(account_state& st, const json::object& p) {
-  if (auto mode = str(p, "billing_mode"); !mode.empty())
+  if (auto mode = text_at(p, "billing_mode"); !mode.empty())
     st.billing_mode = mode;
   if (auto* v = p.if_contains("credit_limit_minor"); v && v->is_int64())
     st.credit_limit = v->as_int64();
   if (p.contains("country"))
-    st.country = str(p, "country");
+    st.country = text_at(p, "country");
   if (p.contains("tax_id"))
-    st.tax_id = str(p, "tax_id");
+    st.tax_id = text_at(p, "tax_id");
   if (auto* v = p.if_contains("tax_exempt"); v && v->is_bool())
     st.tax_exempt = v->as_bool();
 }
@@ -60,7 +45,7 @@ void account_state::apply_client(account_state& st, std::string_view type,
                                  const json::object& p) {
   if (type == "client.created" || type == "client.updated") {
     if (type == "client.created")
-      st.currency = str(p, "currency");
+      st.currency = text_at(p, "currency");
     for (const char* key : {"name", "email", "address", "phone"})
       if (auto* v = p.if_contains(key); v && (v->is_string() || v->is_array()))
         st.client_fields[key] = *v;
@@ -72,12 +57,12 @@ void account_state::apply_client(account_state& st, std::string_view type,
 
 void account_state::apply(account_state& st, std::string_view type,
                           const json::object& p) {
-  if (auto currency = str(p, "currency"); !currency.empty())
+  if (auto currency = text_at(p, "currency"); !currency.empty())
     st.currency = currency; // account events carry it (the projection's)
   if (type == "account.updated") {
     apply_profile(st, p);
   } else if (type.starts_with("ledger.")) {
-    st.balance = num(p, "balance_after");
+    st.balance = integer_at(p, "balance_after");
     ++st.entries;
   }
 }
@@ -108,17 +93,17 @@ json::object account_state::to_record() const {
 
 account_state account_state::from_record(const json::object& o) {
   account_state st;
-  st.client_id = str(o, "client_id");
-  st.currency = str(o, "currency");
-  st.billing_mode = str(o, "billing_mode");
-  st.credit_limit = num(o, "credit_limit");
-  st.country = str(o, "country");
-  st.tax_id = str(o, "tax_id");
+  st.client_id = text_at(o, "client_id");
+  st.currency = text_at(o, "currency");
+  st.billing_mode = text_at(o, "billing_mode");
+  st.credit_limit = integer_at(o, "credit_limit");
+  st.country = text_at(o, "country");
+  st.tax_id = text_at(o, "tax_id");
   if (auto* v = o.if_contains("tax_exempt"); v && v->is_bool())
     st.tax_exempt = v->as_bool();
-  st.balance = num(o, "balance");
-  st.entries = static_cast<uint64_t>(num(o, "entries"));
-  st.version = static_cast<uint64_t>(num(o, "version"));
+  st.balance = integer_at(o, "balance");
+  st.entries = static_cast<uint64_t>(integer_at(o, "entries"));
+  st.version = static_cast<uint64_t>(integer_at(o, "version"));
   if (auto* v = o.if_contains("erased"); v && v->is_bool())
     st.erased = v->as_bool();
   if (auto* v = o.if_contains("client_fields"); v && v->is_object())
@@ -156,17 +141,17 @@ json::object ledger_entry_json(const events::envelope& ev,
       return json::value(minor);
     return json::value(format_amount(minor, *cur));
   };
-  json::object out{{"id", str(p, "entry_id")},
-                   {"type", str(p, "type")},
-                   {"amount", money(num(p, "amount"))},
-                   {"balance_after", money(num(p, "balance_after"))},
-                   {"description", str(p, "description")},
+  json::object out{{"id", text_at(p, "entry_id")},
+                   {"type", text_at(p, "type")},
+                   {"amount", money(integer_at(p, "amount"))},
+                   {"balance_after", money(integer_at(p, "balance_after"))},
+                   {"description", text_at(p, "description")},
                    {"time", time_text(ev.time_us)},
                    {"actor", ev.actor},
                    {"version", ev.version}};
-  if (auto inv = str(p, "invoice_id"); !inv.empty())
+  if (auto inv = text_at(p, "invoice_id"); !inv.empty())
     out["invoice_id"] = inv;
-  if (auto reason = str(p, "reason"); !reason.empty())
+  if (auto reason = text_at(p, "reason"); !reason.empty())
     out["reason"] = reason;
   return out;
 }

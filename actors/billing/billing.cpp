@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/aggregate.hpp"
+#include "actors/billing/event_fields.hpp"
 #include "actors/billing/periods.hpp"
 #include "actors/billing/settings.hpp"
 #include "actors/clock.hpp"
@@ -37,12 +38,6 @@ caf::error refused(std::string detail) {
 
 caf::error not_found(std::string detail) {
   return make_error(billow_errc::not_found, std::move(detail));
-}
-
-std::string str(const json::object& obj, std::string_view key) {
-  if (auto* v = obj.if_contains(key); v && v->is_string())
-    return std::string{v->as_string()};
-  return {};
 }
 
 /// The events of a stream, payloads parsed; an error only for a failed read.
@@ -502,11 +497,11 @@ order_items(const json::object& body, const std::string& currency,
   auto setup = money_at(body, "setup_fee", currency, int64_t{0});
   if (!setup)
     return setup.error();
-  auto period = str(body, "period");
-  auto name = str(body, "product_name");
+  auto period = text_at(body, "period");
+  auto name = text_at(body, "product_name");
   invoice_item first;
   first.description = name + " (" + period + ")";
-  first.service_id = str(body, "service_id");
+  first.service_id = text_at(body, "service_id");
   first.amount = *amount;
   if (is_calendar_period(period)) {
     auto end = period_end(today, period, 0);
@@ -517,8 +512,8 @@ order_items(const json::object& body, const std::string& currency,
   }
   std::vector<invoice_item> items{std::move(first)};
   if (*setup != 0)
-    items.push_back(invoice_item{"Setup fee: " + name, str(body, "service_id"),
-                                 "", "", *setup, true});
+    items.push_back(invoice_item{
+      "Setup fee: " + name, text_at(body, "service_id"), "", "", *setup, true});
   return items;
 }
 
@@ -568,9 +563,12 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     ? cmd.idempotency_key
     : events::to_string(uuid::random());
   auto inv_id = events::to_string(cmd.invoice_id);
-  if (cmd.op == "invoice.pay") // a payment is itself by its transaction
-    identity = "payment:" + str(body, "gateway") + '\0'
-      + str(body, "transaction_id");
+  // A payment is itself by its invoice and transaction: the same
+  // transaction on another invoice of the client is another payment (its
+  // ledger entries and receipt must not collide with the first's).
+  if (cmd.op == "invoice.pay")
+    identity = "payment:" + inv_id + '\0' + text_at(body, "gateway") + '\0'
+      + text_at(body, "transaction_id");
   unit_builder b{p, cmd, identity};
   auto balance = acc.balance;
   auto entries = static_cast<size_t>(acc.entries);
@@ -599,11 +597,11 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
         if (limit != acc.credit_limit)
           changes["credit_limit_minor"] = limit;
       } else if (k == "billing_mode"
-                 && str(body, "billing_mode") != acc.billing_mode) {
+                 && text_at(body, "billing_mode") != acc.billing_mode) {
         changes[k] = v;
-      } else if (k == "country" && str(body, "country") != acc.country) {
+      } else if (k == "country" && text_at(body, "country") != acc.country) {
         changes[k] = v;
-      } else if (k == "tax_id" && str(body, "tax_id") != acc.tax_id) {
+      } else if (k == "tax_id" && text_at(body, "tax_id") != acc.tax_id) {
         changes[k] = v;
       } else if (k == "tax_exempt" && v.is_bool()
                  && v.as_bool() != acc.tax_exempt) {
@@ -628,8 +626,8 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       return make_error(billow_errc::insufficient_funds,
                         "amount: the debit would take the balance below "
                         "minus the credit limit");
-    add_ledger(b, acc, balance, "adjustment", amount, str(body, "reason"), "",
-               str(body, "reason"), acc.version, entries++);
+    add_ledger(b, acc, balance, "adjustment", amount, text_at(body, "reason"),
+               "", text_at(body, "reason"), acc.version, entries++);
     return p;
   }
   auto terms = st.opts->terms ? st.opts->terms() : billing_terms{};
@@ -667,17 +665,17 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       if (!items)
         return items.error();
       inv.items = std::move(*items);
-      inv.service_id = str(body, "service_id");
+      inv.service_id = text_at(body, "service_id");
       inv.purpose = "order";
     } else {
       auto items = items_of(body, acc.currency);
       if (!items)
         return items.error();
       inv.items = std::move(*items);
-      inv.due_date = str(body, "due_date");
-      inv.service_id = str(body, "service_id");
+      inv.due_date = text_at(body, "due_date");
+      inv.service_id = text_at(body, "service_id");
       inv.purpose = op == "invoice.order" ? "order" : "manual";
-      if (auto type = str(body, "type"); !type.empty())
+      if (auto type = text_at(body, "type"); !type.empty())
         parse_invoice_type(type, inv.type);
     }
     if (auto err = decide_new_invoice(self, b, p, std::move(inv),
@@ -724,12 +722,12 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
                           ? " with payments (refund them)."
                           : "."));
     b.add(stream, inv.version, "invoice.cancelled",
-          json::object{{"reason", str(body, "reason")}});
+          json::object{{"reason", text_at(body, "reason")}});
     return p;
   }
   if (op == "invoice.pay") {
-    auto gateway = str(body, "gateway");
-    auto txn = str(body, "transaction_id");
+    auto gateway = text_at(body, "gateway");
+    auto txn = text_at(body, "transaction_id");
     if (inv.find_payment(gateway, txn) != nullptr)
       return p; // the same payment again: its first answer
     if (inv.type == invoice_type::credit_note)
@@ -737,7 +735,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     if (inv.status != invoice_status::unpaid)
       return refused("The invoice is " + std::string{to_string(inv.status)}
                      + ": it takes no payment.");
-    if (auto currency = str(body, "currency");
+    if (auto currency = text_at(body, "currency");
         !currency.empty() && currency != inv.currency)
       return bad("currency: must be " + inv.currency
                  + ", the invoice's currency");
@@ -843,7 +841,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     return p;
   }
   if (op == "invoice.refund") {
-    auto note_id = str(body, "credit_note_id");
+    auto note_id = text_at(body, "credit_note_id");
     if (auto done = invoice_of(self, note_id)) { // a repeat
       p.answer_invoice = note_id;
       return p;
@@ -863,7 +861,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
                         : std::to_string(inv.refundable()))
                  + ")");
     }
-    auto method = str(body, "method");
+    auto method = text_at(body, "method");
     if (method == "gateway")
       return refused("No payment of this invoice was taken by a payment "
                      "gateway that can refund; refund with method \"credit\" "
@@ -897,7 +895,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     note.purpose = "refund";
     note.refers_to = inv.id;
     note.refers_to_number = inv.number;
-    auto reason = str(body, "reason");
+    auto reason = text_at(body, "reason");
     note.items.push_back(invoice_item{"Refund of invoice " + inv.number
                                         + (reason.empty() ? "" : ": " + reason),
                                       "", "", "", parts[0], false});
@@ -926,6 +924,8 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
                        {"method", method},
                        {"reason", reason},
                        {"time_us", now}});
+    // Settled as it is issued: the money went back (or to the balance).
+    b.add(nstream, 0, "invoice.paid", json::object{{"paid_date", today}});
     if (method == "credit")
       add_ledger(b, acc, balance, "credit", amount,
                  "Refund of invoice " + inv.number + " to the balance", inv.id,

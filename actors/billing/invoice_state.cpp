@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "actors/billing/event_fields.hpp"
+
 namespace billow::billing {
 
 namespace json = boost::json;
@@ -14,34 +16,6 @@ namespace {
 constexpr const char* type_names[] = {"invoice", "proforma", "credit_note"};
 constexpr const char* status_names[] = {"none", "draft",     "unpaid",
                                         "paid", "cancelled", "refunded"};
-
-std::string str(const json::object& obj, std::string_view key) {
-  if (auto* v = obj.if_contains(key); v && v->is_string())
-    return std::string{v->as_string()};
-  return {};
-}
-
-int64_t num(const json::object& obj, std::string_view key) {
-  if (auto* v = obj.if_contains(key)) {
-    if (v->is_int64())
-      return v->as_int64();
-    if (v->is_uint64())
-      return static_cast<int64_t>(v->as_uint64());
-  }
-  return 0;
-}
-
-bool flag(const json::object& obj, std::string_view key, bool fallback) {
-  if (auto* v = obj.if_contains(key); v && v->is_bool())
-    return v->as_bool();
-  return fallback;
-}
-
-json::object obj_of(const json::object& obj, std::string_view key) {
-  if (auto* v = obj.if_contains(key); v && v->is_object())
-    return v->as_object();
-  return {};
-}
 
 } // namespace
 
@@ -86,12 +60,12 @@ json::object item_to_event(const invoice_item& item) {
 
 invoice_item item_from_event(const json::object& obj) {
   invoice_item item;
-  item.description = str(obj, "description");
-  item.service_id = str(obj, "service_id");
-  item.period_from = str(obj, "period_from");
-  item.period_to = str(obj, "period_to");
-  item.amount = num(obj, "amount");
-  item.taxed = flag(obj, "taxed", true);
+  item.description = text_at(obj, "description");
+  item.service_id = text_at(obj, "service_id");
+  item.period_from = text_at(obj, "period_from");
+  item.period_to = text_at(obj, "period_to");
+  item.amount = integer_at(obj, "amount");
+  item.taxed = flag_at(obj, "taxed", true);
   return item;
 }
 
@@ -133,16 +107,16 @@ invoice_state::find_payment(std::string_view gateway,
 void invoice_state::apply(invoice_state& st, std::string_view type,
                           const json::object& p) {
   if (type == "invoice.drafted") {
-    st.client_id = str(p, "client_id");
-    parse_invoice_type(str(p, "type"), st.type);
+    st.client_id = text_at(p, "client_id");
+    parse_invoice_type(text_at(p, "type"), st.type);
     st.status = invoice_status::draft;
-    st.currency = str(p, "currency");
-    if (auto purpose = str(p, "purpose"); !purpose.empty())
+    st.currency = text_at(p, "currency");
+    if (auto purpose = text_at(p, "purpose"); !purpose.empty())
       st.purpose = purpose;
-    st.service_id = str(p, "service_id");
-    st.due_date = str(p, "due_date");
-    st.refers_to = str(p, "refers_to");
-    st.refers_to_number = str(p, "refers_to_number");
+    st.service_id = text_at(p, "service_id");
+    st.due_date = text_at(p, "due_date");
+    st.refers_to = text_at(p, "refers_to");
+    st.refers_to_number = text_at(p, "refers_to_number");
     st.items.clear();
     if (auto* items = p.if_contains("items"); items && items->is_array())
       for (const auto& i : items->as_array())
@@ -150,62 +124,62 @@ void invoice_state::apply(invoice_state& st, std::string_view type,
           st.items.push_back(item_from_event(i.as_object()));
   } else if (type == "invoice.issued") {
     st.status = invoice_status::unpaid;
-    st.series = str(p, "series");
-    st.sequence = static_cast<uint64_t>(num(p, "sequence"));
-    st.number = str(p, "number");
-    st.issue_date = str(p, "issue_date");
-    st.due_date = str(p, "due_date");
-    st.subtotal = num(p, "subtotal");
-    st.total = num(p, "total");
+    st.series = text_at(p, "series");
+    st.sequence = static_cast<uint64_t>(integer_at(p, "sequence"));
+    st.number = text_at(p, "number");
+    st.issue_date = text_at(p, "issue_date");
+    st.due_date = text_at(p, "due_date");
+    st.subtotal = integer_at(p, "subtotal");
+    st.total = integer_at(p, "total");
     st.taxes.clear();
     if (auto* taxes = p.if_contains("taxes"); taxes && taxes->is_array())
       for (const auto& t : taxes->as_array())
         if (t.is_object()) {
           auto& o = t.as_object();
           invoice_tax_line line;
-          line.name = str(o, "name");
-          if (auto r = parse_rate(str(o, "rate")))
+          line.name = text_at(o, "name");
+          if (auto r = parse_rate(text_at(o, "rate")))
             line.r = *r;
-          line.amount = num(o, "amount");
+          line.amount = integer_at(o, "amount");
           st.taxes.push_back(std::move(line));
         }
-    st.seller = obj_of(p, "seller");
-    st.buyer = obj_of(p, "buyer");
-    st.reverse_charge = flag(p, "reverse_charge", false);
+    st.seller = object_at(p, "seller");
+    st.buyer = object_at(p, "buyer");
+    st.reverse_charge = flag_at(p, "reverse_charge", false);
   } else if (type == "invoice.payment_recorded") {
     invoice_transaction t;
     t.type = "payment";
-    t.amount = num(p, "amount");
-    t.gateway = str(p, "gateway");
-    t.transaction_id = str(p, "transaction_id");
-    t.fee = num(p, "fee");
-    t.time_us = num(p, "time_us");
-    st.amount_paid += num(p, "applied");
+    t.amount = integer_at(p, "amount");
+    t.gateway = text_at(p, "gateway");
+    t.transaction_id = text_at(p, "transaction_id");
+    t.fee = integer_at(p, "fee");
+    t.time_us = integer_at(p, "time_us");
+    st.amount_paid += integer_at(p, "applied");
     st.transactions.push_back(std::move(t));
   } else if (type == "invoice.credit_applied") {
     invoice_transaction t;
     t.type = "credit";
-    t.amount = num(p, "amount");
+    t.amount = integer_at(p, "amount");
     t.gateway = "balance";
-    t.transaction_id = str(p, "entry_id");
-    t.time_us = num(p, "time_us");
+    t.transaction_id = text_at(p, "entry_id");
+    t.time_us = integer_at(p, "time_us");
     st.credit_applied += t.amount;
     st.transactions.push_back(std::move(t));
   } else if (type == "invoice.paid") {
     st.status = invoice_status::paid;
-    st.paid_date = str(p, "paid_date");
-    if (auto id = str(p, "invoice_id"); !id.empty())
+    st.paid_date = text_at(p, "paid_date");
+    if (auto id = text_at(p, "invoice_id"); !id.empty())
       st.invoice_id = id;
   } else if (type == "invoice.cancelled") {
     st.status = invoice_status::cancelled;
-    st.cancel_reason = str(p, "reason");
+    st.cancel_reason = text_at(p, "reason");
   } else if (type == "invoice.refunded") {
     invoice_transaction t;
     t.type = "refund";
-    t.amount = num(p, "amount");
-    t.gateway = str(p, "method");
-    t.transaction_id = str(p, "credit_note_id");
-    t.time_us = num(p, "time_us");
+    t.amount = integer_at(p, "amount");
+    t.gateway = text_at(p, "method");
+    t.transaction_id = text_at(p, "credit_note_id");
+    t.time_us = integer_at(p, "time_us");
     st.refunded += t.amount;
     st.credit_notes.push_back(t.transaction_id);
     st.transactions.push_back(std::move(t));

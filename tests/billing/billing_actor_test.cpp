@@ -207,6 +207,29 @@ TEST_F(billing_actor_test, an_overpayment_is_credited_to_the_balance) {
   EXPECT_EQ(text(*acc, "balance"), "0.50");
 }
 
+// One bank transfer can pay two invoices: the same (gateway, transaction id)
+// on another invoice is another payment, its overpayment credited too.
+TEST_F(billing_actor_test, one_transaction_on_two_invoices_is_two_payments) {
+  auto client = make_client();
+  auto a = issued_invoice(client, {1000});
+  auto b = issued_invoice(client, {1000});
+  json::object pay{
+    {"amount", "15.00"}, {"gateway", "bank"}, {"transaction_id", "SAME"}};
+  ASSERT_TRUE(on_invoice(a, "invoice.pay", pay));
+  auto second = run([&] {
+    billing_command cmd;
+    cmd.op = "invoice.pay";
+    cmd.invoice_id = b;
+    cmd.body = json::serialize(pay);
+    return cmd;
+  }());
+  ASSERT_TRUE(second) << to_string(second.error());
+  EXPECT_EQ(text(*second, "status"), "paid");
+  auto acc = on_client(client, "account.get", {});
+  EXPECT_EQ(text(*acc, "balance"), "10.00");
+  EXPECT_EQ(acc->at("ledger_entries").to_number<uint64_t>(), 2u);
+}
+
 TEST_F(billing_actor_test, two_invoices_against_a_balance_for_one) {
   auto client = make_client();
   // Issued before the balance exists, so neither is paid at issue.

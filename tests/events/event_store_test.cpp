@@ -276,8 +276,7 @@ TEST_F(event_store_test, a_unit_is_written_whole_or_not_at_all) {
   EXPECT_EQ(results[0]->first_position, 2u);
   for (int i : {1, 2}) {
     ASSERT_FALSE(results[i]);
-    EXPECT_EQ(errc_of(results[i].error()),
-              billow_errc::wrong_expected_version);
+    EXPECT_EQ(errc_of(results[i].error()), billow_errc::wrong_expected_version);
   }
   ASSERT_TRUE(results[3]);
   EXPECT_EQ(results[3]->first_position, 3u);
@@ -296,6 +295,15 @@ TEST_F(event_store_test, a_unit_is_written_whole_or_not_at_all) {
   ASSERT_TRUE(retry[0] && retry[1]);
   EXPECT_TRUE(retry[0]->duplicate);
   EXPECT_TRUE(retry[1]->duplicate);
+  EXPECT_EQ(store->last_position(), 5u);
+  // A unit stored in part (its ids collide with another's): refused whole.
+  std::vector<append_request> half{reqs[4], reqs[5]};
+  half[1].events = events_of(1);
+  half[1].expected = expected_version::any();
+  auto mixed = store->append_group(half, durability::sync);
+  ASSERT_FALSE(mixed[0]);
+  ASSERT_FALSE(mixed[1]);
+  EXPECT_EQ(errc_of(mixed[1].error()), billow_errc::already_exists);
   EXPECT_EQ(store->last_position(), 5u);
   auto report = store->verify(1, UINT64_MAX);
   ASSERT_TRUE(report);
