@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include <boost/json.hpp>
 #include <spdlog/fmt/fmt.h>
@@ -107,6 +108,40 @@ route_table::match_result route_table::match(std::string_view method,
   return result;
 }
 
+namespace {
+
+/// The OpenAPI tag of a route: its family, from the path
+/// (`/api/v1/admin/invoices/...` -> `invoices`, `/api/v1/client/...` ->
+/// `client area`, `/api/v1/auth/...` -> `auth`, the rest -> `operations`).
+std::string tag_of(std::string_view pattern) {
+  auto segment = [&](size_t n) {
+    size_t at = 0;
+    for (size_t i = 0; i <= n; ++i) {
+      at = pattern.find('/', at);
+      if (at == std::string_view::npos)
+        return std::string_view{};
+      ++at;
+    }
+    auto end = pattern.find('/', at);
+    return pattern.substr(
+      at, end == std::string_view::npos ? std::string_view::npos : end - at);
+  };
+  if (segment(0) != "api" || segment(1) != "v1")
+    return "operations";
+  auto area = segment(2);
+  if (area == "admin") {
+    auto family = segment(3);
+    return family.empty() ? "admin" : std::string{family};
+  }
+  if (area == "client")
+    return "client area";
+  if (area == "auth")
+    return "auth";
+  return "operations";
+}
+
+} // namespace
+
 std::string route_table::openapi(const std::string& title,
                                  const std::string& version) const {
   namespace json = boost::json;
@@ -119,6 +154,7 @@ std::string route_table::openapi(const std::string& title,
          {"application/problem+json", json::object{{"schema", problem_ref}}}}}};
   };
   json::object paths;
+  std::set<std::string> tags;
   for (const auto& r : routes_) {
     json::array params;
     for (const auto& seg : r.segments)
@@ -167,8 +203,18 @@ std::string route_table::openapi(const std::string& title,
     std::string op_id;
     for (char c : r.method + r.pattern)
       op_id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    auto tag = tag_of(r.pattern);
+    tags.insert(tag);
+    auto description = r.doc.summary.empty() ? std::string{"An operation"}
+                                             : r.doc.summary;
+    description += r.doc.permission.empty() ? ". Public."
+      : r.doc.permission == "client"
+      ? ". For a client's token."
+      : ". Needs the admin permission `" + r.doc.permission + "`.";
     json::object op{{"operationId", op_id},
                     {"summary", r.doc.summary},
+                    {"description", description},
+                    {"tags", json::array{json::value(tag)}},
                     {"parameters", std::move(params)},
                     {"responses", std::move(responses)}};
     if (!r.doc.permission.empty()) {
@@ -194,9 +240,27 @@ std::string route_table::openapi(const std::string& title,
       path = json::object{};
     path.as_object()[method] = std::move(op);
   }
+  json::array tag_list;
+  for (const auto& t : tags)
+    tag_list.push_back(
+      json::object{{"name", t}, {"description", "The " + t + " routes"}});
   json::object doc{
     {"openapi", "3.0.3"},
-    {"info", json::object{{"title", title}, {"version", version}}},
+    {"info",
+     json::object{
+       {"title", title},
+       {"version", version},
+       {"description",
+        "Billow's HTTP API: the admin API (catalogue, clients, services, "
+        "billing, modules, jobs, audit), the client area and operations. "
+        "Errors are application/problem+json; money is a string in the "
+        "currency's minor unit (\"12.50\" EUR, \"1200\" JPY)."},
+       {"contact", json::object{{"name", "The Billow project"}}}}},
+    // Relative: the document is served by the server it describes.
+    {"servers",
+     json::array{json::object{
+       {"url", "/"}, {"description", "The server that serves this document"}}}},
+    {"tags", std::move(tag_list)},
     {"paths", std::move(paths)},
     {"components",
      json::object{
