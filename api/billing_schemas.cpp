@@ -212,6 +212,13 @@ json::object billing_component_schemas() {
                  {"tax_id", personal(typed("string"))},
                  {"tax_exempt", typed("boolean")}},
                 {}, true);
+  auto issue_request = object_of({}, {}, true);
+  auto cancel_request
+    = object_of({{"reason", typed("string", "Why (kept in the audit log)")}},
+                {}, true);
+  auto apply_credit_request = object_of(
+    {{"amount", money("What the balance pays (default: the amount due)")}},
+    {}, true);
   auto add_funds_request = object_of({{"amount", money("To add")}}, {"amount"},
                                      true);
   auto settings
@@ -253,7 +260,10 @@ json::object billing_component_schemas() {
           {"refund_request", std::move(refund_request)},
           {"adjustment_request", std::move(adjustment_request)},
           {"account_update", std::move(account_update)},
-          {"add_funds_request", std::move(add_funds_request)}};
+          {"add_funds_request", std::move(add_funds_request)},
+          {"issue_request", std::move(issue_request)},
+          {"cancel_request", std::move(cancel_request)},
+          {"apply_credit_request", std::move(apply_credit_request)}};
 }
 
 } // namespace billow::api

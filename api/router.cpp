@@ -188,6 +188,12 @@ std::string route_table::openapi(const std::string& title,
     json::object media;
     if (!r.doc.response_schema.empty())
       media["schema"] = schema_ref(r.doc.response_schema);
+    // A create done before (the same payment again, a retried key) answers
+    // what is there with 200.
+    if (r.doc.success == 201)
+      responses["200"] = json::object{
+        {"description", "Done before: what it left, nothing written again"},
+        {"content", json::object{{r.doc.content_type, media}}}};
     responses[std::to_string(r.doc.success)] = json::object{
       {"description", r.doc.summary.empty() ? "Success" : r.doc.summary},
       {"content", json::object{{r.doc.content_type, std::move(media)}}}};
@@ -223,7 +229,7 @@ std::string route_table::openapi(const std::string& title,
     }
     if (r.doc.json_body)
       op["requestBody"] = json::object{
-        {"required", true},
+        {"required", !r.doc.body_optional},
         {"content",
          json::object{{"application/json",
                        json::object{{"schema",

@@ -88,6 +88,9 @@ struct route_doc {
   /// answer is; empty: not described yet.
   std::string request_schema = {};
   std::string response_schema = {};
+  /// Whether the JSON body may be left out (a command whose fields are all
+  /// optional).
+  bool body_optional = false;
 };
 
 /// An immutable-after-start set of routes.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/api/client_fixture.hpp"
+#include "tests/support/prism_proxy.hpp"
 
 namespace billow::test {
 namespace {
@@ -81,6 +82,151 @@ protected:
                              {"transaction_id", txn}});
   }
 
+  /// An invoice taxed (21% NL), numbered, printed, paid five times over,
+  /// refunded as a credit note, and listed.
+  void invoice_lifecycle() {
+    ASSERT_EQ(
+      tax_rule(
+        {{"name", "VAT"}, {"rate", "21.00"}, {"country", "NL"}, {"level", 1}})
+        .status,
+      201u);
+    auto client = make_billed_client("zoe@example.test", "EUR", "NL");
+    auto inv = invoice(client, {"15.00"});
+    EXPECT_EQ(str(inv, "status"), "unpaid");
+    EXPECT_EQ(str(inv, "subtotal"), "15.00");
+    ASSERT_EQ(inv.at("taxes").as_array().size(), 1u);
+    EXPECT_EQ(str(inv.at("taxes").as_array()[0].as_object(), "amount"), "3.15");
+    EXPECT_EQ(str(inv, "total"), "18.15");
+    auto number = str(inv, "number");
+    EXPECT_EQ(number, "INV-2026-000001");
+    auto id = str(inv, "id");
+
+    // The PDF: the number, the buyer with her non-ASCII letters, the total.
+    auto pdf = direct_get("/api/v1/admin/invoices/" + id + "/pdf");
+    ASSERT_EQ(pdf.status, 200u) << pdf.body;
+    auto printed = pdf_text(pdf);
+    EXPECT_NE(printed.find(number), std::string::npos) << printed;
+    EXPECT_NE(printed.find("Zoë Ångström"), std::string::npos) << printed;
+    EXPECT_NE(printed.find("18.15"), std::string::npos) << printed;
+
+    // Paid five times over: one transaction, and the ledger untouched.
+    EXPECT_EQ(pay(id, "18.15", "T-1").status, 201u);
+    for (int i = 0; i < 4; ++i) {
+      auto again = pay(id, "18.15", "T-1");
+      EXPECT_EQ(again.status, 200u) << again.body;
+    }
+    auto paid = doc(call("GET", "/api/v1/admin/invoices/" + id));
+    EXPECT_EQ(str(paid, "status"), "paid");
+    EXPECT_EQ(paid.at("transactions").as_array().size(), 1u);
+    auto ledger
+      = doc(call("GET", "/api/v1/admin/clients/" + client + "/ledger"));
+    EXPECT_TRUE(ledger.at("items").as_array().empty());
+
+    // A refund to the balance: a credit note referring to the invoice, split
+    // like it (net and VAT add up to the refund), and a ledger credit.
+    auto refund = call("POST", "/api/v1/admin/invoices/" + id + "/refunds", {},
+                       json::object{{"amount", "12.10"},
+                                    {"reason", "downtime"},
+                                    {"method", "credit"}});
+    ASSERT_EQ(refund.status, 201u) << refund.body;
+    auto note = doc(refund);
+    EXPECT_EQ(str(note, "type"), "credit_note");
+    EXPECT_EQ(str(note, "number"), "CN-2026-000001");
+    EXPECT_EQ(str(note, "refers_to"), id);
+    EXPECT_EQ(str(note, "subtotal"), "10.00");
+    EXPECT_EQ(str(note.at("taxes").as_array()[0].as_object(), "amount"),
+              "2.10");
+    EXPECT_EQ(str(note, "total"), "12.10");
+    auto account
+      = doc(call("GET", "/api/v1/admin/clients/" + client + "/account"));
+    EXPECT_EQ(str(account, "balance"), "12.10");
+    ledger = doc(call("GET", "/api/v1/admin/clients/" + client + "/ledger"));
+    ASSERT_EQ(ledger.at("items").as_array().size(), 1u);
+    auto entry = ledger.at("items").as_array()[0].as_object();
+    EXPECT_EQ(str(entry, "type"), "credit");
+    EXPECT_EQ(str(entry, "amount"), "12.10");
+    EXPECT_EQ(str(entry, "balance_after"), "12.10");
+    auto note_pdf = pdf_text(
+      direct_get("/api/v1/admin/invoices/" + str(note, "id") + "/pdf"));
+    EXPECT_NE(note_pdf.find("CN-2026-000001"), std::string::npos);
+    EXPECT_NE(note_pdf.find(number), std::string::npos) << note_pdf;
+
+    // The list, filtered, once the projection has the refund.
+    auto at = refund.header("x-billow-position");
+    auto list = doc(call("GET",
+                         "/api/v1/admin/invoices?client_id=" + client
+                           + "&type=credit_note&min_position=" + at));
+    ASSERT_EQ(list.at("items").as_array().size(), 1u);
+    EXPECT_EQ(str(list.at("items").as_array()[0].as_object(), "id"),
+              str(note, "id"));
+  }
+
+  /// An invoice-mode order invoiced at once and created once paid; a
+  /// prepaid client's order not invoiced.
+  void order_paid_creates_service() {
+    auto client = make_billed_client("order@example.test", "EUR");
+    auto product
+      = call("POST", "/api/v1/admin/products", {},
+             json::object{{"name", "Web hosting"},
+                          {"prices",
+                           json::array{json::object{{"currency", "EUR"},
+                                                    {"period", "monthly"},
+                                                    {"amount", "9.90"},
+                                                    {"setup_fee", "5.00"}}}}});
+    ASSERT_EQ(product.status, 201u) << product.body;
+    auto order = call("POST", "/api/v1/admin/services", {},
+                      json::object{{"client_id", client},
+                                   {"product_id", text(product, "id")},
+                                   {"period", "monthly"}});
+    ASSERT_EQ(order.status, 201u) << order.body;
+    EXPECT_EQ(text(order, "status"), "pending");
+    auto invoice_id = text(order, "invoice_id");
+    ASSERT_FALSE(invoice_id.empty()) << order.body;
+    auto inv = doc(call("GET", "/api/v1/admin/invoices/" + invoice_id));
+    EXPECT_EQ(str(inv, "status"), "unpaid");
+    EXPECT_EQ(str(inv, "purpose"), "order");
+    EXPECT_EQ(str(inv, "total"), "14.90");
+    EXPECT_EQ(str(inv, "service_id"), text(order, "id"));
+    auto items = inv.at("items").as_array();
+    ASSERT_EQ(items.size(), 2u);
+    EXPECT_EQ(str(items[0].as_object(), "amount"), "9.90");
+    EXPECT_FALSE(str(items[0].as_object(), "period_to").empty());
+    EXPECT_EQ(str(items[1].as_object(), "amount"), "5.00");
+    EXPECT_EQ(str(inv, "due_date"), str(inv, "issue_date"));
+    ASSERT_EQ(pay(invoice_id, "14.90", "ORD-1").status, 201u);
+    auto svc = settle(text(order, "id"));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (str(svc, "status") != "active"
+           && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      svc = settle(text(order, "id"));
+    }
+    EXPECT_EQ(str(svc, "status"), "active") << json::serialize(svc);
+
+    // A prepaid client's order is not invoiced (the billing clock charges it).
+    auto prepaid = make_billed_client("pre@example.test", "EUR");
+    ASSERT_EQ(call("PUT", "/api/v1/admin/clients/" + prepaid, {},
+                   json::object{{"billing_mode", "prepaid"}})
+                .status,
+              200u);
+    auto theirs = call("POST", "/api/v1/admin/services", {},
+                       json::object{{"client_id", prepaid},
+                                    {"product_id", text(product, "id")}});
+    ASSERT_EQ(theirs.status, 201u) << theirs.body;
+    EXPECT_TRUE(text(theirs, "invoice_id").empty()) << theirs.body;
+    // The client's answer carries its account: balance and billing mode.
+    auto shown = call("GET", "/api/v1/admin/clients/" + prepaid);
+    EXPECT_EQ(text(shown, "billing_mode"), "prepaid") << shown.body;
+    EXPECT_EQ(text(shown, "balance"), "0.00");
+  }
+
+  /// GET `target` from the server itself, not through any proxy (a PDF:
+  /// Prism, in the contract test, passes bodies on as text).
+  http_reply direct_get(const std::string& target) {
+    http_connection direct{app_->port(), std::chrono::seconds(30)};
+    return direct.request("GET", target, {}, {{"Authorization", owner_}});
+  }
+
   /// The text of a PDF answer as `pdftotext` reads it.
   std::string pdf_text(const http_reply& r) {
     auto path = (dir_.path() / "invoice.pdf").string();
@@ -100,78 +246,7 @@ protected:
 };
 
 TEST_F(billing_test, an_invoice_is_taxed_numbered_paid_refunded_and_printed) {
-  ASSERT_EQ(
-    tax_rule(
-      {{"name", "VAT"}, {"rate", "21.00"}, {"country", "NL"}, {"level", 1}})
-      .status,
-    201u);
-  auto client = make_billed_client("zoe@example.test", "EUR", "NL");
-  auto inv = invoice(client, {"15.00"});
-  EXPECT_EQ(str(inv, "status"), "unpaid");
-  EXPECT_EQ(str(inv, "subtotal"), "15.00");
-  ASSERT_EQ(inv.at("taxes").as_array().size(), 1u);
-  EXPECT_EQ(str(inv.at("taxes").as_array()[0].as_object(), "amount"), "3.15");
-  EXPECT_EQ(str(inv, "total"), "18.15");
-  auto number = str(inv, "number");
-  EXPECT_EQ(number, "INV-2026-000001");
-  auto id = str(inv, "id");
-
-  // The PDF: the number, the buyer with her non-ASCII letters, the total.
-  auto pdf = call("GET", "/api/v1/admin/invoices/" + id + "/pdf");
-  ASSERT_EQ(pdf.status, 200u) << pdf.body;
-  auto printed = pdf_text(pdf);
-  EXPECT_NE(printed.find(number), std::string::npos) << printed;
-  EXPECT_NE(printed.find("Zoë Ångström"), std::string::npos) << printed;
-  EXPECT_NE(printed.find("18.15"), std::string::npos) << printed;
-
-  // Paid five times over: one transaction, and the ledger untouched.
-  EXPECT_EQ(pay(id, "18.15", "T-1").status, 201u);
-  for (int i = 0; i < 4; ++i) {
-    auto again = pay(id, "18.15", "T-1");
-    EXPECT_EQ(again.status, 200u) << again.body;
-  }
-  auto paid = doc(call("GET", "/api/v1/admin/invoices/" + id));
-  EXPECT_EQ(str(paid, "status"), "paid");
-  EXPECT_EQ(paid.at("transactions").as_array().size(), 1u);
-  auto ledger = doc(call("GET", "/api/v1/admin/clients/" + client + "/ledger"));
-  EXPECT_TRUE(ledger.at("items").as_array().empty());
-
-  // A refund to the balance: a credit note referring to the invoice, split
-  // like it (net and VAT add up to the refund), and a ledger credit.
-  auto refund = call("POST", "/api/v1/admin/invoices/" + id + "/refunds", {},
-                     json::object{{"amount", "12.10"},
-                                  {"reason", "downtime"},
-                                  {"method", "credit"}});
-  ASSERT_EQ(refund.status, 201u) << refund.body;
-  auto note = doc(refund);
-  EXPECT_EQ(str(note, "type"), "credit_note");
-  EXPECT_EQ(str(note, "number"), "CN-2026-000001");
-  EXPECT_EQ(str(note, "refers_to"), id);
-  EXPECT_EQ(str(note, "subtotal"), "10.00");
-  EXPECT_EQ(str(note.at("taxes").as_array()[0].as_object(), "amount"), "2.10");
-  EXPECT_EQ(str(note, "total"), "12.10");
-  auto account
-    = doc(call("GET", "/api/v1/admin/clients/" + client + "/account"));
-  EXPECT_EQ(str(account, "balance"), "12.10");
-  ledger = doc(call("GET", "/api/v1/admin/clients/" + client + "/ledger"));
-  ASSERT_EQ(ledger.at("items").as_array().size(), 1u);
-  auto entry = ledger.at("items").as_array()[0].as_object();
-  EXPECT_EQ(str(entry, "type"), "credit");
-  EXPECT_EQ(str(entry, "amount"), "12.10");
-  EXPECT_EQ(str(entry, "balance_after"), "12.10");
-  auto note_pdf = pdf_text(
-    call("GET", "/api/v1/admin/invoices/" + str(note, "id") + "/pdf"));
-  EXPECT_NE(note_pdf.find("CN-2026-000001"), std::string::npos);
-  EXPECT_NE(note_pdf.find(number), std::string::npos) << note_pdf;
-
-  // The list, filtered, once the projection has the refund.
-  auto at = refund.header("x-billow-position");
-  auto list = doc(call("GET",
-                       "/api/v1/admin/invoices?client_id=" + client
-                         + "&type=credit_note&min_position=" + at));
-  ASSERT_EQ(list.at("items").as_array().size(), 1u);
-  EXPECT_EQ(str(list.at("items").as_array()[0].as_object(), "id"),
-            str(note, "id"));
+  invoice_lifecycle();
 }
 
 TEST_F(billing_test, compound_and_inclusive_taxes_add_up_as_by_hand) {
@@ -433,60 +508,52 @@ namespace {
 // An invoice-mode client's order issues the first invoice (first period and
 // setup fee, due now); paying it creates the service.
 TEST_F(billing_test, an_order_is_invoiced_and_created_once_paid) {
-  auto client = make_billed_client("order@example.test", "EUR");
-  auto product
-    = call("POST", "/api/v1/admin/products", {},
-           json::object{{"name", "Web hosting"},
-                        {"prices",
-                         json::array{json::object{{"currency", "EUR"},
-                                                  {"period", "monthly"},
-                                                  {"amount", "9.90"},
-                                                  {"setup_fee", "5.00"}}}}});
-  ASSERT_EQ(product.status, 201u) << product.body;
-  auto order = call("POST", "/api/v1/admin/services", {},
-                    json::object{{"client_id", client},
-                                 {"product_id", text(product, "id")},
-                                 {"period", "monthly"}});
-  ASSERT_EQ(order.status, 201u) << order.body;
-  EXPECT_EQ(text(order, "status"), "pending");
-  auto invoice_id = text(order, "invoice_id");
-  ASSERT_FALSE(invoice_id.empty()) << order.body;
-  auto inv = doc(call("GET", "/api/v1/admin/invoices/" + invoice_id));
-  EXPECT_EQ(str(inv, "status"), "unpaid");
-  EXPECT_EQ(str(inv, "purpose"), "order");
-  EXPECT_EQ(str(inv, "total"), "14.90");
-  EXPECT_EQ(str(inv, "service_id"), text(order, "id"));
-  auto items = inv.at("items").as_array();
-  ASSERT_EQ(items.size(), 2u);
-  EXPECT_EQ(str(items[0].as_object(), "amount"), "9.90");
-  EXPECT_FALSE(str(items[0].as_object(), "period_to").empty());
-  EXPECT_EQ(str(items[1].as_object(), "amount"), "5.00");
-  EXPECT_EQ(str(inv, "due_date"), str(inv, "issue_date"));
-  ASSERT_EQ(pay(invoice_id, "14.90", "ORD-1").status, 201u);
-  auto svc = settle(text(order, "id"));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (str(svc, "status") != "active"
-         && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    svc = settle(text(order, "id"));
-  }
-  EXPECT_EQ(str(svc, "status"), "active") << json::serialize(svc);
+  order_paid_creates_service();
+}
 
-  // A prepaid client's order is not invoiced (the billing clock charges it).
-  auto prepaid = make_billed_client("pre@example.test", "EUR");
-  ASSERT_EQ(call("PUT", "/api/v1/admin/clients/" + prepaid, {},
-                 json::object{{"billing_mode", "prepaid"}})
-              .status,
-            200u);
-  auto theirs = call("POST", "/api/v1/admin/services", {},
-                     json::object{{"client_id", prepaid},
-                                  {"product_id", text(product, "id")}});
-  ASSERT_EQ(theirs.status, 201u) << theirs.body;
-  EXPECT_TRUE(text(theirs, "invoice_id").empty()) << theirs.body;
-  // The client's answer carries its account: balance and billing mode.
-  auto shown = call("GET", "/api/v1/admin/clients/" + prepaid);
-  EXPECT_EQ(text(shown, "billing_mode"), "prepaid") << shown.body;
-  EXPECT_EQ(text(shown, "balance"), "0.00");
+} // namespace
+} // namespace billow::test
+
+namespace billow::test {
+namespace {
+
+// The same scenarios through Prism, a validating proxy, in front of the
+// server: every request and every answer must match the served OpenAPI
+// document (the invoice, account, ledger and request bodies it types).
+class billing_contract_test : public billing_test {
+protected:
+  void SetUp() override {
+    billing_test::SetUp();
+    auto doc = call("GET", "/api/v1/openapi.json");
+    ASSERT_EQ(doc.status, 200u);
+    auto file = dir_.path() / "openapi.json";
+    std::ofstream{file} << doc.body;
+    prism_ = std::make_unique<prism_proxy>(BILLOW_NODE_TOOLS, file,
+                                           app_->port());
+    conn_ = std::make_unique<http_connection>(prism_->port(),
+                                              std::chrono::seconds(30));
+  }
+
+  void TearDown() override {
+    if (prism_) {
+      auto log = prism_->log();
+      EXPECT_EQ(log.find("prism/errors"), std::string::npos) << log;
+      EXPECT_EQ(log.find("Violation"), std::string::npos) << log;
+    }
+    conn_.reset();
+    prism_.reset();
+    billing_test::TearDown();
+  }
+
+  std::unique_ptr<prism_proxy> prism_;
+};
+
+TEST_F(billing_contract_test, an_invoice_lifecycle_keeps_to_the_contract) {
+  invoice_lifecycle();
+}
+
+TEST_F(billing_contract_test, an_order_keeps_to_the_contract) {
+  order_paid_creates_service();
 }
 
 } // namespace

@@ -103,6 +103,8 @@ protected:
     std::vector<std::pair<std::string, std::string>> headers;
     if (token != "-")
       headers.emplace_back("Authorization", token.empty() ? owner_ : token);
+    if (method != "GET" && method != "DELETE")
+      headers.emplace_back("Content-Type", "application/json");
     return conn_->request(method, target,
                           method == "GET" || method == "DELETE"
                             ? std::string{}
