@@ -98,6 +98,9 @@ struct application::impl {
   /// linked to the writer and ends only with it or on a failed read).
   std::shared_ptr<std::atomic<bool>> following
     = std::make_shared<std::atomic<bool>>(true);
+  /// Set as `stop` begins: what ends from then on ends on purpose.
+  std::shared_ptr<std::atomic<bool>> stopping
+    = std::make_shared<std::atomic<bool>>(false);
   /// Slow or blocking work of request handlers (store reads, chain
   /// verification), kept off CAF's scheduler threads.
   std::unique_ptr<boost::asio::thread_pool> blocking;
@@ -270,6 +273,7 @@ struct application::impl {
 
   /// Stops what `start` started, in reverse order; safe on a partial start.
   void stop() {
+    stopping->store(true);
     if (server) {
       server->wait();
       if (front_unit) // the front actor's turns move to CAF's scheduler
@@ -425,9 +429,13 @@ caf::error application::start() {
     *d.sys, *d.store, d.writer, events::fan_out(*d.sys, std::move(consumers)),
     follow_opts);
   caf::actor_cast<caf::abstract_actor*>(subscription)
-    ->attach_functor([following = d.following](const caf::error& reason) {
+    ->attach_functor([following = d.following,
+                      stopping = d.stopping](const caf::error& reason) {
       following->store(false);
-      if (reason && reason != caf::exit_reason::user_shutdown)
+      // At shutdown the writer goes first and takes the subscription with
+      // it (`unreachable`): no fault to report.
+      if (reason && reason != caf::exit_reason::user_shutdown
+          && !stopping->load())
         spdlog::error("followers: the log subscription ended, every "
                       "directory and projection stopped following: {}",
                       caf::to_string(reason));
