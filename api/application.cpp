@@ -676,8 +676,12 @@ caf::error application::start() {
       [f = d.service_data_lookup()](const events::uuid& id) {
         return f(id, 0);
       },
-      [prov = d.provisioning](const events::uuid& id) {
-        auto row = prov->service(events::to_string(id));
+      // The billing projection's once a period is paid, as the admin's.
+      [prov = d.provisioning, bill = d.billing_list](const events::uuid& id) {
+        auto text = events::to_string(id);
+        if (auto sb = bill->service(text); sb && !sb->paid_until.empty())
+          return sb->next_due_date();
+        auto row = prov->service(text);
         return row ? row->next_due_date : std::string{};
       },
       [waits = d.waits, prov = d.provisioning, store = d.store.get(),

@@ -96,7 +96,8 @@ void add_service_billing(json::object& out,
     out["billed_until"] = nullptr;
     return;
   }
-  out["next_due_date"] = sb->next_due_date();
+  if (auto due = sb->next_due_date(); !due.empty())
+    out["next_due_date"] = std::move(due);
   out["billed_until"] = or_null(sb->billed_until);
 }
 

@@ -37,10 +37,10 @@ caf::expected<billing::run_plan> plan_billing(const billing_plan_sources& src,
                                               std::string_view date,
                                               std::string_view client_id = {});
 
-/// Sets `next_due_date` (the day after the last paid period) and
-/// `billed_until` (the last invoiced period's end) of service `id` in its
-/// answer `out`, when `billing` has invoiced periods of it; else leaves
-/// `next_due_date` as it is and sets `billed_until` null.
+/// Sets `next_due_date` (the day after the last paid period, when one is
+/// paid) and `billed_until` (the last invoiced period's end, null when none)
+/// of service `id` in its answer `out`, from `billing`; `next_due_date`
+/// stays as it is while nothing is paid.
 void add_service_billing(boost::json::object& out,
                          const projections::billing_projection* billing,
                          std::string_view id);

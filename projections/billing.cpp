@@ -56,7 +56,7 @@ void billing_projection::unindex(uint64_t seq,
 
 std::string service_billing::next_due_date() const {
   if (paid_until.empty())
-    return anchor;
+    return {};
   auto next = billing::add_days(paid_until, 1);
   return next ? *next : std::string{};
 }

@@ -12,7 +12,10 @@
 // Read model (column family `proj_billing`): `i/<id>` one record an invoice
 // (its events, refolded on load: an invoice has a handful), `a/<id>` one an
 // account (its state). In memory: the rows plus indexes by status, client
-// and type. Rebuilt with `billow replay billing`.
+// and type; per service with invoiced periods (items naming it with
+// `period_from`), its anchor, billed_until and paid_until, folded again from
+// its invoices when one of them changes (not stored: rebuilt from the
+// invoice records on load). Rebuilt with `billow replay billing`.
 
 #include <array>
 #include <map>
@@ -51,7 +54,8 @@ struct service_billing {
   /// The last period's end among paid invoices; empty when none.
   std::string paid_until;
 
-  /// The day after `paid_until` (the anchor while nothing is paid).
+  /// The day after `paid_until`; empty while nothing is paid (a pending
+  /// order).
   std::string next_due_date() const;
 };
 

@@ -280,7 +280,7 @@ TEST_F(billing_clock_test, the_preview_is_what_the_run_then_does) {
   auto other = make_billed_client("other@example.test");
   auto product = make_priced_product();
   auto monthly = order_paid(client, product, "monthly", "9.90");
-  order_paid(other, product, "monthly", "9.90");
+  auto theirs = order_paid(other, product, "monthly", "9.90");
   // An order never paid: its service is pending, not renewed.
   auto unpaid = call("POST", "/api/v1/admin/services", {},
                      json::object{{"client_id", client},
@@ -334,6 +334,16 @@ TEST_F(billing_clock_test, the_preview_is_what_the_run_then_does) {
   before = last_position();
   EXPECT_TRUE(all_zero(run()));
   EXPECT_EQ(last_position(), before);
+  // A terminated service is not renewed: 40 days on (Jun 26, the window to
+  // Jul 10), only the other's period from Jun 30 is invoiced.
+  auto gone = call("POST", "/api/v1/admin/services/" + theirs + "/terminate",
+                   {}, json::object{{"reason", "gone"}});
+  EXPECT_EQ(gone.status, 200u) << gone.body;
+  auto later = advance(40 * 86400);
+  EXPECT_EQ(later.at("billing").at("invoices_issued").as_int64(), 1)
+    << json::serialize(later);
+  EXPECT_EQ(periods_of(invoices_of(other), theirs).size(), 5u);
+  EXPECT_EQ(periods_of(invoices_of(client), monthly).size(), 6u);
   // A bad date is refused.
   EXPECT_EQ(
     call("GET", "/api/v1/admin/billing/preview?until=2025-02-30").status, 422u);
