@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 
 #include "actors/billing/billing.hpp"
+#include "actors/billing/billing_scheduler.hpp"
 #include "actors/job.hpp"
 #include "actors/service.hpp"
 #include "api/auth.hpp"
@@ -62,6 +63,8 @@ struct admin_backend {
   std::chrono::milliseconds read_wait = std::chrono::seconds(5);
   /// Where credentials and personal data keys are kept.
   vault::stores vault = {};
+  /// The billing scheduler: the manual clock's advance runs it.
+  billing::billing_scheduler_actor billing_scheduler = {};
 };
 
 /// A client as the API answers it: its row, with the balance and billing

@@ -25,6 +25,8 @@
 #include "api/ask.hpp"
 #include "api/audit_routes.hpp"
 #include "api/auth.hpp"
+#include "api/billing_plan.hpp"
+#include "api/billing_run_routes.hpp"
 #include "api/billing_settings_routes.hpp"
 #include "api/client_admin_routes.hpp"
 #include "api/client_billing_routes.hpp"
@@ -124,6 +126,7 @@ struct application::impl {
   /// The billing settings and tax rules, and the billing aggregates.
   std::shared_ptr<billing::billing_config> billing_config;
   billing::billing_registry_actor billing;
+  billing::billing_scheduler_actor billing_scheduler;
   caf::actor front;
   /// Runs the front actor on the server's I/O threads.
   std::shared_ptr<io_execution_unit> front_unit;
@@ -301,11 +304,13 @@ struct application::impl {
     for (auto& f : followers)
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     followers.clear();
-    for (const auto& h : {caf::actor_cast<caf::actor>(billing),
+    for (const auto& h : {caf::actor_cast<caf::actor>(billing_scheduler),
+                          caf::actor_cast<caf::actor>(billing),
                           caf::actor_cast<caf::actor>(services),
                           caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
         caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    billing_scheduler = nullptr;
     billing = nullptr;
     services = nullptr;
     jobs = nullptr;
@@ -521,6 +526,22 @@ caf::error application::start() {
     d.billing = billing::make_billing_registry(*d.sys, d.runtime,
                                                std::move(bo));
   }
+  {
+    // The billing run plans from the read models once they reached the
+    // log's head (what earlier runs wrote included).
+    billing::scheduler_options so;
+    so.registry = d.billing;
+    so.plan = [src = billing_plan_sources{d.billing_list, d.provisioning,
+                                          d.billing_config},
+               store = d.store.get(), wait = d.opts.read_wait](int64_t now) {
+      auto head = store->last_position();
+      src.billing->wait_for(head, wait);
+      src.provisioning->wait_for(head, wait);
+      return plan_billing(src, billing::date_of(now));
+    };
+    d.billing_scheduler = billing::make_billing_scheduler(*d.sys, *d.clock,
+                                                          std::move(so));
+  }
   auto seal_key = load_or_create_key(keys_dir(d.opts.data_dir) / "seal.key");
   if (!seal_key)
     return std::move(seal_key.error());
@@ -629,19 +650,23 @@ caf::error application::start() {
   add_module_routes(*routes, auth, d.catalog);
   // The admin families, in the order the table has always had them (the
   // OpenAPI document lists paths in that order).
-  admin_backend admin{d.store.get(),  d.writer,         d.jobs,
-                      d.services,     d.catalog,        d.clock.get(),
-                      d.provisioning, d.job_list,       d.billing_list,
-                      d.billing,      d.opts.read_wait, d.vault};
+  admin_backend admin{d.store.get(),      d.writer,         d.jobs,
+                      d.services,         d.catalog,        d.clock.get(),
+                      d.provisioning,     d.job_list,       d.billing_list,
+                      d.billing,          d.opts.read_wait, d.vault,
+                      d.billing_scheduler};
   add_client_admin_routes(*routes, auth, admin);
   add_product_routes(*routes, auth, admin);
   add_service_routes(*routes, auth, admin);
   add_job_routes(*routes, auth, admin);
   add_clock_routes(*routes, auth, admin);
-  billing_backend billing{d.store.get(),    d.writer,       d.billing,
-                          d.billing_config, d.billing_list, d.opts.read_wait,
-                          d.vault};
+  billing_backend billing{d.store.get(),  d.writer,
+                          d.billing,      d.billing_config,
+                          d.billing_list, d.opts.read_wait,
+                          d.vault,        d.billing_scheduler,
+                          d.provisioning, d.clock.get()};
   add_billing_settings_routes(*routes, auth, billing);
+  add_billing_run_routes(*routes, auth, billing);
   add_invoice_routes(*routes, auth, billing);
   add_account_routes(*routes, auth, billing);
   add_client_billing_routes(*routes, auth, billing);
@@ -659,8 +684,12 @@ caf::error application::start() {
       [f = d.service_data_lookup()](const events::uuid& id) {
         return f(id, 0);
       },
-      [prov = d.provisioning](const events::uuid& id) {
-        auto row = prov->service(events::to_string(id));
+      // The billing projection's once a period is paid, as the admin's.
+      [prov = d.provisioning, bill = d.billing_list](const events::uuid& id) {
+        auto text = events::to_string(id);
+        if (auto sb = bill->service(text); sb && !sb->paid_until.empty())
+          return sb->next_due_date();
+        auto row = prov->service(text);
         return row ? row->next_due_date : std::string{};
       },
       [waits = d.waits, prov = d.provisioning, store = d.store.get(),

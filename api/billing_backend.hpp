@@ -14,6 +14,7 @@
 //                                                        payments.refund
 //   account_routes           account, ledger, adjustments, PUT client
 //   client_billing_routes    the client area's invoices, account, add-funds
+//   billing_run_routes       the billing run and its preview  billing.*
 
 #include <chrono>
 #include <functional>
@@ -27,12 +28,14 @@
 
 #include "actors/billing/billing.hpp"
 #include "actors/billing/billing_config.hpp"
+#include "actors/billing/billing_scheduler.hpp"
 #include "api/auth.hpp"
 #include "api/json_body.hpp"
 #include "api/route_helpers.hpp"
 #include "api/router.hpp"
 #include "events/writer.hpp"
 #include "projections/billing.hpp"
+#include "projections/provisioning.hpp"
 #include "vault/vault.hpp"
 
 namespace billow::events {
@@ -51,6 +54,10 @@ struct billing_backend {
   /// How long a read waits for `?min_position=`.
   std::chrono::milliseconds read_wait = std::chrono::seconds(5);
   vault::stores vault = {};
+  /// The billing run (api/billing_run_routes) and what it plans from.
+  billing::billing_scheduler_actor scheduler = {};
+  std::shared_ptr<projections::provisioning> provisioning = nullptr;
+  actors::clock* clock = nullptr;
 };
 
 /// What a billing family's handlers share (named_route's `Env`).

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "actors/clock.hpp"
+#include "api/billing_run_routes.hpp"
 #include "api/problem.hpp"
 #include "api/route_helpers.hpp"
 
@@ -30,8 +31,19 @@ void advance_manual_clock(const request_context& ctx, const admin_env& env) {
     return ctx.reply(check.problem());
   }
   actors::advance_clock(clock, std::chrono::seconds(s->as_int64()));
-  ctx.reply(json_response(
-    200, json::serialize(json::object{{"now", rfc3339(clock.now_us())}})));
+  if (!env.be->billing_scheduler)
+    return ctx.reply(json_response(
+      200, json::serialize(json::object{{"now", rfc3339(clock.now_us())}})));
+  // Then whatever fell due: the billing run for the new now.
+  ask_for<billing::run_counts>(
+    ctx, env.be->billing_scheduler,
+    [&clock](const request_context& c, const billing::run_counts& counts) {
+      c.reply(json_response(
+        200,
+        json::serialize(json::object{{"now", rfc3339(clock.now_us())},
+                                     {"billing", run_counts_json(counts)}})));
+    },
+    billing::billing_run_atom::value);
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "api/billing_plan.hpp"
 #include "api/prices.hpp"
 #include "api/problem.hpp"
 #include "api/read_waits.hpp"
@@ -31,11 +32,12 @@ json::value service_data(const projections::service_row& row) {
 
 /// A service as docs/api.md shows it; `row` (the projection's) adds what
 /// only the projection knows, and its service data; `product_name` is the
-/// projection's name of its product.
-json::object service_json(const actors::service_view& v,
-                          const projections::service_row* row,
-                          const std::optional<std::string>& product_name,
-                          bool show_secrets) {
+/// projection's name of its product; `billing` its `next_due_date` and
+/// `billed_until` (api/billing_plan.hpp).
+json::object
+service_json(const actors::service_view& v, const projections::service_row* row,
+             const std::optional<std::string>& product_name, bool show_secrets,
+             const projections::billing_projection* billing) {
   json::object out{
     {"id", events::to_string(v.id)},
     {"label", or_null(v.label)},
@@ -59,6 +61,7 @@ json::object service_json(const actors::service_view& v,
      row == nullptr ? json::value(nullptr) : or_null(row->next_due_date)},
     {"version", v.version},
   };
+  add_service_billing(out, billing, events::to_string(v.id));
   if (row != nullptr) {
     out["created_at"] = rfc3339(row->created_us);
     out["updated_at"] = rfc3339(row->updated_us);
@@ -82,7 +85,7 @@ http_response service_response(const request_context& ctx,
   auto out = service_json(
     v, row ? &*row : nullptr,
     be.provisioning->product_name(events::to_string(v.product_id)),
-    shows_secrets(ctx));
+    shows_secrets(ctx), be.billing_list.get());
   if (!job_id.is_nil())
     out["job_id"] = events::to_string(job_id);
   auto resp = json_response(status, json::serialize(out));
@@ -111,7 +114,7 @@ service_response_from_projection(const request_context& ctx,
   auto out = service_json(
     view, &*row,
     be.provisioning->product_name(events::to_string(view.product_id)),
-    shows_secrets(ctx));
+    shows_secrets(ctx), be.billing_list.get());
   auto resp = json_response(200, json::serialize(out));
   resp.headers.emplace_back("ETag", std::to_string(view.version));
   add_position(resp, position);
@@ -342,14 +345,15 @@ void answer_service_list(const request_context& ctx, const admin_env& env,
     ctx, *env.auth, env.be->provisioning, params.min_position,
     env.be->read_wait, [ctx, env, filter, params, secrets] {
       const auto& prov = *env.be->provisioning;
+      const auto* billing = env.be->billing_list.get();
       auto position = prov.position();
       auto page = prov.services(filter, params.after, params.limit);
       json::array items;
       items.reserve(page.items.size());
-      for (const auto& row : page.items)
-        items.push_back(service_json(
-          row.view(), &row,
-          prov.product_name(events::to_string(row.state.product_id)), secrets));
+      for (const auto& row : page.items) {
+        auto name = prov.product_name(events::to_string(row.state.product_id));
+        items.push_back(service_json(row.view(), &row, name, secrets, billing));
+      }
       ctx.reply(list_response(std::move(items), page.next_after, position));
     });
 }

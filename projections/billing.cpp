@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/aggregate.hpp"
+#include "actors/billing/periods.hpp"
 #include "events/errc.hpp"
 #include "projections/json_scratch.hpp"
 
@@ -31,6 +32,8 @@ void billing_projection::reset_locked() {
     s.clear();
   by_client_.clear();
   accounts_.clear();
+  service_invoices_.clear();
+  services_.clear();
   dirty_invoices_.clear();
   dirty_accounts_.clear();
 }
@@ -49,6 +52,54 @@ void billing_projection::unindex(uint64_t seq,
     if (i->second.empty())
       by_client_.erase(i);
   }
+}
+
+std::string service_billing::next_due_date() const {
+  if (paid_until.empty())
+    return {};
+  auto next = billing::add_days(paid_until, 1);
+  return next ? *next : std::string{};
+}
+
+void billing_projection::note_services(const billing::invoice_state& inv) {
+  if (inv.type != billing::invoice_type::invoice)
+    return;
+  std::set<std::string> touched;
+  for (const auto& item : inv.items)
+    if (!item.service_id.empty() && !item.period_from.empty()) {
+      service_invoices_[item.service_id].insert(inv.id);
+      touched.insert(item.service_id);
+    }
+  for (const auto& id : touched)
+    refold_service(id);
+}
+
+void billing_projection::refold_service(const std::string& id) {
+  service_billing out;
+  out.service_id = id;
+  for (const auto& inv_id : service_invoices_[id]) {
+    auto i = invoices_.find(inv_id);
+    if (i == invoices_.end())
+      continue;
+    const auto& inv = i->second.state;
+    using billing::invoice_status;
+    bool billed = inv.status == invoice_status::unpaid
+      || inv.status == invoice_status::paid
+      || inv.status == invoice_status::refunded;
+    bool paid = inv.status == invoice_status::paid;
+    out.client_id = inv.client_id;
+    for (const auto& item : inv.items) {
+      if (item.service_id != id || item.period_from.empty())
+        continue;
+      if (out.anchor.empty() || item.period_from < out.anchor)
+        out.anchor = item.period_from;
+      if (billed && item.period_to > out.billed_until)
+        out.billed_until = item.period_to;
+      if (paid && item.period_to > out.paid_until)
+        out.paid_until = item.period_to;
+    }
+  }
+  services_[id] = std::move(out);
 }
 
 void billing_projection::touch_account(const std::string& id,
@@ -89,6 +140,7 @@ void billing_projection::apply_locked(const events::envelope& ev) {
     row.state.updated_us = ev.time_us;
     row.events.emplace_back(ev.type, ev.payload);
     index(row.seq, row.state);
+    note_services(row.state);
     if (!row.dirty) {
       row.dirty = true;
       dirty_invoices_.push_back(&row);
@@ -176,6 +228,7 @@ caf::error billing_projection::load_record(std::string_view key,
     row.state.updated_us = v->as_int64();
   by_seq_[row.seq] = &row;
   index(row.seq, row.state);
+  note_services(row.state);
   return caf::none;
 }
 
@@ -195,6 +248,25 @@ billing_projection::account(std::string_view id) const {
   if (i == accounts_.end())
     return std::nullopt;
   return i->second.state;
+}
+
+std::optional<service_billing>
+billing_projection::service(std::string_view id) const {
+  std::shared_lock guard{mtx_};
+  auto i = services_.find(std::string{id});
+  if (i == services_.end())
+    return std::nullopt;
+  return i->second;
+}
+
+std::vector<service_billing>
+billing_projection::services(std::string_view client_id) const {
+  std::shared_lock guard{mtx_};
+  std::vector<service_billing> out;
+  for (const auto& [id, row] : services_)
+    if (client_id.empty() || row.client_id == client_id)
+      out.push_back(row);
+  return out;
 }
 
 page<billing::invoice_state>

@@ -13,6 +13,7 @@
 #include "actors/aggregate.hpp"
 #include "actors/billing/event_fields.hpp"
 #include "actors/billing/periods.hpp"
+#include "actors/billing/renewals.hpp"
 #include "actors/billing/settings.hpp"
 #include "actors/clock.hpp"
 #include "actors/uuid_hash.hpp"
@@ -500,7 +501,7 @@ order_items(const json::object& body, const std::string& currency,
   auto period = text_at(body, "period");
   auto name = text_at(body, "product_name");
   invoice_item first;
-  first.description = name + " (" + period + ")";
+  first.description = renewal_description(name, period);
   first.service_id = text_at(body, "service_id");
   first.amount = *amount;
   if (is_calendar_period(period)) {
@@ -633,7 +634,8 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
   auto terms = st.opts->terms ? st.opts->terms() : billing_terms{};
   if (!terms.totals)
     terms.totals = untaxed_totals;
-  if (op == "invoice.create" || op == "invoice.order" || op == "add_funds") {
+  if (op == "invoice.create" || op == "invoice.order" || op == "invoice.renewal"
+      || op == "add_funds") {
     if (auto existing = invoice_of(self, inv_id)) { // a repeat
       p.answer_invoice = inv_id;
       return p;
@@ -642,7 +644,8 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       return refused("The client is erased: it cannot be invoiced.");
     // A prepaid client's order is charged from its balance (the billing
     // clock's issue), not invoiced: the answer is the account.
-    if (op == "invoice.order" && acc.billing_mode == "prepaid")
+    if ((op == "invoice.order" || op == "invoice.renewal")
+        && acc.billing_mode == "prepaid")
       return p;
     invoice_state inv;
     inv.id = inv_id;
@@ -667,6 +670,17 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       inv.items = std::move(*items);
       inv.service_id = text_at(body, "service_id");
       inv.purpose = "order";
+    } else if (op == "invoice.renewal") {
+      // The period the billing run names, due when it begins.
+      auto items = order_items(body, acc.currency, text_at(body, "period_from"));
+      if (!items)
+        return items.error();
+      // The period is the run's (from the anchor), not one from its start.
+      items->front().period_to = text_at(body, "period_to");
+      inv.items = std::move(*items);
+      inv.service_id = text_at(body, "service_id");
+      inv.due_date = text_at(body, "due_date");
+      inv.purpose = "renewal";
     } else {
       auto items = items_of(body, acc.currency);
       if (!items)

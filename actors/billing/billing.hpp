@@ -70,6 +70,11 @@ using number_atom = caf::atom_constant<caf::atom("bill_num")>;
 ///                       setup_fee?}  an order's first invoice (first period
 ///                       from today and the setup fee), issued at once; a
 ///                       prepaid client's answers its account instead
+///   invoice.renewal    {service_id, product_name, period, amount,
+///                       period_from, period_to, due_date}  a renewal
+///                       invoice (the billing run's; its id derives from
+///                       the service and period_from), issued at once; a
+///                       prepaid client's answers its account instead
 ///   invoice.pay        {amount, gateway, transaction_id, fee?}
 ///   invoice.apply_credit {amount?}  pays from the balance (all or nothing)
 ///   invoice.cancel     {reason}

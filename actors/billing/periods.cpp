@@ -39,6 +39,15 @@ bool period_length(std::string_view period, int& months, int& days) {
   return true;
 }
 
+/// `period_length`, refusing a period that is not on the calendar.
+caf::error calendar_length(std::string_view period, int& months, int& days) {
+  if (!period_length(period, months, days))
+    return make_error(billow_errc::invalid_argument,
+                      "period " + std::string{period}
+                        + " has no length on the calendar");
+  return {};
+}
+
 caf::expected<year_month_day> parse_date(std::string_view text) {
   auto digits = [&](size_t at, size_t n, int& out) {
     out = 0;
@@ -78,10 +87,8 @@ bool is_calendar_period(std::string_view period) {
 caf::expected<std::string> period_start(std::string_view anchor,
                                         std::string_view period, int64_t k) {
   int months = 0, days = 0;
-  if (!period_length(period, months, days))
-    return make_error(billow_errc::invalid_argument,
-                      "period " + std::string{period}
-                        + " has no length on the calendar");
+  if (auto err = calendar_length(period, months, days))
+    return err;
   auto start = parse_date(anchor);
   if (!start)
     return start.error();
@@ -102,6 +109,49 @@ caf::expected<std::string> period_end(std::string_view anchor,
     return next.error();
   auto ymd = parse_date(*next);
   return text_of(year_month_day{sys_days{*ymd} - std::chrono::days{1}});
+}
+
+caf::expected<std::string> add_days(std::string_view date, int64_t n) {
+  auto ymd = parse_date(date);
+  if (!ymd)
+    return ymd.error();
+  return text_of(year_month_day{sys_days{*ymd} + std::chrono::days{n}});
+}
+
+caf::expected<int64_t> first_period_from(std::string_view anchor,
+                                         std::string_view period,
+                                         std::string_view date) {
+  int months = 0, days = 0;
+  if (auto err = calendar_length(period, months, days))
+    return err;
+  auto from = parse_date(anchor);
+  if (!from)
+    return from.error();
+  auto to = parse_date(date);
+  if (!to)
+    return to.error();
+  if (sys_days{*to} <= sys_days{*from})
+    return int64_t{0};
+  // An estimate from the distance, then the exact index by the clamped
+  // starts themselves (dates compare as text).
+  int64_t k = 0;
+  if (days > 0) {
+    k = (sys_days{*to} - sys_days{*from}).count() / days;
+  } else {
+    auto diff = (year_month{to->year(), to->month()}
+                 - year_month{from->year(), from->month()})
+                  .count();
+    k = diff / months;
+  }
+  k = std::max<int64_t>(k - 1, 0);
+  for (;;) {
+    auto start = period_start(anchor, period, k);
+    if (!start)
+      return start.error();
+    if (*start >= date)
+      return k;
+    ++k;
+  }
 }
 
 } // namespace billow::billing

@@ -29,4 +29,13 @@ caf::expected<std::string> period_start(std::string_view anchor,
 caf::expected<std::string> period_end(std::string_view anchor,
                                       std::string_view period, int64_t k);
 
+/// The day `n` days after `date` (`YYYY-MM-DD`; `n` may be negative).
+caf::expected<std::string> add_days(std::string_view date, int64_t n);
+
+/// The first period of `period` from `anchor` that starts on or after
+/// `date`: its index k (0 when `date` is on or before the anchor).
+caf::expected<int64_t> first_period_from(std::string_view anchor,
+                                         std::string_view period,
+                                         std::string_view date);
+
 } // namespace billow::billing

@@ -52,6 +52,7 @@ protected:
     opts.http.port = 0;
     opts.data_dir = data_;
     opts.modules_dir = modules_;
+    opts.clock = clock_;
     app_ = std::make_unique<api::application>(opts);
     ASSERT_FALSE(app_->start());
     conn_ = std::make_unique<http_connection>(app_->port(),
@@ -193,6 +194,8 @@ protected:
   std::unique_ptr<api::application> app_;
   std::unique_ptr<http_connection> conn_;
   std::string owner_, reader_;
+  /// The clock `start` runs the server on (set before SetUp).
+  actors::clock_kind clock_ = actors::clock_kind::system;
 };
 
 } // namespace billow::test

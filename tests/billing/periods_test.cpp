@@ -38,6 +38,20 @@ TEST(periods, an_end_is_the_day_before_the_next_start) {
   EXPECT_EQ(*end, "2027-12-06");
 }
 
+TEST(periods, the_first_period_from_a_date_is_found_from_the_anchor) {
+  // Jan 31 -> Feb 28, Mar 31, Apr 30: the period after Feb 28's starts Mar 31.
+  EXPECT_EQ(*first_period_from("2025-01-31", "monthly", "2025-01-31"), 0);
+  EXPECT_EQ(*first_period_from("2025-01-31", "monthly", "2025-02-28"), 1);
+  EXPECT_EQ(*first_period_from("2025-01-31", "monthly", "2025-03-01"), 2);
+  EXPECT_EQ(*first_period_from("2025-01-31", "monthly", "2025-03-31"), 2);
+  EXPECT_EQ(*first_period_from("2025-01-31", "monthly", "2026-01-31"), 12);
+  EXPECT_EQ(*first_period_from("2025-01-31", "weekly", "2025-02-08"), 2);
+  EXPECT_EQ(*first_period_from("2025-01-31", "annually", "2024-01-01"), 0);
+  EXPECT_EQ(*add_days("2024-02-28", 1), "2024-02-29");
+  EXPECT_EQ(*add_days("2025-03-01", -1), "2025-02-28");
+  EXPECT_FALSE(first_period_from("2025-01-31", "hourly", "2025-03-01"));
+}
+
 TEST(periods, bad_input_is_refused) {
   EXPECT_FALSE(period_start("2026-02-30", "monthly", 1));
   EXPECT_FALSE(period_start("26-01-01", "monthly", 1));
