@@ -236,4 +236,16 @@ void invoice_pdf(const request_context& ctx, const billing_env& env) {
               });
 }
 
+void list_invoices(const request_context& ctx, const billing_env& env) {
+  json::object none;
+  field_checker check{none};
+  auto filter = invoice_filter_of(ctx, check);
+  auto lp = parse_list_params(ctx, check);
+  if (!check.ok())
+    return ctx.reply(check.problem());
+  if (ctx.caller && ctx.caller->kind == "client") // its own only
+    filter.client_id = ctx.caller->id;
+  answer_invoice_list(ctx, *env.auth, env.be, filter, lp);
+}
+
 } // namespace billow::api

@@ -134,6 +134,8 @@ std::optional<events::uuid> id_with_body(const request_context& ctx,
 /// that owns the invoice (`command_of` makes a client caller its owner, so
 /// anyone else's is a 404).
 void get_invoice(const request_context& ctx, const billing_env& env);
+/// `GET .../invoices?status=&type=&client_id=`: a client's own only.
+void list_invoices(const request_context& ctx, const billing_env& env);
 void invoice_pdf(const request_context& ctx, const billing_env& env);
 
 /// A `validated` value's problems as the 422 naming each field.

@@ -213,12 +213,11 @@ json::object billing_component_schemas() {
                  {"tax_exempt", typed("boolean")}},
                 {}, true);
   auto issue_request = object_of({}, {}, true);
-  auto cancel_request
-    = object_of({{"reason", typed("string", "Why (kept in the audit log)")}},
-                {}, true);
+  auto cancel_request = object_of(
+    {{"reason", typed("string", "Why (kept in the audit log)")}}, {}, true);
   auto apply_credit_request = object_of(
-    {{"amount", money("What the balance pays (default: the amount due)")}},
-    {}, true);
+    {{"amount", money("What the balance pays (default: the amount due)")}}, {},
+    true);
   auto add_funds_request = object_of({{"amount", money("To add")}}, {"amount"},
                                      true);
   auto settings

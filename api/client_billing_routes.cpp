@@ -12,19 +12,6 @@ using billing::billing_reply;
 
 namespace {
 
-void list_own_invoices(const request_context& ctx, const billing_env& env) {
-  auto be = env.be;
-  auto auth = env.auth;
-  json::object none;
-  field_checker check{none};
-  auto filter = invoice_filter_of(ctx, check);
-  auto lp = parse_list_params(ctx, check);
-  if (!check.ok())
-    return ctx.reply(check.problem());
-  filter.client_id = ctx.caller->id;
-  answer_invoice_list(ctx, *auth, be, filter, lp);
-}
-
 void get_own_account(const request_context& ctx, const billing_env& env) {
   auto be = env.be;
   auto cmd = command_of(ctx, "account.get", {});
@@ -58,7 +45,7 @@ void add_client_billing_routes(route_table& routes,
     {
       {"GET",
        "/api/v1/client/invoices",
-       list_own_invoices,
+       list_invoices,
        {"The client's invoices",
         "client",
         {"status", "type", "limit", "cursor", "min_position"},

@@ -59,18 +59,6 @@ bool is_date(std::string_view text) {
   return true;
 }
 
-void list_invoices(const request_context& ctx, const billing_env& env) {
-  auto be = env.be;
-  auto auth = env.auth;
-  json::object none;
-  field_checker check{none};
-  auto filter = invoice_filter_of(ctx, check);
-  auto lp = parse_list_params(ctx, check);
-  if (!check.ok())
-    return ctx.reply(check.problem());
-  answer_invoice_list(ctx, *auth, be, filter, lp);
-}
-
 void create_invoice(const request_context& ctx, const billing_env& env) {
   auto be = env.be;
   json::object body;
