@@ -91,12 +91,13 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
     .then(
       [self, agg, ctx, c, evs](const events::append_result& r) {
         if (r.duplicate) {
-          // Stored before (a retry after a crash): take the log's word.
+          // Stored before (a retry after a crash): take the log's word, and
+          // answer as the first time (its version and positions).
           if (auto err = agg->catch_up(*ctx->store))
             fail(*c, std::move(err));
           else
             succeed(*c,
-                    command_result{agg->version,
+                    command_result{r.version,
                                    json_uuid(evs->back().payload, "job_id"),
                                    true, r.last_position});
           finish(self, *agg);

@@ -22,8 +22,8 @@ using query_atom = caf::atom_constant<caf::atom("b_query")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 /// Registry's clock timer: passivate what has been idle long enough.
 using sweep_atom = caf::atom_constant<caf::atom("b_sweep")>;
-/// Service actor -> registry, as it ends: drop it from the live index.
-using svc_down_atom = caf::atom_constant<caf::atom("svc_down")>;
+/// Aggregate actor -> its registry, as it ends: drop it from the live index.
+using agg_down_atom = caf::atom_constant<caf::atom("agg_down")>;
 /// Asks a registry or manager for its counters.
 using stats_atom = caf::atom_constant<caf::atom("b_stats")>;
 /// Rebuild in-flight work after a restart.
