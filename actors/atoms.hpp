@@ -16,6 +16,8 @@ using svc_open_atom = caf::atom_constant<caf::atom("svc_open")>;
 using svc_cmd_atom = caf::atom_constant<caf::atom("svc_cmd")>;
 /// The same command, answered with the service as the command left it.
 using svc_cmd_view_atom = caf::atom_constant<caf::atom("svc_cmdv")>;
+/// A command for a client or a product (create, erase).
+using ent_cmd_atom = caf::atom_constant<caf::atom("ent_cmd")>;
 /// Asks an aggregate for its current state.
 using query_atom = caf::atom_constant<caf::atom("b_query")>;
 /// Registry -> aggregate: go away once idle (state stays in the log).
