@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 
 #include "actors/billing/billing.hpp"
+#include "actors/entity.hpp"
 #include "actors/job.hpp"
 #include "actors/service.hpp"
 #include "api/auth.hpp"
@@ -62,6 +63,9 @@ struct admin_backend {
   std::chrono::milliseconds read_wait = std::chrono::seconds(5);
   /// Where credentials and personal data keys are kept.
   vault::stores vault = {};
+  /// The client and product aggregates (their commands).
+  actors::client_registry_actor clients;
+  actors::product_registry_actor products;
 };
 
 /// A client as the API answers it: its row, with the balance and billing
@@ -94,6 +98,19 @@ void list_entities(const request_context& ctx, const admin_env& env,
 void get_entity(const request_context& ctx, const admin_env& env,
                 std::string_view kind);
 
+/// Creates client or product `id` (a `create` of `fields` sent to
+/// `registry`) and answers 201 with `fields`, `id` and the version, at the
+/// command's position. `on_front`: called on the front actor (a handler),
+/// else from another thread (the blocking or password pool).
+void create_entity(const request_context& ctx,
+                   const actors::client_registry_actor& registry,
+                   const events::uuid& id, const boost::json::object& fields,
+                   bool on_front);
+void create_entity(const request_context& ctx,
+                   const actors::product_registry_actor& registry,
+                   const events::uuid& id, const boost::json::object& fields,
+                   bool on_front);
+
 /// Folds a simple `<kind>.created` / `<kind>.updated` stream (`client`,
 /// `product`) into one object, later events' fields winning, with `id` and
 /// `version` (and `erased` after `<kind>.erased`); none when the stream
@@ -102,9 +119,5 @@ void get_entity(const request_context& ctx, const admin_env& env,
 std::optional<boost::json::object> fold_entity(const events::event_store& store,
                                                const std::string& kind,
                                                const std::string& id);
-
-/// The `product_data` of product `id` as recorded (none when unknown).
-std::optional<boost::json::object>
-product_data_of(const events::event_store& store, const std::string& id);
 
 } // namespace billow::api

@@ -17,6 +17,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "actors/clock.hpp"
+#include "actors/entity.hpp"
+#include "actors/entity_state.hpp"
 #include "actors/job.hpp"
 #include "actors/service.hpp"
 #include "actors/worker_pool.hpp"
@@ -55,6 +57,22 @@
 #include <prometheus/gauge.h>
 
 namespace billow::api {
+
+namespace {
+
+/// A product's data as its stream says (the product aggregate's own fold,
+/// from its snapshot on), for module code when the projection is late; none
+/// for an unknown product.
+std::optional<boost::json::object>
+product_data_in_log(const events::event_store& store, const std::string& id) {
+  actors::aggregate<actors::product_state> product;
+  product.stream = "product-" + id;
+  if (product.load(store) || !product.state.created)
+    return std::nullopt;
+  return product.state.product_data;
+}
+
+} // namespace
 
 struct application::impl {
   application_options opts;
@@ -115,6 +133,9 @@ struct application::impl {
   actors::runtime_context runtime;
   actors::job_manager_actor jobs;
   actors::service_registry_actor services;
+  /// The client and product aggregates.
+  actors::client_registry_actor client_registry;
+  actors::product_registry_actor product_registry;
   /// The billing settings and tax rules, and the billing aggregates.
   std::shared_ptr<billing::billing_config> billing_config;
   billing::billing_registry_actor billing;
@@ -164,7 +185,7 @@ struct application::impl {
     return [prov = provisioning, store = store.get(),
             wait = opts.read_wait](const std::string& id, uint64_t as_of) {
       if (!applied_up_to(*prov, *store, as_of, wait))
-        return product_data_of(*store, id);
+        return product_data_in_log(*store, id);
       return prov->product_data(id);
     };
   }
@@ -296,11 +317,15 @@ struct application::impl {
     followers.clear();
     for (const auto& h : {caf::actor_cast<caf::actor>(billing),
                           caf::actor_cast<caf::actor>(services),
+                          caf::actor_cast<caf::actor>(client_registry),
+                          caf::actor_cast<caf::actor>(product_registry),
                           caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
         caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     billing = nullptr;
     services = nullptr;
+    client_registry = nullptr;
+    product_registry = nullptr;
     jobs = nullptr;
     runtime.snapshots = nullptr;
     if (module_hosts)
@@ -486,6 +511,8 @@ caf::error application::start() {
   d.runtime.metrics = d.runtime_metrics.get();
   d.jobs = actors::make_job_manager(*d.sys, d.runtime);
   d.services = actors::make_service_registry(*d.sys, d.runtime, d.jobs);
+  d.client_registry = actors::make_client_registry(*d.sys, d.runtime);
+  d.product_registry = actors::make_product_registry(*d.sys, d.runtime);
   d.billing_config = std::make_shared<billing::billing_config>(*d.store);
   {
     billing::billing_options bo;
@@ -618,10 +645,11 @@ caf::error application::start() {
   add_module_routes(*routes, auth, d.catalog);
   // The admin families, in the order the table has always had them (the
   // OpenAPI document lists paths in that order).
-  admin_backend admin{d.store.get(),  d.writer,         d.jobs,
-                      d.services,     d.catalog,        d.clock.get(),
-                      d.provisioning, d.job_list,       d.billing_list,
-                      d.billing,      d.opts.read_wait, d.vault};
+  admin_backend admin{d.store.get(),     d.writer,          d.jobs,
+                      d.services,        d.catalog,         d.clock.get(),
+                      d.provisioning,    d.job_list,        d.billing_list,
+                      d.billing,         d.opts.read_wait,  d.vault,
+                      d.client_registry, d.product_registry};
   add_client_admin_routes(*routes, auth, admin);
   add_product_routes(*routes, auth, admin);
   add_service_routes(*routes, auth, admin);
