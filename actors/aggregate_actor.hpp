@@ -146,6 +146,17 @@ void execute(Self* self, aggregate<State>& agg, const runtime_context& ctx,
   });
 }
 
+/// Runs `fn` once the commands ahead of it are done: for a query that must
+/// see their outcome (an aggregate whose first events are on their way).
+template <class Self, class State, class Fn>
+void after_commands(Self* self, aggregate<State>& agg, Fn fn) {
+  auto* a = &agg;
+  agg.exclusive([self, a, fn = std::move(fn)]() mutable {
+    fn();
+    detail::finish(self, *a);
+  });
+}
+
 /// Handles `passivate`: quit now when idle, else once the last command is
 /// done.
 template <class Self, class State>
