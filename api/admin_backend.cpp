@@ -126,29 +126,4 @@ void create_entity(const request_context& ctx,
   send_create(ctx, registry, id, fields, on_front);
 }
 
-std::optional<json::object> fold_entity(const events::event_store& store,
-                                        const std::string& kind,
-                                        const std::string& id) {
-  auto evs = store.read_stream(kind + "-" + id, 1,
-                               events::read_direction::forward, 10'000);
-  if (!evs || evs->empty())
-    return std::nullopt;
-  json::object out{{"id", id}};
-  for (const auto& ev : *evs) {
-    out["version"] = ev.version;
-    if (ev.type == kind + ".erased") { // its reason is for the audit log
-      out["erased"] = true;
-      continue;
-    }
-    boost::system::error_code ec;
-    auto doc = json::parse(ev.payload, ec);
-    if (ec || !doc.is_object())
-      continue;
-    for (auto& [k, v] : doc.as_object())
-      out[k] = v;
-    out["version"] = ev.version;
-  }
-  return out;
-}
-
 } // namespace billow::api

@@ -3,9 +3,8 @@
 // What the admin families of clients, products, services, jobs and the
 // clock (api/client_admin_routes, product_routes, service_routes,
 // job_routes, clock_routes) share: the backend they talk to and their
-// handlers' env, the one call that adds a family's table, the GET and list
-// of clients and products (alike for both), and the reads of clients and
-// products those routes still make from the log.
+// handlers' env, the one call that adds a family's table, and the create,
+// GET and list of clients and products (alike for both).
 
 #include <chrono>
 #include <memory>
@@ -19,6 +18,7 @@
 #include "actors/billing/billing.hpp"
 #include "actors/entity.hpp"
 #include "actors/job.hpp"
+#include "actors/orders/order_desk.hpp"
 #include "actors/service.hpp"
 #include "api/auth.hpp"
 #include "api/route_helpers.hpp"
@@ -66,6 +66,8 @@ struct admin_backend {
   /// The client and product aggregates (their commands).
   actors::client_registry_actor clients;
   actors::product_registry_actor products;
+  /// Orders of services (one message each).
+  orders::order_desk_actor orders;
 };
 
 /// A client as the API answers it: its row, with the balance and billing
@@ -110,14 +112,5 @@ void create_entity(const request_context& ctx,
                    const actors::product_registry_actor& registry,
                    const events::uuid& id, const boost::json::object& fields,
                    bool on_front);
-
-/// Folds a simple `<kind>.created` / `<kind>.updated` stream (`client`,
-/// `product`) into one object, later events' fields winning, with `id` and
-/// `version` (and `erased` after `<kind>.erased`); none when the stream
-/// does not exist. A blocking store read. The old shape, kept until clients
-/// and products are aggregates: new resources read a projection.
-std::optional<boost::json::object> fold_entity(const events::event_store& store,
-                                               const std::string& kind,
-                                               const std::string& id);
 
 } // namespace billow::api

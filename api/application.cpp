@@ -20,6 +20,7 @@
 #include "actors/entity.hpp"
 #include "actors/entity_state.hpp"
 #include "actors/job.hpp"
+#include "actors/orders/order_desk.hpp"
 #include "actors/service.hpp"
 #include "actors/worker_pool.hpp"
 #include "api/answers.hpp"
@@ -139,6 +140,8 @@ struct application::impl {
   /// The billing settings and tax rules, and the billing aggregates.
   std::shared_ptr<billing::billing_config> billing_config;
   billing::billing_registry_actor billing;
+  /// Orders of services, over the registries above.
+  orders::order_desk_actor order_desk;
   caf::actor front;
   /// Runs the front actor on the server's I/O threads.
   std::shared_ptr<io_execution_unit> front_unit;
@@ -315,13 +318,15 @@ struct application::impl {
     for (auto& f : followers)
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     followers.clear();
-    for (const auto& h : {caf::actor_cast<caf::actor>(billing),
+    for (const auto& h : {caf::actor_cast<caf::actor>(order_desk),
+                          caf::actor_cast<caf::actor>(billing),
                           caf::actor_cast<caf::actor>(services),
                           caf::actor_cast<caf::actor>(client_registry),
                           caf::actor_cast<caf::actor>(product_registry),
                           caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
         caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
+    order_desk = nullptr;
     billing = nullptr;
     services = nullptr;
     client_registry = nullptr;
@@ -537,6 +542,8 @@ caf::error application::start() {
     d.billing = billing::make_billing_registry(*d.sys, d.runtime,
                                                std::move(bo));
   }
+  d.order_desk = orders::make_order_desk(
+    *d.sys, {d.services, d.client_registry, d.product_registry, d.billing});
   auto seal_key = load_or_create_key(keys_dir(d.opts.data_dir) / "seal.key");
   if (!seal_key)
     return std::move(seal_key.error());
@@ -645,11 +652,11 @@ caf::error application::start() {
   add_module_routes(*routes, auth, d.catalog);
   // The admin families, in the order the table has always had them (the
   // OpenAPI document lists paths in that order).
-  admin_backend admin{d.store.get(),     d.writer,          d.jobs,
-                      d.services,        d.catalog,         d.clock.get(),
-                      d.provisioning,    d.job_list,        d.billing_list,
-                      d.billing,         d.opts.read_wait,  d.vault,
-                      d.client_registry, d.product_registry};
+  admin_backend admin{d.store.get(),     d.writer,           d.jobs,
+                      d.services,        d.catalog,          d.clock.get(),
+                      d.provisioning,    d.job_list,         d.billing_list,
+                      d.billing,         d.opts.read_wait,   d.vault,
+                      d.client_registry, d.product_registry, d.order_desk};
   add_client_admin_routes(*routes, auth, admin);
   add_product_routes(*routes, auth, admin);
   add_service_routes(*routes, auth, admin);
