@@ -10,24 +10,17 @@
 
 #include "actors/entity.hpp"
 #include "actors/entity_state.hpp"
+#include "tests/actors/outcome.hpp"
 #include "tests/actors/runtime_fixture.hpp"
 
 using namespace billow;
 using namespace billow::actors;
+using billow::test::outcome;
 using billow::test::runtime_fixture;
 
 namespace json = boost::json;
 
 namespace {
-
-std::string outcome(const decision& d) {
-  if (!d)
-    return to_string(errc_of(d.error()));
-  std::string out;
-  for (auto& e : *d)
-    out += e.type;
-  return out;
-}
 
 entity_command create_with(const json::object& fields) {
   entity_command cmd;
