@@ -69,7 +69,7 @@ auto failing(const run_ptr& run) {
 }
 
 /// Last step: the service as it is now.
-void answer(desk_ptr self, run_ptr run) {
+void answer(desk_ptr self, const run_ptr& run) {
   self
     ->request(self->state.deps.services, caf::infinite,
               actors::query_atom::value, run->id)
@@ -84,10 +84,10 @@ void answer(desk_ptr self, run_ptr run) {
 /// A priced order is invoiced (its first period and the setup fee); the
 /// account actor decides by the client's billing mode. The invoice's id
 /// derives from the service's, so a retried order invoices once.
-void invoice(desk_ptr self, run_ptr run) {
+void invoice(desk_ptr self, const run_ptr& run) {
   const auto& billing = self->state.deps.billing;
   if (!run->price || !billing)
-    return answer(self, std::move(run));
+    return answer(self, run);
   const auto& price = *run->price;
   json::object order{{"service_id", events::to_string(run->id)},
                      {"product_name", run->product.found->name},
@@ -118,9 +118,9 @@ void invoice(desk_ptr self, run_ptr run) {
 }
 
 /// `provision: now`: the service's create (its job queued).
-void create(desk_ptr self, run_ptr run) {
+void create(desk_ptr self, const run_ptr& run) {
   if (!run->order.provision_now)
-    return invoice(self, std::move(run));
+    return invoice(self, run);
   actors::service_command cmd;
   cmd.op = actors::service_op::create;
   cmd.actor = run->order.actor;
@@ -138,7 +138,7 @@ void create(desk_ptr self, run_ptr run) {
 }
 
 /// Both lookups answered: the order is checked and priced, then opened.
-void open(desk_ptr self, run_ptr run) {
+void open(desk_ptr self, const run_ptr& run) {
   std::vector<order_problem> problems;
   for (auto* err : {&run->client.error, &run->product.error})
     if (*err && errc_of(*err) != billow_errc::not_found)

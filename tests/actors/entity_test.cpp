@@ -127,8 +127,8 @@ protected:
   }
 
   void TearDown() override {
-    for (auto h : {caf::actor_cast<caf::actor>(clients),
-                   caf::actor_cast<caf::actor>(products)}) {
+    for (const auto& h : {caf::actor_cast<caf::actor>(clients),
+                          caf::actor_cast<caf::actor>(products)}) {
       self()->send_exit(h, caf::exit_reason::kill);
       self()->wait_for(h);
     }

@@ -32,10 +32,10 @@ protected:
   }
 
   void TearDown() override {
-    for (auto h : {caf::actor_cast<caf::actor>(desk),
-                   caf::actor_cast<caf::actor>(billing),
-                   caf::actor_cast<caf::actor>(clients),
-                   caf::actor_cast<caf::actor>(products)}) {
+    for (const auto& h : {caf::actor_cast<caf::actor>(desk),
+                          caf::actor_cast<caf::actor>(billing),
+                          caf::actor_cast<caf::actor>(clients),
+                          caf::actor_cast<caf::actor>(products)}) {
       self()->send_exit(h, caf::exit_reason::kill);
       self()->wait_for(h);
     }
@@ -77,7 +77,8 @@ protected:
        {"prices", prices}});
   }
 
-  caf::expected<order_reply> order(const events::uuid& id, service_order o) {
+  caf::expected<order_reply> order(const events::uuid& id,
+                                   const service_order& o) {
     return ask<order_reply>(desk, orders::order_atom::value, id, o);
   }
 
