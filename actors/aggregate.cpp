@@ -91,9 +91,13 @@ to_new_events(const std::string& stream, const std::string& key,
     evs.back().payload["idempotency_key"] = key;
   for (size_t i = 0; i < evs.size(); ++i) {
     events::new_event x;
-    x.event_id = key.empty() ? events::uuid::random()
-                             : derive_uuid(stream, key, i);
+    if (!evs[i].event_id.is_nil())
+      x.event_id = evs[i].event_id;
+    else
+      x.event_id = key.empty() ? events::uuid::random()
+                               : derive_uuid(stream, key, i);
     x.type = evs[i].type;
+    x.schema = evs[i].schema;
     x.actor = actor.empty() ? "system" : actor;
     x.payload = boost::json::serialize(evs[i].payload);
     out.push_back(std::move(x));

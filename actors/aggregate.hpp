@@ -72,6 +72,12 @@ typename Inspector::result_type inspect(Inspector& f, command_result& x) {
 struct domain_event {
   std::string type;
   boost::json::object payload;
+  /// The payload's schema number for `type`.
+  uint32_t schema = 1;
+  /// Its id, when the decision names one (an entity whose id is its
+  /// creating event's, so that a repeat is the same event); nil: derived
+  /// from the command's key, or random without one.
+  events::uuid event_id = {};
 };
 
 /// A `decide` function's answer.
@@ -230,8 +236,9 @@ std::string aggregate<State>::snapshot_bytes() const {
   return encode_snapshot(state.to_json(), keys_);
 }
 
-/// Turns decided events into `new_event`s: ids derived from the key (or
-/// random), the key on the last event, actor and correlation set.
+/// Turns decided events into `new_event`s: the ids they name, else ids
+/// derived from the key (or random), the key on the last event, actor and
+/// schema set.
 std::vector<events::new_event>
 to_new_events(const std::string& stream, const std::string& key,
               const std::string& actor, std::vector<domain_event>& evs);

@@ -91,12 +91,13 @@ void run(Self* self, aggregate<State>* agg, const runtime_context* ctx,
     .then(
       [self, agg, ctx, c, evs](const events::append_result& r) {
         if (r.duplicate) {
-          // Stored before (a retry after a crash): take the log's word.
+          // Stored before (a retry after a crash): take the log's word, and
+          // answer as the first time (its version and positions).
           if (auto err = agg->catch_up(*ctx->store))
             fail(*c, std::move(err));
           else
             succeed(*c,
-                    command_result{agg->version,
+                    command_result{r.version,
                                    json_uuid(evs->back().payload, "job_id"),
                                    true, r.last_position});
           finish(self, *agg);
@@ -142,6 +143,17 @@ void execute(Self* self, aggregate<State>& agg, const runtime_context& ctx,
   auto* cx = &ctx;
   agg.exclusive([self, a, cx, ptr] {
     detail::run(self, a, cx, ptr);
+  });
+}
+
+/// Runs `fn` once the commands ahead of it are done: for a query that must
+/// see their outcome (an aggregate whose first events are on their way).
+template <class Self, class State, class Fn>
+void after_commands(Self* self, aggregate<State>& agg, Fn fn) {
+  auto* a = &agg;
+  agg.exclusive([self, a, fn = std::move(fn)]() mutable {
+    fn();
+    detail::finish(self, *a);
   });
 }
 

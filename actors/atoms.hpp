@@ -16,14 +16,16 @@ using svc_open_atom = caf::atom_constant<caf::atom("svc_open")>;
 using svc_cmd_atom = caf::atom_constant<caf::atom("svc_cmd")>;
 /// The same command, answered with the service as the command left it.
 using svc_cmd_view_atom = caf::atom_constant<caf::atom("svc_cmdv")>;
+/// A command for a client or a product (create, erase).
+using ent_cmd_atom = caf::atom_constant<caf::atom("ent_cmd")>;
 /// Asks an aggregate for its current state.
 using query_atom = caf::atom_constant<caf::atom("b_query")>;
 /// Registry -> aggregate: go away once idle (state stays in the log).
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 /// Registry's clock timer: passivate what has been idle long enough.
 using sweep_atom = caf::atom_constant<caf::atom("b_sweep")>;
-/// Service actor -> registry, as it ends: drop it from the live index.
-using svc_down_atom = caf::atom_constant<caf::atom("svc_down")>;
+/// Aggregate actor -> its registry, as it ends: drop it from the live index.
+using agg_down_atom = caf::atom_constant<caf::atom("agg_down")>;
 /// Asks a registry or manager for its counters.
 using stats_atom = caf::atom_constant<caf::atom("b_stats")>;
 /// Rebuild in-flight work after a restart.

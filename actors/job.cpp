@@ -209,6 +209,29 @@ job_view view_of(job_ptr self) {
   return v;
 }
 
+using job_promise = caf::typed_response_promise<job_view>;
+
+/// Answers the job as it is, `not_found` while it does not exist.
+void deliver_view(job_ptr self, job_promise& rp) {
+  if (self->state.agg.version == 0)
+    rp.deliver(make_error(billow_errc::not_found, self->state.agg.stream));
+  else
+    rp.deliver(view_of(self));
+}
+
+/// A query that arrived while a fresh job's first events are being stored
+/// (a service's job is asked for as soon as the service's answer names it):
+/// answered by `answer` once they are, not with `not_found`, which would
+/// also make the manager drop the job's actor while its attempt runs.
+template <class Answer>
+job_promise after_start(job_ptr self, Answer answer) {
+  auto rp = self->make_response_promise<job_view>();
+  after_commands(self, self->state.agg, [rp, answer]() mutable {
+    answer(rp);
+  });
+  return rp;
+}
+
 void start_attempt(job_ptr self, uint32_t k, bool resumed);
 
 /// Keeps `billow_jobs{status}` in step with this job's state.
@@ -454,8 +477,13 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
       return rp;
     },
     [self](job_get_atom) -> caf::result<job_view> {
-      if (self->state.agg.version == 0)
-        return make_error(billow_errc::not_found, self->state.agg.stream);
+      auto& agg = self->state.agg;
+      if (agg.version == 0 && !agg.idle())
+        return after_start(self, [self](job_promise& rp) {
+          deliver_view(self, rp);
+        });
+      if (agg.version == 0)
+        return make_error(billow_errc::not_found, agg.stream);
       return view_of(self);
     },
     [self](job_retry_atom, std::string& actor) -> caf::result<job_view> {
@@ -485,6 +513,14 @@ job_actor::behavior_type job_impl(job_ptr self, events::uuid id,
     },
     [self](job_await_atom) -> caf::result<job_view> {
       auto& st = self->state;
+      if (st.agg.version == 0 && !st.agg.idle())
+        return after_start(self, [self](job_promise& rp) {
+          if (self->state.agg.version > 0
+              && !self->state.agg.state.view.terminal())
+            self->state.awaiting.push_back(rp);
+          else
+            deliver_view(self, rp);
+        });
       if (st.agg.version == 0)
         return make_error(billow_errc::not_found, st.agg.stream);
       if (st.agg.state.view.terminal())

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/aggregate_actor.hpp"
+#include "actors/registry_actor.hpp"
 #include "actors/runtime.hpp"
 #include "actors/service_state.hpp"
 #include "events/errc.hpp"
@@ -433,7 +434,7 @@ service_impl(service_ptr self, events::uuid id, const runtime_context* ctx,
     // afresh. A `passivate` sent to itself could overtake the message this
     // actor was spawned for.
     self->send(caf::actor_cast<service_registry_actor>(registry),
-               svc_down_atom::value, id, self->address());
+               agg_down_atom::value, id, self->address());
   return {
     [self, load_err](svc_open_atom, events::uuid,
                      open_service& cmd) -> caf::result<command_result> {
@@ -498,75 +499,32 @@ service_impl(service_ptr self, events::uuid id, const runtime_context* ctx,
 
 struct registry_state {
   static inline const char* name = "billow.service_registry";
-  const runtime_context* ctx = nullptr;
+  registry_core<service_actor> reg;
   job_manager_actor jobs;
-  registry_options opts;
-  lru_index<service_actor> live;
-  registry_stats stats;
-  /// The time the sweep timer is set for (none when no timer is pending).
-  std::optional<time_point> sweep_at;
 };
 
 using registry_ptr = service_registry_actor::stateful_pointer<registry_state>;
 
 constexpr const char* recovery_checkpoint = "actors.services.recovery";
 
-void arm_sweep(registry_ptr self) {
-  auto& st = self->state;
-  if (st.opts.idle_timeout.count() <= 0 || st.sweep_at)
-    return;
-  auto oldest = st.live.oldest_use();
-  if (!oldest)
-    return;
-  auto at = *oldest + st.opts.idle_timeout;
-  st.sweep_at = at;
-  service_registry_actor me = self;
-  st.ctx->clock->schedule(at, [me] {
-    caf::anon_send(me, sweep_atom::value);
-  });
-}
-
 service_actor route(registry_ptr self, const events::uuid& id) {
   auto& st = self->state;
-  auto now = st.ctx->clock->now();
-  if (auto* h = st.live.touch(id, now))
-    return *h;
-  auto* metrics = st.ctx->metrics;
-  while (st.opts.max_live > 0 && st.live.size() >= st.opts.max_live) {
-    auto lru = st.live.pop_lru();
-    caf::anon_send(lru->second, passivate_atom::value);
-    ++st.stats.evicted_cap;
-    if (metrics != nullptr)
-      metrics->service_evicted();
-  }
-  // The registry's address, not a handle: a service must not keep its
-  // registry alive.
-  auto h = self->system().spawn(service_impl, id, st.ctx, st.jobs,
+  return route_to(self, st.reg, id, [self, &st](const events::uuid& id) {
+    // The registry's address, not a handle: a service must not keep its
+    // registry alive.
+    return self->system().spawn(service_impl, id, st.reg.ctx, st.jobs,
                                 self->address());
-  // Watched (a monitor that names its id): whatever ends the actor, the
-  // registry hears of it and drops the entry if it is still this actor's.
-  auto& raw = *caf::actor_cast<caf::abstract_actor*>(h);
-  raw.attach_functor([reg = self->address(), id, addr = h.address()] {
-    if (auto r = caf::actor_cast<service_registry_actor>(reg))
-      caf::anon_send(r, svc_down_atom::value, id, addr);
   });
-  st.live.insert(id, h, now);
-  ++st.stats.spawned;
-  if (metrics != nullptr) {
-    metrics->service_spawned();
-    metrics->services_live(st.live.size());
-  }
-  arm_sweep(self);
-  return h;
 }
 
 service_registry_actor::behavior_type
 registry_impl(registry_ptr self, const runtime_context* ctx,
               job_manager_actor jobs, registry_options opts) {
   auto& st = self->state;
-  st.ctx = ctx;
+  st.reg.ctx = ctx;
+  st.reg.opts = opts;
+  st.reg.counted = true;
   st.jobs = std::move(jobs);
-  st.opts = opts;
   self->send(st.jobs, job_sink_atom::value, caf::actor_cast<caf::actor>(self));
   return {
     [self](svc_open_atom, events::uuid id, open_service& cmd) {
@@ -588,51 +546,21 @@ registry_impl(registry_ptr self, const runtime_context* ctx,
       auto id = job.service_id;
       self->send(route(self, id), job_done_atom::value, std::move(job));
     },
-    [self](svc_down_atom, events::uuid id, caf::actor_addr& addr) {
-      // A passivated actor left the index before it was told to go; any
-      // other end (a load error, an exception) drops it here, so the next
-      // message for `id` spawns a fresh actor instead of going to a dead one.
-      auto& st = self->state;
-      if (!st.live.erase_if_addr(id, addr))
-        return;
-      // From an actor that could not load: it ends once it has answered what
-      // was routed to it (nothing when it has ended already).
-      if (auto h = caf::actor_cast<caf::actor>(addr))
-        caf::anon_send(h, passivate_atom::value);
-      ++st.stats.down;
-      if (auto* metrics = st.ctx->metrics) {
-        metrics->service_down();
-        metrics->services_live(st.live.size());
-      }
+    [self](agg_down_atom, events::uuid id, caf::actor_addr& addr) {
+      drop_down(self->state.reg, id, addr);
     },
     [self](sweep_atom) {
-      auto& st = self->state;
-      st.sweep_at.reset();
-      auto now = st.ctx->clock->now();
-      while (auto oldest = st.live.oldest_use()) {
-        if (*oldest + st.opts.idle_timeout > now)
-          break;
-        auto lru = st.live.pop_lru();
-        caf::anon_send(lru->second, passivate_atom::value);
-        ++st.stats.passivated_idle;
-        if (auto* metrics = st.ctx->metrics)
-          metrics->service_passivated();
-      }
-      if (auto* metrics = st.ctx->metrics)
-        metrics->services_live(st.live.size());
-      arm_sweep(self);
+      sweep_idle(self, self->state.reg);
     },
     [self](stats_atom) {
-      auto s = self->state.stats;
-      s.live = self->state.live.size();
-      return s;
+      return self->state.reg.current_stats();
     },
     [self](recover_atom) -> caf::result<uint64_t> {
       // Services whose last event is a request have an operation in flight:
       // wake them (spawning rehydrates; ensure_job re-queues or records the
       // job). The checkpoint is the lowest such request, so the next start
       // scans only from there.
-      auto& store = *self->state.ctx->store;
+      auto& store = *self->state.reg.ctx->store;
       uint64_t from = 1;
       if (auto cp = store.load_checkpoint(recovery_checkpoint))
         from = *cp;

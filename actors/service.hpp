@@ -172,7 +172,7 @@ using service_registry_actor = caf::typed_actor<
   caf::reacts_to<sweep_atom>,
   /// A service actor ended (sent as it ends, whatever the reason), or could
   /// not load its state (sent by it; the registry then tells it to go).
-  caf::reacts_to<svc_down_atom, events::uuid, caf::actor_addr>,
+  caf::reacts_to<agg_down_atom, events::uuid, caf::actor_addr>,
   caf::replies_to<stats_atom>::with<registry_stats>,
   /// Wakes every service whose operation was in progress when the process
   /// stopped (its last event is a request), so it re-queues or records its

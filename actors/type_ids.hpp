@@ -11,6 +11,7 @@
 #include <caf/type_id.hpp>
 
 #include "actors/aggregate.hpp"
+#include "actors/entity.hpp"
 #include "actors/job.hpp"
 #include "actors/job_state.hpp"
 #include "actors/registry.hpp"
@@ -32,5 +33,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(billow_actors, caf::first_custom_type_id + 100)
   CAF_ADD_TYPE_ID(billow_actors, (billow::actors::schedule_view))
   CAF_ADD_TYPE_ID(billow_actors, (std::vector<billow::actors::schedule_view>))
   CAF_ADD_TYPE_ID(billow_actors, (billow::actors::service_command_reply))
+  CAF_ADD_TYPE_ID(billow_actors, (billow::actors::entity_command))
+  CAF_ADD_TYPE_ID(billow_actors, (billow::actors::client_view))
+  CAF_ADD_TYPE_ID(billow_actors, (billow::actors::product_view))
 
 CAF_END_TYPE_ID_BLOCK(billow_actors)

@@ -87,40 +87,45 @@ void get_entity(const request_context& ctx, const admin_env& env,
                });
 }
 
-std::optional<json::object> fold_entity(const events::event_store& store,
-                                        const std::string& kind,
-                                        const std::string& id) {
-  auto evs = store.read_stream(kind + "-" + id, 1,
-                               events::read_direction::forward, 10'000);
-  if (!evs || evs->empty())
-    return std::nullopt;
-  json::object out{{"id", id}};
-  for (const auto& ev : *evs) {
-    out["version"] = ev.version;
-    if (ev.type == kind + ".erased") { // its reason is for the audit log
-      out["erased"] = true;
-      continue;
-    }
-    boost::system::error_code ec;
-    auto doc = json::parse(ev.payload, ec);
-    if (ec || !doc.is_object())
-      continue;
-    for (auto& [k, v] : doc.as_object())
-      out[k] = v;
-    out["version"] = ev.version;
-  }
-  return out;
+namespace {
+
+template <class Registry>
+void send_create(const request_context& ctx, const Registry& registry,
+                 const events::uuid& id, const json::object& fields,
+                 bool on_front) {
+  actors::entity_command cmd;
+  cmd.op = actors::entity_op::create;
+  cmd.fields = json::serialize(fields);
+  cmd.actor = ctx.caller->actor();
+  auto answer = [fields, id](const request_context& ctx,
+                             const actors::command_result& r) {
+    auto out = fields;
+    out["id"] = events::to_string(id);
+    out["version"] = r.version;
+    ctx.reply(json_at(201, out, r.position));
+  };
+  if (on_front)
+    ask_for<actors::command_result>(
+      ctx, registry, answer, actors::ent_cmd_atom::value, id, std::move(cmd));
+  else
+    ask_for_anywhere<actors::command_result>(
+      ctx, registry, answer, actors::ent_cmd_atom::value, id, std::move(cmd));
 }
 
-std::optional<json::object> product_data_of(const events::event_store& store,
-                                            const std::string& id) {
-  auto product = fold_entity(store, "product", id);
-  if (!product)
-    return std::nullopt;
-  if (auto* data = product->if_contains("product_data");
-      data && data->is_object())
-    return data->as_object();
-  return json::object{};
+} // namespace
+
+void create_entity(const request_context& ctx,
+                   const actors::client_registry_actor& registry,
+                   const events::uuid& id, const json::object& fields,
+                   bool on_front) {
+  send_create(ctx, registry, id, fields, on_front);
+}
+
+void create_entity(const request_context& ctx,
+                   const actors::product_registry_actor& registry,
+                   const events::uuid& id, const json::object& fields,
+                   bool on_front) {
+  send_create(ctx, registry, id, fields, on_front);
 }
 
 } // namespace billow::api

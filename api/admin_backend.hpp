@@ -3,9 +3,8 @@
 // What the admin families of clients, products, services, jobs and the
 // clock (api/client_admin_routes, product_routes, service_routes,
 // job_routes, clock_routes) share: the backend they talk to and their
-// handlers' env, the one call that adds a family's table, the GET and list
-// of clients and products (alike for both), and the reads of clients and
-// products those routes still make from the log.
+// handlers' env, the one call that adds a family's table, and the create,
+// GET and list of clients and products (alike for both).
 
 #include <chrono>
 #include <memory>
@@ -18,7 +17,9 @@
 
 #include "actors/billing/billing.hpp"
 #include "actors/billing/billing_scheduler.hpp"
+#include "actors/entity.hpp"
 #include "actors/job.hpp"
+#include "actors/orders/order_desk.hpp"
 #include "actors/service.hpp"
 #include "api/auth.hpp"
 #include "api/route_helpers.hpp"
@@ -65,6 +66,11 @@ struct admin_backend {
   vault::stores vault = {};
   /// The billing scheduler: the manual clock's advance runs it.
   billing::billing_scheduler_actor billing_scheduler = {};
+  /// The client and product aggregates (their commands).
+  actors::client_registry_actor clients;
+  actors::product_registry_actor products;
+  /// Orders of services (one message each).
+  orders::order_desk_actor orders;
 };
 
 /// A client as the API answers it: its row, with the balance and billing
@@ -97,17 +103,17 @@ void list_entities(const request_context& ctx, const admin_env& env,
 void get_entity(const request_context& ctx, const admin_env& env,
                 std::string_view kind);
 
-/// Folds a simple `<kind>.created` / `<kind>.updated` stream (`client`,
-/// `product`) into one object, later events' fields winning, with `id` and
-/// `version` (and `erased` after `<kind>.erased`); none when the stream
-/// does not exist. A blocking store read. The old shape, kept until clients
-/// and products are aggregates: new resources read a projection.
-std::optional<boost::json::object> fold_entity(const events::event_store& store,
-                                               const std::string& kind,
-                                               const std::string& id);
-
-/// The `product_data` of product `id` as recorded (none when unknown).
-std::optional<boost::json::object>
-product_data_of(const events::event_store& store, const std::string& id);
+/// Creates client or product `id` (a `create` of `fields` sent to
+/// `registry`) and answers 201 with `fields`, `id` and the version, at the
+/// command's position. `on_front`: called on the front actor (a handler),
+/// else from another thread (the blocking or password pool).
+void create_entity(const request_context& ctx,
+                   const actors::client_registry_actor& registry,
+                   const events::uuid& id, const boost::json::object& fields,
+                   bool on_front);
+void create_entity(const request_context& ctx,
+                   const actors::product_registry_actor& registry,
+                   const events::uuid& id, const boost::json::object& fields,
+                   bool on_front);
 
 } // namespace billow::api

@@ -17,7 +17,10 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "actors/clock.hpp"
+#include "actors/entity.hpp"
+#include "actors/entity_state.hpp"
 #include "actors/job.hpp"
+#include "actors/orders/order_desk.hpp"
 #include "actors/service.hpp"
 #include "actors/worker_pool.hpp"
 #include "api/account_routes.hpp"
@@ -60,6 +63,22 @@
 #include <prometheus/gauge.h>
 
 namespace billow::api {
+
+namespace {
+
+/// A product's data as its stream says (the product aggregate's own fold,
+/// from its snapshot on), for module code when the projection is late; none
+/// for an unknown product.
+std::optional<boost::json::object>
+product_data_in_log(const events::event_store& store, const std::string& id) {
+  actors::aggregate<actors::product_state> product;
+  product.stream = "product-" + id;
+  if (product.load(store) || !product.state.created)
+    return std::nullopt;
+  return product.state.product_data;
+}
+
+} // namespace
 
 struct application::impl {
   application_options opts;
@@ -123,10 +142,15 @@ struct application::impl {
   actors::runtime_context runtime;
   actors::job_manager_actor jobs;
   actors::service_registry_actor services;
+  /// The client and product aggregates.
+  actors::client_registry_actor client_registry;
+  actors::product_registry_actor product_registry;
   /// The billing settings and tax rules, and the billing aggregates.
   std::shared_ptr<billing::billing_config> billing_config;
   billing::billing_registry_actor billing;
   billing::billing_scheduler_actor billing_scheduler;
+  /// Orders of services, over the registries above.
+  orders::order_desk_actor order_desk;
   caf::actor front;
   /// Runs the front actor on the server's I/O threads.
   std::shared_ptr<io_execution_unit> front_unit;
@@ -173,7 +197,7 @@ struct application::impl {
     return [prov = provisioning, store = store.get(),
             wait = opts.read_wait](const std::string& id, uint64_t as_of) {
       if (!applied_up_to(*prov, *store, as_of, wait))
-        return product_data_of(*store, id);
+        return product_data_in_log(*store, id);
       return prov->product_data(id);
     };
   }
@@ -304,15 +328,21 @@ struct application::impl {
     for (auto& f : followers)
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     followers.clear();
-    for (const auto& h : {caf::actor_cast<caf::actor>(billing_scheduler),
+    for (const auto& h : {caf::actor_cast<caf::actor>(order_desk),
+                          caf::actor_cast<caf::actor>(billing_scheduler),
                           caf::actor_cast<caf::actor>(billing),
                           caf::actor_cast<caf::actor>(services),
+                          caf::actor_cast<caf::actor>(client_registry),
+                          caf::actor_cast<caf::actor>(product_registry),
                           caf::actor_cast<caf::actor>(jobs), runtime.snapshots})
       if (h)
         caf::anon_send_exit(h, caf::exit_reason::user_shutdown);
     billing_scheduler = nullptr;
+    order_desk = nullptr;
     billing = nullptr;
     services = nullptr;
+    client_registry = nullptr;
+    product_registry = nullptr;
     jobs = nullptr;
     runtime.snapshots = nullptr;
     if (module_hosts)
@@ -502,6 +532,8 @@ caf::error application::start() {
   d.runtime.metrics = d.runtime_metrics.get();
   d.jobs = actors::make_job_manager(*d.sys, d.runtime);
   d.services = actors::make_service_registry(*d.sys, d.runtime, d.jobs);
+  d.client_registry = actors::make_client_registry(*d.sys, d.runtime);
+  d.product_registry = actors::make_product_registry(*d.sys, d.runtime);
   d.billing_config = std::make_shared<billing::billing_config>(*d.store);
   {
     billing::billing_options bo;
@@ -542,6 +574,8 @@ caf::error application::start() {
     d.billing_scheduler = billing::make_billing_scheduler(*d.sys, *d.clock,
                                                           std::move(so));
   }
+  d.order_desk = orders::make_order_desk(
+    *d.sys, {d.services, d.client_registry, d.product_registry, d.billing});
   auto seal_key = load_or_create_key(keys_dir(d.opts.data_dir) / "seal.key");
   if (!seal_key)
     return std::move(seal_key.error());
@@ -650,11 +684,13 @@ caf::error application::start() {
   add_module_routes(*routes, auth, d.catalog);
   // The admin families, in the order the table has always had them (the
   // OpenAPI document lists paths in that order).
-  admin_backend admin{d.store.get(),      d.writer,         d.jobs,
-                      d.services,         d.catalog,        d.clock.get(),
-                      d.provisioning,     d.job_list,       d.billing_list,
-                      d.billing,          d.opts.read_wait, d.vault,
-                      d.billing_scheduler};
+  admin_backend admin{
+    d.store.get(),       d.writer,          d.jobs,
+    d.services,          d.catalog,         d.clock.get(),
+    d.provisioning,      d.job_list,        d.billing_list,
+    d.billing,           d.opts.read_wait,  d.vault,
+    d.billing_scheduler, d.client_registry, d.product_registry,
+    d.order_desk};
   add_client_admin_routes(*routes, auth, admin);
   add_product_routes(*routes, auth, admin);
   add_service_routes(*routes, auth, admin);

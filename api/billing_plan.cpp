@@ -7,6 +7,7 @@
 #include "actors/billing/currency.hpp"
 #include "actors/billing/money.hpp"
 #include "actors/billing/periods.hpp"
+#include "actors/orders/pricing.hpp"
 #include "api/prices.hpp"
 #include "api/route_helpers.hpp"
 
@@ -59,7 +60,7 @@ caf::expected<billing::run_plan> plan_billing(const billing_plan_sources& src,
       continue;
     const auto* prices = product->fields.if_contains("prices");
     const auto* price = prices != nullptr && prices->is_array()
-      ? price_of(prices->get_array(), currency, row->state.period)
+      ? orders::price_of(prices->get_array(), currency, row->state.period)
       : nullptr;
     const auto* cur = billing::find_currency(currency);
     if (price == nullptr || cur == nullptr) {

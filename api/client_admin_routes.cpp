@@ -42,14 +42,15 @@ void create_client(const request_context& ctx, const admin_env& env) {
       check.fail("currency", detail_of(known.error()));
   if (!check.ok())
     return ctx.reply(check.problem());
-  auto ev_id = event_id_for(ctx, "client");
-  auto id = events::to_string(ev_id);
-  auto stream = "client-" + id;
+  // The client's id is its created event's: with an Idempotency-Key, a
+  // retry names the same client and the aggregate answers the first create.
+  auto id = event_id_for(ctx, "client");
+  auto stream = actors::client_stream(id);
   auto normalized = projections::normalize_email(email);
   if (!password.empty()) {
     // A client-area login: its email must be free.
     auto other = env.auth->clients->find_login(normalized);
-    if (other && other->id != id)
+    if (other && other->id != events::to_string(id))
       return ctx.reply(problem_response(409,
                                         "Another client logs in with this "
                                         "email.",
@@ -65,34 +66,17 @@ void create_client(const request_context& ctx, const admin_env& env) {
   if (env.be->vault.personal)
     if (auto err = vault::seal_fields(*env.be->vault.personal, stream, client))
       return ctx.reply(error_response(err));
-  events::new_event ev;
-  ev.event_id = ev_id;
-  ev.type = "client.created";
-  ev.schema = 2;
-  ev.actor = ctx.caller->actor();
-  ev.payload = json::serialize(client);
-  auto answer = [ctx, id, client](const events::append_result& res) {
-    auto out = client;
-    out["id"] = id;
-    out["version"] = res.version;
-    ctx.reply(created_response(out, res));
-  };
   if (password.empty())
-    return append_event(ctx, env.be->writer, stream,
-                        events::expected_version::no_stream(), std::move(ev),
-                        answer);
+    return create_entity(ctx, env.be->clients, id, client, true);
   // The password's Argon2id hash (slow: on the password pool) goes to the
-  // credential store before the event that names it.
-  run_password_work(
-    *env.auth, ctx,
-    [ctx, env, stream, password, answer, ev = std::move(ev)]() mutable {
-      if (auto err = env.be->vault.credentials->put(
-            stream, vault::password_kind, ev.event_id, hash_password(password)))
-        return ctx.reply(error_response(err));
-      append_event(ctx, env.be->writer, stream,
-                   events::expected_version::no_stream(), std::move(ev),
-                   answer);
-    });
+  // credential store before the event that names it (by its id, the
+  // client's).
+  run_password_work(*env.auth, ctx, [ctx, env, id, stream, password, client] {
+    if (auto err = env.be->vault.credentials->put(stream, vault::password_kind,
+                                                  id, hash_password(password)))
+      return ctx.reply(error_response(err));
+    create_entity(ctx, env.be->clients, id, client, false);
+  });
 }
 
 void list_clients(const request_context& ctx, const admin_env& env) {
@@ -115,30 +99,33 @@ void answer_erased(const request_context& ctx, const admin_env& env,
                });
 }
 
-/// Appends `client.erased`, then destroys the client's data key and
-/// credentials, then answers the client.
+/// Erases the client (its aggregate appends `client.erased`), then destroys
+/// its data key and credentials, then answers the client.
 void shred(const request_context& ctx, const admin_env& env,
-           const std::string& key, const std::string& reason) {
-  auto stream = "client-" + key;
-  events::new_event ev;
-  ev.event_id = event_id_for(ctx, "client.erased");
-  ev.type = "client.erased";
-  ev.actor = ctx.caller->actor();
-  ev.payload = json::serialize(json::object{{"reason", reason}});
-  append_event(
-    ctx, env.be->writer, stream, events::expected_version::any(), std::move(ev),
-    [ctx, env, key, stream](const events::append_result& res) {
+           const events::uuid& id, const std::string& reason) {
+  actors::entity_command cmd;
+  cmd.op = actors::entity_op::erase;
+  cmd.reason = reason;
+  cmd.event_id = event_id_for(ctx, "client.erased");
+  cmd.actor = ctx.caller->actor();
+  ask_for_anywhere<actors::command_result>(
+    ctx, env.be->clients,
+    [env, id](const request_context& ctx, const actors::command_result& r) {
       // Compacting the key away takes a while: off the scheduler.
-      env.auth->run_blocking([ctx, env, key, stream, res] {
+      env.auth->run_blocking([ctx, env, id, r] {
+        auto stream = actors::client_stream(id);
         auto failed = env.be->vault.personal->erase(stream);
         if (!failed)
           failed = env.be->vault.credentials->erase_subject(stream);
         if (failed)
           return ctx.reply(error_response(failed));
         spdlog::info("client {} erased by {}", stream, ctx.caller->actor());
-        answer_erased(ctx, env, key, res.last_position);
+        // Erased before (a race with another erasure): nothing was written.
+        auto at = r.position > 0 ? r.position : env.be->store->last_position();
+        answer_erased(ctx, env, events::to_string(id), at);
       });
-    });
+    },
+    actors::ent_cmd_atom::value, id, std::move(cmd));
 }
 
 // Crypto-shredding (vault/personal_data.hpp): `client.erased` first, then the
@@ -168,7 +155,7 @@ void erase_client(const request_context& ctx, const admin_env& env) {
   // has applied the log as it is now).
   when_reached(
     ctx, *env.auth, env.be->provisioning, env.be->store->last_position(),
-    env.be->read_wait, [ctx, env, key, reason] {
+    env.be->read_wait, [ctx, env, id = *id, key, reason] {
       projections::service_filter mine;
       mine.client_id = key;
       auto services = env.be->provisioning->services(mine, 0, 1'000'000);
@@ -189,7 +176,7 @@ void erase_client(const request_context& ctx, const admin_env& env) {
       // (the billing projection, once it has applied the log as it is now).
       when_reached(
         ctx, *env.auth, env.be->billing_list, env.be->store->last_position(),
-        env.be->read_wait, [ctx, env, key, reason] {
+        env.be->read_wait, [ctx, env, id, key, reason] {
           projections::invoice_filter unpaid;
           unpaid.client_id = key;
           unpaid.status = billing::invoice_status::unpaid;
@@ -202,7 +189,7 @@ void erase_client(const request_context& ctx, const admin_env& env) {
                           "paid or cancelled before erasing.",
                           owed.items.size()),
               "/problems/client_has_unpaid_invoices"));
-          shred(ctx, env, key, reason);
+          shred(ctx, env, id, reason);
         });
     });
 }

@@ -9,7 +9,8 @@
 // semiannually, annually, biennially, triennially. Every money field is a
 // string with exactly the currency's decimals (money core: parse_amount),
 // never negative; the price is kept with each amount written back in its
-// canonical form.
+// canonical form. What an order of the product costs is the order desk's
+// (actors/orders/pricing.hpp).
 
 #include <optional>
 #include <span>
@@ -40,26 +41,5 @@ std::string not_a_period_message();
 std::optional<boost::json::object> parse_price(const boost::json::value& price,
                                                const std::string& field,
                                                field_checker& check);
-
-/// The period an order of a product stands for, against the product's
-/// `prices` (as `parse_price` keeps them) in the client's `currency`:
-///
-///   - a product without prices (provisioned by hand, or free) takes the
-///     order as it comes: `period` (empty when none was given);
-///   - no price in `currency`: a failure of `client_id` naming the currency;
-///   - `period` given: it, when the product has a price of that period in
-///     `currency`, else a failure of `period` naming the currency;
-///   - none given: the period of the product's price in `currency` when it
-///     has one period there, else `period` "is required".
-///
-/// Failures go into `check`; none is answered then.
-std::optional<std::string>
-order_period(const boost::json::array& prices, std::string_view currency,
-             std::string_view period, field_checker& check);
-
-/// The price of `period` in `currency` among `prices`, or null.
-const boost::json::object* price_of(const boost::json::array& prices,
-                                    std::string_view currency,
-                                    std::string_view period);
 
 } // namespace billow::api

@@ -57,28 +57,16 @@ void parse_prices(const json::object& body, field_checker& check,
       out.prices.push_back(std::move(*good));
 }
 
-/// Appends `product.created` and answers the product.
-void append_product(const request_context& ctx, const admin_env& env,
-                    const product_order& order, json::value module) {
-  auto ev_id = event_id_for(ctx, "product");
-  auto id = events::to_string(ev_id);
+/// Creates the product (its aggregate appends `product.created`) and answers
+/// it. The product's id is its created event's: with an Idempotency-Key, a
+/// retry names the same product and the aggregate answers the first create.
+void send_product(const request_context& ctx, const admin_env& env,
+                  const product_order& order, json::value module) {
   json::object p{{"name", order.name},
                  {"module", std::move(module)},
                  {"product_data", order.product_data},
                  {"prices", order.prices}};
-  events::new_event ev;
-  ev.event_id = ev_id;
-  ev.type = "product.created";
-  ev.actor = ctx.caller->actor();
-  ev.payload = json::serialize(p);
-  append_event(ctx, env.be->writer, "product-" + id,
-               events::expected_version::no_stream(), std::move(ev),
-               [ctx, p, id](const events::append_result& res) {
-                 auto out = p;
-                 out["id"] = id;
-                 out["version"] = res.version;
-                 ctx.reply(created_response(out, res));
-               });
+  create_entity(ctx, env.be->products, event_id_for(ctx, "product"), p, false);
 }
 
 void create_product(const request_context& ctx, const admin_env& env) {
@@ -125,7 +113,7 @@ void create_product(const request_context& ctx, const admin_env& env) {
       module = json::object{{"type", order.module_type},
                             {"name", order.module_name}};
     }
-    append_product(ctx, env, order, std::move(module));
+    send_product(ctx, env, order, std::move(module));
   });
 }
 

@@ -248,11 +248,6 @@ http_response json_at(unsigned status, const json::value& body,
   return resp;
 }
 
-http_response created_response(const json::object& entity,
-                               const events::append_result& res) {
-  return json_at(201, entity, res.last_position);
-}
-
 http_response list_response(json::array items,
                             std::optional<uint64_t> next_after,
                             uint64_t position) {

@@ -15,7 +15,7 @@
 //                  any thread), append_event (a stream without an aggregate)
 //   reading        when_reached / not_reached: wait, holding no thread, for
 //                  a read model to reach `?min_position=`
-//   answering      json_at, created_response, list_response (with
+//   answering      json_at, list_response (with
 //                  `X-Billow-Position`), shows_secrets, or_null,
 //                  entity_json
 //
@@ -246,8 +246,8 @@ void ask_for_anywhere(const request_context& ctx, const Dest& dest,
 
 /// Appends `ev` to `stream` through the writer, from any thread, and runs
 /// `on_appended(result)` once it is durable, or answers the error. Only for
-/// streams no aggregate owns (clients and products today); an aggregate's
-/// events are its actor's to append.
+/// streams no aggregate owns (the billing settings and tax rules); an
+/// aggregate's events are its actor's to append.
 void append_event(
   const request_context& ctx, const events::writer_actor& writer,
   std::string stream, events::expected_version expected, events::new_event ev,
@@ -281,10 +281,6 @@ void add_position(http_response& resp, uint64_t position);
 /// A JSON answer with the log position it reflects.
 http_response json_at(unsigned status, const boost::json::value& body,
                       uint64_t position);
-
-/// 201 with `entity` and the position of its event.
-http_response created_response(const boost::json::object& entity,
-                               const events::append_result& res);
 
 /// A page of a list: `{"items", "next_cursor"}` (an opaque cursor to pass
 /// back as `?cursor=`, null on the last page) with the position it reflects.

@@ -1,9 +1,6 @@
 #include "api/service_routes.hpp"
 
-#include "actors/aggregate.hpp"
-
 #include <boost/json.hpp>
-#include <caf/event_based_actor.hpp>
 
 #include "api/billing_plan.hpp"
 #include "api/prices.hpp"
@@ -140,140 +137,23 @@ void answer_service(const request_context& ctx, const admin_env& env,
 
 // -- ordering -----------------------------------------------------------------
 
-/// Opens service `id`, then (`now`) runs `create`, then reads it back and
-/// answers 201: one short-lived actor makes the requests in turn, so no
-/// thread waits for them.
-void open_and_answer(const request_context& ctx, const admin_env& env,
-                     const events::uuid& id, actors::open_service cmd,
-                     actors::service_command create, bool now,
-                     std::optional<billing::billing_command> first_invoice) {
-  ctx.self->system().spawn([ctx, env, id, cmd = std::move(cmd),
-                            create = std::move(create), now,
-                            first_invoice = std::move(first_invoice)](
-                             caf::event_based_actor* self) {
-    const auto& services = env.be->services;
-    auto fail = [ctx](caf::error& err) {
-      ctx.reply(error_response(err));
-    };
-    // The service as it is now, with its first invoice's id (an invoice-mode
-    // client's priced order).
-    auto answer_with = [self, ctx, env, id, fail](events::uuid job,
-                                                  std::string invoice_id) {
-      self
-        ->request(env.be->services, ask_timeout, actors::query_atom::value, id)
-        .then(
-          [ctx, env, job, invoice_id](const actors::service_view& v) {
-            auto resp = service_response(ctx, *env.be, v, 201, job);
-            if (!invoice_id.empty()) {
-              auto body = json::parse(resp.body).as_object();
-              body["invoice_id"] = invoice_id;
-              resp.body = json::serialize(body);
-            }
-            ctx.reply(std::move(resp));
-          },
-          fail);
-    };
-    auto answer = [self, env, first_invoice, answer_with,
-                   fail](events::uuid job) {
-      if (!first_invoice || !env.be->billing)
-        return answer_with(job, {});
-      self
-        ->request(env.be->billing, ask_timeout,
-                  billing::billing_cmd_atom::value, *first_invoice)
-        .then(
-          [answer_with, job](const billing::billing_reply& r) {
-            auto body = json::parse(r.body).as_object();
-            // A prepaid client's order answers its account: no invoice.
-            answer_with(job,
-                        body.contains("number")
-                          ? std::string{body.at("id").as_string()}
-                          : std::string{});
-          },
-          fail);
-    };
-    self->request(services, ask_timeout, actors::svc_open_atom::value, id, cmd)
-      .then(
-        [self, services, id, create, now, answer,
-         fail](const actors::command_result&) {
-          if (!now)
-            return answer({});
-          self
-            ->request(services, ask_timeout, actors::svc_cmd_atom::value, id,
-                      create)
-            .then(
-              [answer](const actors::command_result& r) {
-                answer(r.job_id);
-              },
-              fail);
-        },
-        fail);
-  });
-}
-
-/// Checks `cmd` (the order as asked) against its client and product, prices
-/// it and opens it: store reads, on the blocking pool.
-void place_order(const request_context& ctx, const admin_env& env,
-                 actors::open_service cmd, bool provision_now) {
-  auto product = fold_entity(*env.be->store, "product",
-                             events::to_string(cmd.product_id));
-  auto client = fold_entity(*env.be->store, "client",
-                            events::to_string(cmd.client_id));
-  auto check = query_checker();
-  if (!client)
-    check.fail("client_id", "no such client");
-  else if (client->contains("erased"))
-    check.fail("client_id", "the client has been erased");
-  if (!product)
-    check.fail("product_id", "no such product");
-  if (!check.ok())
+/// 201 with the service as ordered, the create's job and the first invoice's
+/// id; 422 naming the fields when the order is refused.
+void answer_order(const request_context& ctx, const admin_env& env,
+                  const orders::order_reply& r) {
+  if (!r.problems.empty()) {
+    auto check = query_checker();
+    for (const auto& p : r.problems)
+      check.fail(p.field, p.message);
     return ctx.reply(check.problem());
-  // Priced: a period the product has a price of in the client's currency
-  // (`order_period`; a product without prices takes any, or none).
-  static const json::array no_prices;
-  const auto* prices = product->if_contains("prices");
-  auto period = order_period(
-    prices != nullptr && prices->is_array() ? prices->get_array() : no_prices,
-    string_field(*client, "currency"), cmd.period, check);
-  if (!period)
-    return ctx.reply(check.problem());
-  cmd.period = std::move(*period);
-  if (auto* m = product->if_contains("module"); m && m->is_object())
-    cmd.module = string_field(m->as_object(), "type") + "/"
-      + string_field(m->as_object(), "name");
-  auto id = cmd.idempotency_key.empty() ? events::uuid::random()
-                                        : event_id_for(ctx, "service");
-  // A priced order is invoiced (its first period and the setup fee); the
-  // account actor decides by the client's billing mode. The invoice's id
-  // derives from the service's, so a retried order invoices once.
-  std::optional<billing::billing_command> first_invoice;
-  if (const auto* price
-      = price_of(prices != nullptr && prices->is_array() ? prices->get_array()
-                                                         : no_prices,
-                 string_field(*client, "currency"), cmd.period)) {
-    json::object order{{"service_id", events::to_string(id)},
-                       {"product_name", string_field(*product, "name")},
-                       {"period", cmd.period},
-                       {"amount", price->at("amount")}};
-    if (auto* fee = price->if_contains("setup_fee"))
-      order["setup_fee"] = *fee;
-    billing::billing_command bill;
-    bill.op = "invoice.order";
-    bill.client_id = cmd.client_id;
-    bill.invoice_id = actors::derive_uuid("order-invoice",
-                                          events::to_string(id), 0);
-    bill.body = json::serialize(order);
-    bill.actor = cmd.actor;
-    bill.correlation_id = events::uuid::random();
-    first_invoice = std::move(bill);
   }
-  actors::service_command create;
-  create.op = actors::service_op::create;
-  create.actor = cmd.actor;
-  create.idempotency_key = cmd.idempotency_key.empty()
-    ? std::string{}
-    : cmd.idempotency_key + "/create";
-  open_and_answer(ctx, env, id, std::move(cmd), std::move(create),
-                  provision_now, std::move(first_invoice));
+  auto resp = service_response(ctx, *env.be, r.service, 201, r.job_id);
+  if (!r.invoice_id.empty()) {
+    auto body = json::parse(resp.body).as_object();
+    body["invoice_id"] = r.invoice_id;
+    resp.body = json::serialize(body);
+  }
+  ctx.reply(std::move(resp));
 }
 
 void order_service(const request_context& ctx, const admin_env& env) {
@@ -284,9 +164,9 @@ void order_service(const request_context& ctx, const admin_env& env) {
   check.only({"client_id", "product_id", "period", "label", "provision"});
   auto client_text = check.required_string("client_id", 36);
   auto product_text = check.required_string("product_id", 36);
-  actors::open_service cmd;
-  cmd.period = check.optional_string("period", 20);
-  cmd.label = check.optional_string("label", 200);
+  orders::service_order order;
+  order.period = check.optional_string("period", 20);
+  order.label = check.optional_string("label", 200);
   auto provision = check.optional_string("provision", 10);
   auto client_id = events::uuid::parse(client_text);
   auto product_id = events::uuid::parse(product_text);
@@ -294,20 +174,30 @@ void order_service(const request_context& ctx, const admin_env& env) {
     check.fail("client_id", "must be a UUID");
   if (!product_text.empty() && !product_id)
     check.fail("product_id", "must be a UUID");
-  if (!cmd.period.empty() && cmd.period.size() <= 20
-      && !is_price_period(cmd.period))
+  if (!order.period.empty() && order.period.size() <= 20
+      && !is_price_period(order.period))
     check.fail("period", not_a_period_message());
   if (!provision.empty() && provision != "now")
     check.fail("provision", "must be \"now\" when given");
   if (!check.ok())
     return ctx.reply(check.problem());
-  cmd.client_id = *client_id;
-  cmd.product_id = *product_id;
-  cmd.actor = ctx.caller->actor();
-  cmd.idempotency_key = idempotency_key(ctx);
-  env.auth->run_blocking([ctx, env, cmd = std::move(cmd), provision] {
-    place_order(ctx, env, cmd, provision == "now");
-  });
+  order.client_id = *client_id;
+  order.product_id = *product_id;
+  order.provision_now = provision == "now";
+  order.actor = ctx.caller->actor();
+  order.idempotency_key = idempotency_key(ctx);
+  // With a key, a retry names the same service (and so the same invoice).
+  auto id = order.idempotency_key.empty() ? events::uuid::random()
+                                          : event_id_for(ctx, "service");
+  // One message: the desk checks the client and product with their
+  // aggregates, prices the order, opens and (`now`) creates the service and
+  // issues its first invoice.
+  ask_for<orders::order_reply>(
+    ctx, env.be->orders,
+    [env](const request_context& ctx, const orders::order_reply& r) {
+      answer_order(ctx, env, r);
+    },
+    orders::order_atom::value, id, std::move(order));
 }
 
 // -- reading ------------------------------------------------------------------

@@ -235,6 +235,23 @@ TEST_F(
   EXPECT_EQ(errc_of(again.error()), billow_errc::invalid_transition);
 }
 
+TEST_F(job_test, a_job_asked_for_while_its_first_events_are_stored_runs_on) {
+  // As a service's job: its id named by the service, and asked for (GET
+  // /jobs/{id}) as soon as the service's answer names it, which can be
+  // before the job's own first events are durable.
+  for (int i = 0; i < 20; ++i) {
+    auto s = spec("create_job");
+    s.job_id = events::uuid::random();
+    s.unstored = true;
+    auto id = s.job_id;
+    self()->send(jobs, job_add_atom::value, std::move(s));
+    auto v = job(id);
+    ASSERT_TRUE(v) << to_string(v.error());
+    EXPECT_EQ(v->job_id, id);
+    ASSERT_TRUE(wait_job(id, job_status::completed)) << "job " << i;
+  }
+}
+
 TEST_F(job_test, bad_specs_and_unknown_ids_are_refused) {
   auto s = spec("m", job_policy{0, {}, 600, 1});
   auto v = ask<job_view>(jobs, job_add_atom::value, s);

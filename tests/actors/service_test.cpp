@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "actors/service_state.hpp"
+#include "tests/actors/outcome.hpp"
 #include "tests/actors/runtime_fixture.hpp"
 
 using namespace billow;
 using namespace billow::actors;
+using billow::test::outcome;
 using billow::test::runtime_fixture;
 using billow::test::step;
 
@@ -31,15 +33,6 @@ service_state state_after(const std::vector<std::string>& types) {
 const std::vector<service_op> all_ops
   = {service_op::create,    service_op::suspend,        service_op::unsuspend,
      service_op::terminate, service_op::change_package, service_op::cancel};
-
-std::string outcome(const decision& d) {
-  if (!d)
-    return to_string(errc_of(d.error()));
-  std::string out;
-  for (auto& e : *d)
-    out += e.type;
-  return out;
-}
 
 } // namespace
 

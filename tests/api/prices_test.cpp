@@ -100,49 +100,6 @@ TEST(prices_test, numbers_unknown_currencies_and_fields_are_refused_by_name) {
   EXPECT_EQ(failures("9.90"), "prices[0];");
 }
 
-/// What `order_period` answers: the period, or the failing field and its
-/// message.
-std::string ordered(const json::array& prices, std::string_view currency,
-                    std::string_view period) {
-  json::object none;
-  field_checker check{none};
-  auto out = billow::api::order_period(prices, currency, period, check);
-  EXPECT_EQ(out.has_value(), check.ok());
-  if (out)
-    return *out;
-  auto problem = json::parse(check.problem().body);
-  const auto& e = problem.at("errors").at(0);
-  return std::string{e.at("field").as_string()} + ": "
-    + std::string{e.at("message").as_string()};
-}
-
-TEST(prices_test, an_order_takes_a_period_priced_in_the_client_s_currency) {
-  json::array prices{
-    parsed({{"currency", "EUR"}, {"period", "monthly"}, {"amount", "9.90"}}),
-    parsed({{"currency", "EUR"}, {"period", "annually"}, {"amount", "99.00"}}),
-    parsed({{"currency", "EUR"}, {"period", "monthly"}, {"amount", "8.90"}}),
-    parsed({{"currency", "USD"}, {"period", "monthly"}, {"amount", "10.90"}})};
-  EXPECT_EQ(ordered(prices, "EUR", "annually"), "annually");
-  EXPECT_EQ(ordered(prices, "USD", "monthly"), "monthly");
-  // One period in the currency (two prices of it count once): the default.
-  EXPECT_EQ(ordered(prices, "USD", ""), "monthly");
-  EXPECT_EQ(ordered(prices, "EUR", ""),
-            "period: is required: the product has several periods in EUR "
-            "(the client's currency): monthly, annually");
-  EXPECT_EQ(ordered(prices, "USD", "annually"),
-            "period: the product has no annually price in USD (the client's "
-            "currency); its USD periods: monthly");
-  EXPECT_EQ(ordered(prices, "JPY", "monthly"),
-            "client_id: the client pays in JPY, and the product has no price "
-            "in JPY (its prices are in EUR, USD)");
-  EXPECT_EQ(ordered(prices, "JPY", ""), ordered(prices, "JPY", "monthly"));
-}
-
-TEST(prices_test, a_product_without_prices_takes_any_period_or_none) {
-  EXPECT_EQ(ordered({}, "EUR", ""), "");
-  EXPECT_EQ(ordered({}, "EUR", "weekly"), "weekly");
-}
-
 TEST(prices_test, a_period_is_one_of_the_eleven) {
   EXPECT_TRUE(billow::api::is_price_period("biennially"));
   EXPECT_FALSE(billow::api::is_price_period("fortnightly"));
