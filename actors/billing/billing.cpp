@@ -672,7 +672,8 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
       inv.purpose = "order";
     } else if (op == "invoice.renewal") {
       // The period the billing run names, due when it begins.
-      auto items = order_items(body, acc.currency, text_at(body, "period_from"));
+      auto items = order_items(body, acc.currency,
+                               text_at(body, "period_from"));
       if (!items)
         return items.error();
       // The period is the run's (from the anchor), not one from its start.
@@ -1205,37 +1206,43 @@ billing_registry_actor make_billing_registry(caf::actor_system& sys,
                                              billing_options opts) {
   auto shared = std::make_shared<const billing_options>(std::move(opts));
   auto series = sys.spawn(series_impl, &ctx);
-  return sys.spawn([shared, series, cx = &ctx](registry_ptr self)
-                     -> billing_registry_actor::behavior_type {
-    self->state.ctx = cx;
-    self->state.opts = shared;
-    self->state.series = series;
-    self->link_to(series);
-    return {
-      [self](billing_cmd_atom,
-             billing_command& cmd) -> caf::delegated<billing_reply> {
-        auto& st = self->state;
-        auto client = cmd.client_id;
-        if (client.is_nil()) {
-          auto owner = owner_of(self, cmd.invoice_id);
-          if (!owner || owner->is_nil()) {
-            auto rp = self->make_response_promise<billing_reply>();
-            rp.deliver(owner
-                         ? not_found("No invoice "
-                                     + events::to_string(cmd.invoice_id) + ".")
-                         : owner.error());
-            return {};
+  // The state comes in as arguments, not captures: CAF 0.17 spawns a
+  // function without arguments through a null argument pointer, which
+  // UBSan reports.
+  return sys.spawn(
+    [](registry_ptr self, const actors::runtime_context* cx,
+       std::shared_ptr<const billing_options> shared,
+       series_actor series) -> billing_registry_actor::behavior_type {
+      self->state.ctx = cx;
+      self->state.opts = shared;
+      self->state.series = series;
+      self->link_to(series);
+      return {
+        [self](billing_cmd_atom,
+               billing_command& cmd) -> caf::delegated<billing_reply> {
+          auto& st = self->state;
+          auto client = cmd.client_id;
+          if (client.is_nil()) {
+            auto owner = owner_of(self, cmd.invoice_id);
+            if (!owner || owner->is_nil()) {
+              auto rp = self->make_response_promise<billing_reply>();
+              rp.deliver(owner ? not_found("No invoice "
+                                           + events::to_string(cmd.invoice_id)
+                                           + ".")
+                               : owner.error());
+              return {};
+            }
+            client = *owner;
           }
-          client = *owner;
-        }
-        auto& a = st.live[client];
-        if (!a)
-          a = self->spawn<caf::linked>(account_impl, st.ctx, st.opts, st.series,
-                                       events::to_string(client));
-        return self->delegate(a, billing_cmd_atom::value, std::move(cmd));
-      },
-    };
-  });
+          auto& a = st.live[client];
+          if (!a)
+            a = self->spawn<caf::linked>(account_impl, st.ctx, st.opts,
+                                         st.series, events::to_string(client));
+          return self->delegate(a, billing_cmd_atom::value, std::move(cmd));
+        },
+      };
+    },
+    &ctx, shared, series);
 }
 
 } // namespace billow::billing
