@@ -288,7 +288,10 @@ TEST_F(storage_full_test,
         EXPECT_TRUE(after.unexpected.empty()) << after.unexpected.front();
         return !after.acknowledged.empty() || !srv->alive();
       },
-      10s);
+      // DB::Resume flushes every column family's memtable first; in a
+      // fresh-clone `make test` beside other tests it once took over 10 s
+      // (see the note on issue 25).
+      30s);
     srv->proc.read_log(100);
     ASSERT_TRUE(srv->alive()) << srv->proc.log();
     ASSERT_TRUE(wrote) << srv->proc.log();
@@ -309,7 +312,7 @@ TEST_F(storage_full_test,
               "billow_follower_stopped{follower=\"jobs\"} 0");
   }
   auto took = std::chrono::steady_clock::now() - started;
-  EXPECT_LT(took, 50s);
+  EXPECT_LT(took, 90s);
   // Each fault and each recovery is one log line.
   auto log = srv->proc.log();
   std::regex faults{"storage: the event log takes no writes"};
