@@ -112,12 +112,7 @@ account_state account_state::from_record(const json::object& o) {
 }
 
 json::object account_state::to_json() const {
-  const auto* cur = find_currency(currency);
-  auto money = [cur](int64_t minor) -> json::value {
-    if (cur == nullptr)
-      return json::value(minor);
-    return json::value(format_amount(minor, *cur));
-  };
+  money_formatter money{currency};
   return json::object{
     {"client_id", client_id},
     {"currency", currency},
@@ -135,12 +130,7 @@ json::object account_state::to_json() const {
 json::object ledger_entry_json(const events::envelope& ev,
                                const json::object& p,
                                std::string_view currency) {
-  const auto* cur = find_currency(currency);
-  auto money = [cur](int64_t minor) -> json::value {
-    if (cur == nullptr)
-      return json::value(minor);
-    return json::value(format_amount(minor, *cur));
-  };
+  money_formatter money{currency};
   json::object out{{"id", text_at(p, "entry_id")},
                    {"type", text_at(p, "type")},
                    {"amount", money(integer_at(p, "amount"))},

@@ -201,7 +201,17 @@ struct number_slot {
   size_t request_index = 0;
   size_t event_index = 0;
   int year = 0;
+  /// The series' number format in the terms the decision used.
+  std::string format;
 };
+
+/// The number format of `series` in `terms` (the default when they name
+/// none).
+std::string format_of(const billing_terms& terms, std::string_view series) {
+  auto f = terms.number_formats.find(series);
+  return f != terms.number_formats.end() ? f->second
+                                         : default_number_format(series);
+}
 
 /// What a decision writes, and what is answered once it is durable.
 struct plan {
@@ -420,8 +430,8 @@ caf::error decide_issue(account_ptr self, unit_builder& b, plan& p,
                       {"buyer", acc.buyer()}};
   auto stream = invoice_stream(inv.id);
   auto at = b.add(stream, invoice_version, "invoice.issued", std::move(issued));
-  p.number = number_slot{series, inv.id, b.index_of(stream), at,
-                         year_of(today)};
+  p.number = number_slot{series, inv.id,         b.index_of(stream),
+                         at,     year_of(today), format_of(terms, series)};
   auto version = invoice_version;
   // Paid at once: nothing to pay, or the balance covers some of it.
   int64_t credit = 0;
@@ -631,9 +641,17 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
                "", text_at(body, "reason"), acc.version, entries++);
     return p;
   }
-  auto terms = st.opts->terms ? st.opts->terms() : billing_terms{};
-  if (!terms.totals)
-    terms.totals = untaxed_totals;
+  // The settings and tax rules (two stream reads), only for a command that
+  // issues or numbers something, and once.
+  std::optional<billing_terms> read_terms;
+  auto terms = [&]() -> const billing_terms& {
+    if (!read_terms) {
+      read_terms = st.opts->terms ? st.opts->terms() : billing_terms{};
+      if (!read_terms->totals)
+        read_terms->totals = untaxed_totals;
+    }
+    return *read_terms;
+  };
   if (op == "invoice.create" || op == "invoice.order" || op == "invoice.renewal"
       || op == "add_funds") {
     if (auto existing = invoice_of(self, inv_id)) { // a repeat
@@ -694,7 +712,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
         parse_invoice_type(type, inv.type);
     }
     if (auto err = decide_new_invoice(self, b, p, std::move(inv),
-                                      op != "invoice.create", terms, balance,
+                                      op != "invoice.create", terms(), balance,
                                       entries))
       return err;
     return p;
@@ -719,7 +737,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
     if (inv.status != invoice_status::draft)
       return refused("Only a draft can be issued; this invoice is "
                      + std::string{to_string(inv.status)} + ".");
-    if (auto err = decide_issue(self, b, p, inv, inv.version, terms, balance,
+    if (auto err = decide_issue(self, b, p, inv, inv.version, terms(), balance,
                                 entries))
       return err;
     return p;
@@ -789,7 +807,7 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
         receipt.items = inv.items;
         auto rstream = invoice_stream(receipt.id);
         b.add(rstream, 0, "invoice.drafted", drafted_payload(receipt));
-        auto no_credit = terms;
+        auto no_credit = terms();
         no_credit.apply_credit = false;
         int64_t unused_balance = 0;
         if (auto err = decide_issue(self, b, p, receipt, 0, no_credit,
@@ -931,8 +949,10 @@ caf::expected<plan> decide(account_ptr self, const billing_command& cmd,
                                  {"reverse_charge", inv.reverse_charge},
                                  {"seller", inv.seller},
                                  {"buyer", inv.buyer}});
-    p.number = number_slot{"credit_note", note.id, b.index_of(nstream), at,
-                           year_of(today)};
+    p.number
+      = number_slot{"credit_note",       note.id,
+                    b.index_of(nstream), at,
+                    year_of(today),      format_of(terms(), "credit_note")};
     b.add(stream, inv.version, "invoice.refunded",
           json::object{{"credit_note_id", note.id},
                        {"amount", amount},
@@ -1075,11 +1095,7 @@ void run(account_ptr self, billing_command& cmd,
     number_request req;
     req.unit = p->unit;
     req.series = p->number->series;
-    auto fmt = st.opts->terms
-      ? st.opts->terms().number_formats
-      : std::map<std::string, std::string, std::less<>>{};
-    auto f = fmt.find(req.series);
-    req.format = f != fmt.end() ? f->second : default_number_format(req.series);
+    req.format = p->number->format;
     req.year = p->number->year;
     req.invoice_id = p->number->invoice_id;
     req.request_index = p->number->request_index;

@@ -189,12 +189,7 @@ void invoice_state::apply(invoice_state& st, std::string_view type,
 }
 
 json::object invoice_state::to_json() const {
-  const auto* cur = find_currency(currency);
-  auto money = [cur](int64_t minor) -> json::value {
-    if (cur == nullptr)
-      return json::value(minor);
-    return json::value(format_amount(minor, *cur));
-  };
+  money_formatter money{currency};
   json::array item_list;
   for (const auto& i : items) {
     json::object o{{"description", i.description},

@@ -427,4 +427,10 @@ caf::expected<std::vector<int64_t>> allocate_evenly(int64_t total, size_t n) {
   return result;
 }
 
+boost::json::value money_formatter::operator()(int64_t minor) const {
+  if (cur_ == nullptr)
+    return boost::json::value(minor);
+  return boost::json::value(format_amount(minor, *cur_));
+}
+
 } // namespace billow::billing

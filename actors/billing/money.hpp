@@ -175,4 +175,20 @@ caf::expected<std::vector<int64_t>> allocate(int64_t total,
 /// `n == 0`.
 caf::expected<std::vector<int64_t>> allocate_evenly(int64_t total, size_t n);
 
+// -- answers -------------------------------------------------------------
+
+/// Prints amounts of one currency as the API's money strings, for the
+/// answers built from events (invoices, accounts, ledger entries). An
+/// unknown code (never stored by Billow) prints the minor units as an
+/// integer rather than guessing decimals.
+class money_formatter {
+public:
+  explicit money_formatter(std::string_view code) : cur_(find_currency(code)) {}
+
+  boost::json::value operator()(int64_t minor) const;
+
+private:
+  const currency* cur_;
+};
+
 } // namespace billow::billing
